@@ -1,0 +1,269 @@
+//! SPIR-V -> compute pipeline, and the reflection of the kernel's interface that
+//! every dispatch is checked against.
+
+use ash::vk;
+use spirq::prelude::*;
+use spirq::spirv::ExecutionMode;
+use spirq::ty::{AccessType, DescriptorType, ScalarType, Type};
+
+use crate::error::{bail, Error, ErrorKind, Result};
+
+const SPIRV_MAGIC: u32 = 0x0723_0203;
+
+/// How a kernel uses one storage-buffer binding, from the SPIR-V's
+/// `NonWritable`/`NonReadable` decorations (GLSL `readonly`/`writeonly`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BindingAccess {
+    pub read: bool,
+    pub write: bool,
+}
+
+/// What a kernel expects of a dispatch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelInterface {
+    /// Storage buffers at set 0, bindings 0..n, in binding order.
+    pub bindings: Vec<BindingAccess>,
+    /// Bytes of the push-constant block (0 when there is none).
+    pub push_constant_size: u32,
+    /// Workgroup size after specialization.
+    pub local_size: [u32; 3],
+}
+
+/// One 32-bit specialization constant: `constant_id` and its value's bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpecConstant {
+    pub id: u32,
+    pub value: u32,
+}
+
+fn invalid(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::InvalidSpirv, format!("{what}: {e}"))
+}
+
+/// Check the header, parse, and reflect `words` (with spirq) for compute entry
+/// point `entry`, with `spec` applied.
+pub(crate) fn reflect(words: &[u32], entry: &str, spec: &[SpecConstant]) -> Result<KernelInterface> {
+    if words.len() < 5 {
+        bail!(InvalidSpirv, "SPIR-V is truncated: {} words, the header alone is 5", words.len());
+    }
+    if words[0] != SPIRV_MAGIC {
+        bail!(InvalidSpirv, "not SPIR-V: first word is {:#010x}, expected {SPIRV_MAGIC:#010x}", words[0]);
+    }
+    let plain = ReflectConfig::new()
+        .spv(words.to_vec())
+        .ref_all_rscs(true)
+        .reflect()
+        .map_err(|e| invalid("SPIR-V does not parse", e))?;
+    let spec_types = find_entry(&plain, entry)?
+        .vars
+        .iter()
+        .filter_map(|v| match v {
+            Variable::SpecConstant { spec_id, ty, .. } => Some((*spec_id, ty.clone())),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    let mut config = ReflectConfig::new();
+    config.spv(words.to_vec()).ref_all_rscs(true);
+    for s in spec {
+        let value = match spec_types.iter().find(|(id, _)| *id == s.id).map(|(_, t)| t) {
+            None => bail!(InvalidArgument, "kernel has no specialization constant with constant_id {}", s.id),
+            Some(Type::Scalar(ScalarType::Boolean)) => ConstantValue::Bool(s.value != 0),
+            Some(Type::Scalar(ScalarType::Integer { bits: 32, is_signed: true })) => ConstantValue::S32(s.value as i32),
+            Some(Type::Scalar(ScalarType::Integer { bits: 32, .. })) => ConstantValue::U32(s.value),
+            Some(Type::Scalar(ScalarType::Float { bits: 32 })) => ConstantValue::from(f32::from_bits(s.value)),
+            Some(other) => bail!(
+                Unsupported,
+                "specialization constant {} is {other}; gpuasync sets 32-bit and bool constants only",
+                s.id
+            ),
+        };
+        config.specialize(s.id, value);
+    }
+    let specialized = config.reflect().map_err(|e| invalid("SPIR-V does not specialize", e))?;
+    let ep = find_entry(&specialized, entry)?;
+
+    let mut bindings = Vec::new();
+    let mut push_constant_size = 0u32;
+    let mut descriptors: Vec<_> = ep
+        .vars
+        .iter()
+        .filter_map(|v| match v {
+            Variable::Descriptor { desc_bind, desc_ty, nbind, .. } => Some((desc_bind.set(), desc_bind.bind(), desc_ty, *nbind)),
+            _ => None,
+        })
+        .collect();
+    descriptors.sort_by_key(|d| (d.0, d.1));
+    for (set, binding, ty, count) in descriptors {
+        if set != 0 {
+            bail!(InvalidSpirv, "kernel uses descriptor set {set}; gpuasync binds buffers at set 0 only");
+        }
+        if binding as usize != bindings.len() {
+            bail!(InvalidSpirv, "kernel bindings must be numbered 0..n without gaps; binding {} is missing", bindings.len());
+        }
+        let DescriptorType::StorageBuffer(access) = ty else {
+            bail!(InvalidSpirv, "binding {binding} is a {ty:?}; gpuasync kernels take storage buffers only");
+        };
+        if count != 1 {
+            bail!(InvalidSpirv, "binding {binding} is an array of buffers; use one buffer per binding");
+        }
+        bindings.push(BindingAccess {
+            read: *access != AccessType::WriteOnly,
+            write: *access != AccessType::ReadOnly,
+        });
+    }
+    for v in &ep.vars {
+        if let Variable::PushConstant { ty, .. } = v {
+            let size = ty.nbyte().ok_or_else(|| invalid("push constants", "block has no fixed size"))?;
+            push_constant_size = u32::try_from(size).map_err(|e| invalid("push constants", e))?;
+        }
+    }
+    Ok(KernelInterface { bindings, push_constant_size, local_size: local_size(ep) })
+}
+
+fn find_entry<'a>(eps: &'a [EntryPoint], entry: &str) -> Result<&'a EntryPoint> {
+    eps.iter()
+        .find(|ep| ep.name == entry && ep.exec_model == ExecutionModel::GLCompute)
+        .ok_or_else(|| {
+            let names: Vec<_> = eps
+                .iter()
+                .filter(|ep| ep.exec_model == ExecutionModel::GLCompute)
+                .map(|ep| ep.name.as_str())
+                .collect();
+            Error::new(
+                ErrorKind::InvalidSpirv,
+                format!("no compute entry point \"{entry}\" (the module has: {names:?})"),
+            )
+        })
+}
+
+/// The workgroup size from `LocalSize` or `LocalSizeId` (specialized); 1x1x1 if absent.
+fn local_size(ep: &EntryPoint) -> [u32; 3] {
+    for mode in &ep.exec_modes {
+        if matches!(mode.exec_mode, ExecutionMode::LocalSize | ExecutionMode::LocalSizeId) && mode.operands.len() == 3 {
+            let mut size = [1u32; 3];
+            for (k, c) in mode.operands.iter().enumerate() {
+                size[k] = match &c.value {
+                    ConstantValue::U32(v) => *v,
+                    ConstantValue::S32(v) => *v as u32,
+                    _ => 1,
+                };
+            }
+            return size;
+        }
+    }
+    [1, 1, 1]
+}
+
+/// A compute pipeline and the layout objects it needs.
+pub(crate) struct Pipeline {
+    pub raw: vk::Pipeline,
+    pub layout: vk::PipelineLayout,
+    pub set_layout: vk::DescriptorSetLayout,
+}
+
+pub(crate) fn create_pipeline(
+    device: &ash::Device,
+    cache: vk::PipelineCache,
+    words: &[u32],
+    entry: &str,
+    interface: &KernelInterface,
+    spec: &[SpecConstant],
+) -> Result<Pipeline> {
+    let entry_c = crate::device::c_string(entry)?;
+    let bindings: Vec<_> = (0..interface.bindings.len() as u32)
+        .map(|b| {
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(b)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE)
+        })
+        .collect();
+    let set_info = vk::DescriptorSetLayoutCreateInfo::default()
+        .flags(vk::DescriptorSetLayoutCreateFlags::PUSH_DESCRIPTOR_KHR)
+        .bindings(&bindings);
+    // SAFETY: `set_info` points at live locals.
+    let set_layout = unsafe { device.create_descriptor_set_layout(&set_info, None) }
+        .map_err(|e| Error::vulkan("vkCreateDescriptorSetLayout", e))?;
+
+    let ranges = [vk::PushConstantRange::default()
+        .stage_flags(vk::ShaderStageFlags::COMPUTE)
+        .offset(0)
+        .size(interface.push_constant_size)];
+    let set_layouts = [set_layout];
+    let mut layout_info = vk::PipelineLayoutCreateInfo::default().set_layouts(&set_layouts);
+    if interface.push_constant_size > 0 {
+        layout_info = layout_info.push_constant_ranges(&ranges);
+    }
+    // SAFETY: `layout_info` points at live locals; `set_layout` is valid.
+    let layout = match unsafe { device.create_pipeline_layout(&layout_info, None) } {
+        Ok(l) => l,
+        Err(e) => {
+            // SAFETY: unused, owned here.
+            unsafe { device.destroy_descriptor_set_layout(set_layout, None) };
+            return Err(Error::vulkan("vkCreatePipelineLayout", e));
+        }
+    };
+    let destroy_layouts = || {
+        // SAFETY: both objects are unused and owned by this function on the error path.
+        unsafe {
+            device.destroy_pipeline_layout(layout, None);
+            device.destroy_descriptor_set_layout(set_layout, None);
+        }
+    };
+
+    let module_info = vk::ShaderModuleCreateInfo::default().code(words);
+    // SAFETY: `words` was parsed and reflected above, so it is well-formed SPIR-V.
+    let module = match unsafe { device.create_shader_module(&module_info, None) } {
+        Ok(m) => m,
+        Err(e) => {
+            destroy_layouts();
+            return Err(Error::vulkan("vkCreateShaderModule", e));
+        }
+    };
+    let entries: Vec<_> = spec
+        .iter()
+        .enumerate()
+        .map(|(i, s)| vk::SpecializationMapEntry { constant_id: s.id, offset: 4 * i as u32, size: 4 })
+        .collect();
+    let data: Vec<u8> = spec.iter().flat_map(|s| s.value.to_ne_bytes()).collect();
+    let spec_info = vk::SpecializationInfo::default().map_entries(&entries).data(&data);
+    let stage = vk::PipelineShaderStageCreateInfo::default()
+        .stage(vk::ShaderStageFlags::COMPUTE)
+        .module(module)
+        .name(&entry_c)
+        .specialization_info(&spec_info);
+    let info = vk::ComputePipelineCreateInfo::default().stage(stage).layout(layout);
+    // SAFETY: all handles are valid and the create info points at live locals.
+    let created = unsafe { device.create_compute_pipelines(cache, &[info], None) };
+    // SAFETY: the module is no longer needed once the pipeline call returned.
+    unsafe { device.destroy_shader_module(module, None) };
+    match created {
+        Ok(p) => Ok(Pipeline { raw: p[0], layout, set_layout }),
+        Err((_, e)) => {
+            destroy_layouts();
+            Err(Error::vulkan("vkCreateComputePipelines", e))
+        }
+    }
+}
+
+impl Pipeline {
+    /// # Safety
+    /// No pending GPU work may use the pipeline.
+    pub unsafe fn destroy(self, device: &ash::Device) {
+        // SAFETY: the caller guarantees the GPU is done with these objects.
+        unsafe {
+            device.destroy_pipeline(self.raw, None);
+            device.destroy_pipeline_layout(self.layout, None);
+            device.destroy_descriptor_set_layout(self.set_layout, None);
+        }
+    }
+}
+
+/// Read a `.spv` file into words (alignment and byte order handled by ash).
+pub(crate) fn read_spv_file(path: &std::path::Path) -> Result<Vec<u32>> {
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot open {}: {e}", path.display())))?;
+    ash::util::read_spv(&mut file)
+        .map_err(|e| Error::new(ErrorKind::InvalidSpirv, format!("{} is not SPIR-V: {e}", path.display())))
+}

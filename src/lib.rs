@@ -1,0 +1,25 @@
+//! gpuasync: an asynchronous GPU compute pipeline over Vulkan for Fortran and C.
+//!
+//! The safe Rust core (`Executor` and friends) knows nothing about C; the C ABI
+//! lives in `ffi` and knows nothing about Vulkan. See `include/gpuasync.h` for the
+//! C contract and DESIGN.md for the architecture.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod device;
+mod error;
+mod executor;
+mod kernel;
+mod memory;
+mod slots;
+mod submit;
+mod timing;
+
+pub mod ffi;
+
+pub use device::{list_devices, DeviceInfo, DeviceType};
+pub use error::{gpuasync_status, Error, ErrorKind, Result};
+pub use executor::{BufferId, Executor, ExecutorDesc, KernelId};
+pub use kernel::{BindingAccess, KernelInterface, SpecConstant};
+pub use memory::BufferKind;
+pub use submit::{HostDst, Op, SubmitFlags, WHOLE_SIZE};
+pub use timing::Timing;

@@ -1,0 +1,50 @@
+//! GPU timestamps per submission, and the log that keeps the recent ones.
+
+use std::collections::VecDeque;
+
+/// How many timed submissions are remembered.
+const KEPT: usize = 4096;
+
+/// When a submission ran, from GPU timestamps scaled by the device's
+/// `timestampPeriod`, and when the host submitted it and first saw it complete.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// GPU clock, nanoseconds: the submission's first command started.
+    pub gpu_begin_ns: u64,
+    /// GPU clock, nanoseconds: the submission's last command finished.
+    pub gpu_end_ns: u64,
+    /// Host clock, nanoseconds since the executor was created: the submit call.
+    pub host_submit_ns: u64,
+    /// Host clock, nanoseconds since the executor was created: the first poll or
+    /// wait that observed completion. An upper bound on the true completion time.
+    pub host_complete_ns: u64,
+}
+
+impl Timing {
+    /// Time the GPU spent on the submission.
+    pub fn gpu_ns(&self) -> u64 {
+        self.gpu_end_ns.saturating_sub(self.gpu_begin_ns)
+    }
+}
+
+/// The newest `KEPT` timings, in ticket order.
+#[derive(Default)]
+pub(crate) struct TimingLog {
+    entries: VecDeque<(u64, Timing)>,
+}
+
+impl TimingLog {
+    pub fn push(&mut self, ticket: u64, timing: Timing) {
+        if self.entries.len() == KEPT {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((ticket, timing));
+    }
+
+    pub fn get(&self, ticket: u64) -> Option<Timing> {
+        self.entries
+            .binary_search_by_key(&ticket, |(t, _)| *t)
+            .ok()
+            .map(|i| self.entries[i].1)
+    }
+}
