@@ -121,11 +121,11 @@ pub enum gpuasync_status {
     GPUASYNC_KERNEL_MISMATCH = 6,
 
     // 100..199: not errors; the state of asynchronous work.
-    /// `gpuasync_wait` returned before the ticket completed; nothing changed.
+    /// `gpuasync_ticket_wait` returned before the ticket completed; nothing changed.
     GPUASYNC_TIMEOUT = 100,
     /// The ticket is not complete yet, so its result does not exist yet.
     GPUASYNC_NOT_READY = 101,
-    /// The call would block and the caller passed `GPUASYNC_SUBMIT_NO_BLOCK`.
+    /// The call would have to block and the caller asked it not to.
     GPUASYNC_WOULD_BLOCK = 102,
     /// No record of what was asked for (for example a ticket submitted without timestamps).
     GPUASYNC_NOT_FOUND = 103,

@@ -105,10 +105,12 @@ pub struct Executor {
 
 static NEXT_TAG: AtomicU16 = AtomicU16::new(1);
 
+/// A nonzero tag per executor, marking its handles. 0xFFFF is kept for the C
+/// layer's executor registry, so no executor's handles can pass for an executor.
 fn next_tag() -> u16 {
     loop {
         let tag = NEXT_TAG.fetch_add(1, Ordering::Relaxed);
-        if tag != 0 {
+        if tag != 0 && tag != u16::MAX {
             return tag;
         }
     }

@@ -94,3 +94,150 @@ pub fn lcg(mut x: u32, iterations: u32) -> u32 {
     }
     x
 }
+
+// ---- helpers added for core.rs, errors.rs, ordering.rs ------------------------
+
+use gpuasync::{Error, ErrorKind};
+
+/// Push constants of `saxpy.comp`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SaxpyParams {
+    pub a: f32,
+    pub n: u32,
+}
+
+/// Push constants of `scale_add.comp`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ScaleAddParams {
+    pub a: f32,
+    pub b: f32,
+    pub n: u32,
+}
+
+/// Push constants of `lcg.comp`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct LcgParams {
+    pub n: u32,
+    pub iterations: u32,
+}
+
+/// Elements and iterations of the "long" lcg dispatch: about 0.4-0.5 s on lavapipe
+/// with 2 cores (measured: ~36 us per iteration at 2^16 elements), so a poll right
+/// after submit reliably sees it incomplete, without slowing the suite much.
+pub const LONG_N: usize = 1 << 16;
+pub const LONG_ITERS: u32 = 12_000;
+
+/// Assert that `r` failed with `kind` and a non-empty message; return the error.
+#[track_caller]
+pub fn expect_err<T: std::fmt::Debug>(r: gpuasync::Result<T>, kind: ErrorKind) -> Error {
+    match r {
+        Ok(v) => panic!("expected a {kind:?} error, got Ok({v:?})"),
+        Err(e) => {
+            assert_eq!(e.kind, kind, "wrong error kind; message: {}", e.message);
+            assert!(!e.message.trim().is_empty(), "{kind:?} error has an empty message");
+            e
+        }
+    }
+}
+
+/// `n` nonzero floats `k / 2^shift` with integer `k` in `[-max_int, max_int]`:
+/// few significant bits, so sums and products of them are exact in f32 and a GPU
+/// that contracts `a*x+y` into an FMA gives the same bits as the host.
+pub fn exact_f32s(rng: &mut Rng, n: usize, max_int: u32, shift: i32) -> Vec<f32> {
+    (0..n)
+        .map(|_| {
+            let k = loop {
+                let k = (rng.next_u32() % (2 * max_int + 1)) as i64 - i64::from(max_int);
+                if k != 0 {
+                    break k;
+                }
+            };
+            k as f32 * 2f32.powi(-shift)
+        })
+        .collect()
+}
+
+/// The affine map (multiplier, increment) equal to `iterations` LCG steps, so the
+/// host can check 2^16 elements x 10^4 iterations quickly in a debug build:
+/// x -> x*m + c (mod 2^32). Built by composing one step at a time, independently of
+/// the GPU; `lcg_affine_matches_lcg` style checks compare it with `lcg`.
+pub fn lcg_affine(iterations: u32) -> (u32, u32) {
+    let (mut m, mut c) = (1u32, 0u32);
+    for _ in 0..iterations {
+        // step(x*m + c) = (x*m + c)*A + C
+        m = m.wrapping_mul(1664525);
+        c = c.wrapping_mul(1664525).wrapping_add(1013904223);
+    }
+    (m, c)
+}
+
+/// The host reference of the `lcg` kernel over a whole vector, checked against the
+/// plain step-by-step `lcg` on a few elements.
+pub fn lcg_reference(input: &[u32], iterations: u32) -> Vec<u32> {
+    let (m, c) = lcg_affine(iterations);
+    let out: Vec<u32> = input.iter().map(|&x| x.wrapping_mul(m).wrapping_add(c)).collect();
+    for i in [0, input.len() / 2, input.len() - 1] {
+        assert_eq!(out[i], lcg(input[i], iterations), "affine LCG reference disagrees with lcg()");
+    }
+    out
+}
+
+/// Random nonzero u32s.
+pub fn nonzero_u32s(rng: &mut Rng, n: usize) -> Vec<u32> {
+    (0..n).map(|_| rng.next_u32() | 1).collect()
+}
+
+/// Poll `ticket` until it completes (sleeping 1 ms between polls); panics after 60 s.
+pub fn poll_until_done(ex: &Executor, ticket: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ex.poll(ticket).expect("poll") {
+        assert!(std::time::Instant::now() < deadline, "ticket {ticket} did not complete in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Compare element by element, naming the first mismatch.
+#[track_caller]
+pub fn assert_eq_all<T: PartialEq + std::fmt::Debug>(got: &[T], want: &[T], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    if let Some(i) = (0..got.len()).find(|&i| got[i] != want[i]) {
+        let bad = (0..got.len()).filter(|&i| got[i] != want[i]).count();
+        panic!("{what}: element {i} is {:?}, expected {:?} ({bad} of {} differ)", got[i], want[i], got.len());
+    }
+}
+
+/// Run one correct saxpy (write, dispatch, read in one submission) of `n`
+/// elements with exact inputs and check every element: the executor still works.
+/// Returns the ticket.
+pub fn saxpy_check(ex: &Executor, n: usize, seed: u64) -> u64 {
+    let mut rng = Rng::new(seed);
+    let k = kernel(ex, "saxpy");
+    let x = exact_f32s(&mut rng, n, 1024, 8);
+    let y = exact_f32s(&mut rng, n, 1 << 16, 12);
+    let a = exact_f32s(&mut rng, 1, 64, 4)[0];
+    let want: Vec<f32> = x.iter().zip(&y).map(|(x, y)| a * x + y).collect();
+    let bx = buffer(ex, n * 4);
+    let by = buffer(ex, n * 4);
+    let mut out = vec![f32::NAN; n];
+    let p = SaxpyParams { a, n: n as u32 };
+    let t = ex
+        .submit(
+            &[
+                Op::Write { buffer: bx, offset: 0, data: bytes(&x) },
+                Op::Write { buffer: by, offset: 0, data: bytes(&y) },
+                Op::Dispatch { kernel: k, buffers: &[bx, by], push_constants: push(&p), groups: groups(n, 64) },
+                read_op(by, 0, &mut out),
+            ],
+            PLAIN,
+        )
+        .expect("saxpy submit");
+    assert!(ex.wait(t, u64::MAX).expect("saxpy wait"));
+    assert_eq_all(&out, &want, "saxpy after the error");
+    ex.destroy_buffer(bx).unwrap();
+    ex.destroy_buffer(by).unwrap();
+    ex.destroy_kernel(k).unwrap();
+    t
+}

@@ -1,0 +1,183 @@
+//! Executors: create, destroy, describe, validation state, poll and wait.
+
+use std::ffi::c_char;
+
+use super::device::gpuasync_device_info;
+use super::{call, guard, lookup, register, require, string, unregister, write_out, gpuasync_executor, gpuasync_ticket};
+use crate::error::gpuasync_status;
+use crate::executor::{Executor, ExecutorDesc};
+use crate::timing::Timing;
+
+/// `gpuasync_executor_desc.flags`: load the Khronos validation layer with
+/// synchronization validation (also on when `GPUASYNC_VALIDATION=1`).
+pub const GPUASYNC_EXECUTOR_VALIDATION: u32 = 1;
+
+/// How to create an executor. A zeroed struct (or a null pointer) gives the
+/// defaults: the best device, no validation, 1024 submissions in flight.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct gpuasync_executor_desc {
+    /// Device index or case-insensitive name substring, or null for automatic
+    /// choice (discrete > integrated > virtual > CPU). `GPUASYNC_DEVICE` overrides it.
+    pub device: *const c_char,
+    /// `GPUASYNC_EXECUTOR_*` bits.
+    pub flags: u32,
+    /// Submissions in flight before a submit waits for the oldest; 0 for 1024.
+    pub max_in_flight: u32,
+}
+
+/// GPU timestamps and host times of one submission, in nanoseconds.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct gpuasync_timing {
+    /// GPU clock: when the submission's first command started.
+    pub gpu_begin_ns: u64,
+    /// GPU clock: when its last command finished.
+    pub gpu_end_ns: u64,
+    /// Host clock (since executor creation): the submit call.
+    pub host_submit_ns: u64,
+    /// Host clock: the first poll or wait that saw it complete (an upper bound).
+    pub host_complete_ns: u64,
+}
+
+impl From<Timing> for gpuasync_timing {
+    fn from(t: Timing) -> Self {
+        Self {
+            gpu_begin_ns: t.gpu_begin_ns,
+            gpu_end_ns: t.gpu_end_ns,
+            host_submit_ns: t.host_submit_ns,
+            host_complete_ns: t.host_complete_ns,
+        }
+    }
+}
+
+/// Create an executor. `desc` may be null for the defaults.
+///
+/// Fails with `GPUASYNC_NO_DEVICE` when no Vulkan 1.3 device is usable (install
+/// Mesa's lavapipe for a CPU fallback), `GPUASYNC_UNSUPPORTED` when validation
+/// was asked for and the layer is missing.
+#[no_mangle]
+pub extern "C" fn gpuasync_executor_create(
+    desc: *const gpuasync_executor_desc,
+    executor: *mut gpuasync_executor,
+) -> gpuasync_status {
+    call(|| {
+        require!(executor);
+        let mut core = ExecutorDesc::default();
+        if !desc.is_null() {
+            // SAFETY: non-null, and the caller passes a valid descriptor.
+            let desc = unsafe { &*desc };
+            if !desc.device.is_null() {
+                // SAFETY: non-null C string per the descriptor's contract.
+                core.device = Some(unsafe { string(desc.device, "desc->device") }?.to_owned());
+            }
+            core.validation = desc.flags & GPUASYNC_EXECUTOR_VALIDATION != 0;
+            core.max_in_flight = desc.max_in_flight;
+        }
+        let handle = register(Executor::new(&core)?)?;
+        // SAFETY: checked non-null above.
+        unsafe { write_out(executor, handle) };
+        Ok(())
+    })
+}
+
+/// Destroy an executor: waits for all its work (delivering pending reads), then
+/// frees every buffer and kernel it owns. Its handles become invalid.
+#[no_mangle]
+pub extern "C" fn gpuasync_executor_destroy(executor: gpuasync_executor) -> gpuasync_status {
+    call(|| {
+        drop(unregister(executor)?);
+        Ok(())
+    })
+}
+
+/// Describe the device an executor runs on.
+#[no_mangle]
+pub extern "C" fn gpuasync_executor_device_info(
+    executor: gpuasync_executor,
+    info: *mut gpuasync_device_info,
+) -> gpuasync_status {
+    call(|| {
+        require!(info);
+        let ex = lookup(executor)?;
+        // SAFETY: checked non-null above.
+        unsafe { write_out(info, ex.device_info().into()) };
+        Ok(())
+    })
+}
+
+/// Whether validation is really on (`enabled` = 1: the layer is loaded and its
+/// messages are counted) and how many warnings and errors it has reported.
+#[no_mangle]
+pub extern "C" fn gpuasync_executor_validation(
+    executor: gpuasync_executor,
+    enabled: *mut u32,
+    messages: *mut u64,
+) -> gpuasync_status {
+    call(|| {
+        require!(enabled, messages);
+        let ex = lookup(executor)?;
+        // SAFETY: both checked non-null above.
+        unsafe {
+            write_out(enabled, ex.validation_enabled().into());
+            write_out(messages, ex.validation_message_count());
+        }
+        Ok(())
+    })
+}
+
+/// Wait for all work submitted so far.
+#[no_mangle]
+pub extern "C" fn gpuasync_executor_wait_idle(executor: gpuasync_executor) -> gpuasync_status {
+    call(|| lookup(executor)?.wait_all())
+}
+
+/// Poll a ticket without blocking: `GPUASYNC_OK` when complete (its reads have
+/// landed), `GPUASYNC_NOT_READY` when not yet. Polling never consumes a ticket.
+#[no_mangle]
+pub extern "C" fn gpuasync_ticket_poll(executor: gpuasync_executor, ticket: gpuasync_ticket) -> gpuasync_status {
+    guard(|| {
+        Ok(if lookup(executor)?.poll(ticket)? {
+            gpuasync_status::GPUASYNC_OK
+        } else {
+            gpuasync_status::GPUASYNC_NOT_READY
+        })
+    })
+}
+
+/// Wait for a ticket for at most `timeout_ns` nanoseconds (`UINT64_MAX`: no
+/// limit). `GPUASYNC_OK` when complete (its reads have landed),
+/// `GPUASYNC_TIMEOUT` when the time ran out; a timeout changes nothing.
+#[no_mangle]
+pub extern "C" fn gpuasync_ticket_wait(
+    executor: gpuasync_executor,
+    ticket: gpuasync_ticket,
+    timeout_ns: u64,
+) -> gpuasync_status {
+    guard(|| {
+        Ok(if lookup(executor)?.wait(ticket, timeout_ns)? {
+            gpuasync_status::GPUASYNC_OK
+        } else {
+            gpuasync_status::GPUASYNC_TIMEOUT
+        })
+    })
+}
+
+/// GPU timestamps of a submission made with `GPUASYNC_SUBMIT_TIMESTAMPS`.
+/// `GPUASYNC_NOT_READY` while incomplete, `GPUASYNC_NOT_FOUND` when it was
+/// submitted without timestamps (or is older than the newest 4096 timed ones),
+/// `GPUASYNC_UNSUPPORTED` when the device has no compute timestamps.
+#[no_mangle]
+pub extern "C" fn gpuasync_ticket_timing(
+    executor: gpuasync_executor,
+    ticket: gpuasync_ticket,
+    timing: *mut gpuasync_timing,
+) -> gpuasync_status {
+    call(|| {
+        require!(timing);
+        let t = lookup(executor)?.timing(ticket)?;
+        // SAFETY: checked non-null above.
+        unsafe { write_out(timing, t.into()) };
+        Ok(())
+    })
+}
