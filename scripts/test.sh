@@ -38,4 +38,7 @@ done
 echo "== demo"
 gcc "${cflags[@]}" examples/c/demo.c -o build/c/demo "${libs[@]}"
 ASAN_OPTIONS=detect_leaks=0 build/c/demo spirv/saxpy.spv
+echo "== benchmark smoke test (--quick: checks the program works; lavapipe timings mean nothing)"
+cargo build --quiet --release --bin gpuasync-bench
+target/release/gpuasync-bench --quick --json build/bench-smoke.json
 echo "== all tests passed"
