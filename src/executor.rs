@@ -14,7 +14,7 @@ use crate::device::{self, DeviceInfo, Instance};
 use crate::error::{bail, Error, ErrorKind, Result};
 use crate::kernel::{self, KernelInterface, Pipeline, SpecConstant};
 use crate::memory::{self, BufferKind, RawBuffer};
-use crate::slots::Slots;
+use crate::slots::{Family, Slots};
 use crate::submit::InFlight;
 use crate::timing::{Timing, TimingLog};
 
@@ -221,8 +221,8 @@ impl Executor {
             epoch: Instant::now(),
             state: Mutex::new(State {
                 allocator: Some(allocator),
-                buffers: Slots::new(tag),
-                kernels: Slots::new(tag),
+                buffers: Slots::new(tag, Family::Buffer),
+                kernels: Slots::new(tag, Family::Kernel),
                 last_ticket: 0,
                 in_flight: VecDeque::new(),
                 command_pool: vk::CommandPool::null(),
@@ -614,8 +614,8 @@ impl Drop for Executor {
             state,
             State {
                 allocator: None,
-                buffers: Slots::new(1),
-                kernels: Slots::new(1),
+                buffers: Slots::new(1, Family::Buffer),
+                kernels: Slots::new(1, Family::Kernel),
                 last_ticket: 0,
                 in_flight: VecDeque::new(),
                 command_pool: vk::CommandPool::null(),

@@ -49,6 +49,7 @@ pub(crate) fn reflect(words: &[u32], entry: &str, spec: &[SpecConstant]) -> Resu
     if words[0] != SPIRV_MAGIC {
         bail!(InvalidSpirv, "not SPIR-V: first word is {:#010x}, expected {SPIRV_MAGIC:#010x}", words[0]);
     }
+    check_structure(words)?;
     let plain = ReflectConfig::new()
         .spv(words.to_vec())
         .ref_all_rscs(true)
@@ -118,6 +119,46 @@ pub(crate) fn reflect(words: &[u32], entry: &str, spec: &[SpecConstant]) -> Resu
         }
     }
     Ok(KernelInterface { bindings, push_constant_size, local_size: local_size(ep) })
+}
+
+/// Walk the instruction stream: every instruction's word count fits, functions
+/// open and close in balance, and the module ends with the last function's
+/// `OpFunctionEnd`. Reflection alone accepts modules cut short, which then reach
+/// the driver (and can crash it); the layout rules of the SPIR-V spec (2.3, 2.4)
+/// catch truncation before that.
+fn check_structure(words: &[u32]) -> Result<()> {
+    const OP_FUNCTION: u32 = 54;
+    const OP_FUNCTION_END: u32 = 56;
+    if words[3] == 0 {
+        bail!(InvalidSpirv, "SPIR-V header has an id bound of 0");
+    }
+    let mut at = 5;
+    let mut depth = 0u32;
+    let mut functions = 0u32;
+    let mut last = 0;
+    while at < words.len() {
+        let count = (words[at] >> 16) as usize;
+        let opcode = words[at] & 0xffff;
+        if count == 0 || at + count > words.len() {
+            bail!(InvalidSpirv, "SPIR-V is truncated or corrupt: instruction at word {at} has word count {count}");
+        }
+        match opcode {
+            OP_FUNCTION if depth == 0 => {
+                depth = 1;
+                functions += 1;
+            }
+            OP_FUNCTION => bail!(InvalidSpirv, "SPIR-V is corrupt: OpFunction inside a function (word {at})"),
+            OP_FUNCTION_END if depth == 1 => depth = 0,
+            OP_FUNCTION_END => bail!(InvalidSpirv, "SPIR-V is corrupt: OpFunctionEnd outside a function (word {at})"),
+            _ => {}
+        }
+        last = opcode;
+        at += count;
+    }
+    if functions == 0 || depth != 0 || last != OP_FUNCTION_END {
+        bail!(InvalidSpirv, "SPIR-V is truncated: the module does not end with a complete function");
+    }
+    Ok(())
 }
 
 fn find_entry<'a>(eps: &'a [EntryPoint], entry: &str) -> Result<&'a EntryPoint> {
@@ -213,7 +254,8 @@ pub(crate) fn create_pipeline(
     };
 
     let module_info = vk::ShaderModuleCreateInfo::default().code(words);
-    // SAFETY: `words` was parsed and reflected above, so it is well-formed SPIR-V.
+    // SAFETY: `words` passed the structural check and reflection; the validation
+    // layer (in tests) checks the rest of the SPIR-V rules.
     let module = match unsafe { device.create_shader_module(&module_info, None) } {
         Ok(m) => m,
         Err(e) => {

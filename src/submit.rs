@@ -101,6 +101,11 @@ struct Use {
     write: bool,
 }
 
+/// Buffers the host can see through a mapping.
+fn host_visible(st: &State, id: BufferId) -> bool {
+    st.buffers.get(id.0).is_some_and(|b| b.kind != BufferKind::DeviceLocal)
+}
+
 /// Accesses since the last barrier in the command buffer being recorded.
 #[derive(Default)]
 struct Hazards {
@@ -523,12 +528,13 @@ impl Executor {
                 }
             }
         }
-        if !reads.is_empty() {
-            // Make the staging copies visible to the host that reads them at retire.
+        if !reads.is_empty() || plan.uses.iter().any(|u| u.write && host_visible(st, u.id)) {
+            // Make the staging copies (and writes to mapped buffers) visible to the
+            // host: a semaphore wait alone does not.
             self.barrier(
                 cb,
-                vk::PipelineStageFlags2::ALL_TRANSFER,
-                vk::AccessFlags2::TRANSFER_WRITE,
+                SHADER_OR_TRANSFER,
+                vk::AccessFlags2::SHADER_STORAGE_WRITE | vk::AccessFlags2::TRANSFER_WRITE,
                 vk::PipelineStageFlags2::HOST,
                 vk::AccessFlags2::HOST_READ,
             );

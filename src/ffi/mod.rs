@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 
 use crate::error::{gpuasync_status, Error, ErrorKind, Result};
 use crate::executor::Executor;
-use crate::slots::Slots;
+use crate::slots::{Family, Slots};
 
 pub mod buffer;
 pub mod device;
@@ -55,7 +55,7 @@ pub type gpuasync_ticket = u64;
 /// Owner tag of the executor registry: never handed to an executor.
 pub(crate) const REGISTRY_TAG: u16 = u16::MAX;
 
-static EXECUTORS: Lazy<Mutex<Slots<Arc<Executor>>>> = Lazy::new(|| Mutex::new(Slots::new(REGISTRY_TAG)));
+static EXECUTORS: Lazy<Mutex<Slots<Arc<Executor>>>> = Lazy::new(|| Mutex::new(Slots::new(REGISTRY_TAG, Family::Executor)));
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());

@@ -241,3 +241,47 @@ pub fn saxpy_check(ex: &Executor, n: usize, seed: u64) -> u64 {
     ex.destroy_kernel(k).unwrap();
     t
 }
+
+/// Run the `#[ignore]`d test `name` of this test binary in a child process and
+/// fail if it fails, crashes (a driver abort or segfault would otherwise kill every
+/// test of the binary) or runs past `limit` (then it is killed).
+pub fn run_isolated(name: &str, limit: std::time::Duration) {
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe().expect("current test binary");
+    let dir = std::env::temp_dir();
+    let log_path = dir.join(format!("gpuasync-isolated-{}-{name}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).expect("child log");
+    let mut child = Command::new(exe)
+        .args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("child log"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn the isolated test");
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the isolated test") {
+            break Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            child.kill().ok();
+            child.wait().ok();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+    std::fs::remove_file(&log_path).ok();
+    let tail: String = {
+        let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    };
+    match status {
+        None => panic!("isolated test {name} ran past {limit:?} and was killed; its output:\n{tail}"),
+        Some(s) if !s.success() => panic!("isolated test {name} failed or crashed ({s}); its output:\n{tail}"),
+        Some(_) => assert!(
+            output.contains("1 passed"),
+            "isolated test {name} did not run (filter matched nothing?); its output:\n{tail}"
+        ),
+    }
+}
