@@ -65,6 +65,10 @@
 // synchronization validation (also on when `GPUASYNC_VALIDATION=1`).
 #define GPUASYNC_EXECUTOR_VALIDATION 1
 
+// `gpuasync_executor_desc.flags`: waits never spin on the GPU's progress; they
+// sleep in the driver at once (saves CPU, costs wake-up latency).
+#define GPUASYNC_EXECUTOR_NO_SPIN 2
+
 // `gpuasync_op.kind`: copy `size` bytes from `host_src` into `buffer` at `offset`.
 // The bytes are copied before the submit returns.
 #define GPUASYNC_OP_WRITE 1
@@ -92,6 +96,10 @@
 // Submit flag: write GPU timestamps around the submission (see
 // `gpuasync_ticket_timing`).
 #define GPUASYNC_SUBMIT_TIMESTAMPS 1
+
+// Submit flag: never block; return `GPUASYNC_WOULD_BLOCK` (nothing submitted)
+// when the executor is at its bound of submissions in flight.
+#define GPUASYNC_SUBMIT_NO_BLOCK 2
 
 // The status every fallible C function returns. Values are explicit, grouped by
 // kind, and never reused: a retired code stays here as a comment.
@@ -177,7 +185,8 @@ typedef struct gpuasync_device_info {
 } gpuasync_device_info;
 
 // How to create an executor. A zeroed struct (or a null pointer) gives the
-// defaults: the best device, no validation, 1024 submissions in flight.
+// defaults: the best device, no validation, 1024 submissions in flight, waits
+// that spin up to 100 us before sleeping, no pipeline cache file.
 typedef struct gpuasync_executor_desc {
   // Device index or case-insensitive name substring, or null for automatic
   // choice (discrete > integrated > virtual > CPU). `GPUASYNC_DEVICE` overrides it.
@@ -186,6 +195,13 @@ typedef struct gpuasync_executor_desc {
   uint32_t flags;
   // Submissions in flight before a submit waits for the oldest; 0 for 1024.
   uint32_t max_in_flight;
+  // How long a wait spins on the GPU's progress before it sleeps, in
+  // nanoseconds; 0 for the default (100 us). `GPUASYNC_EXECUTOR_NO_SPIN`
+  // turns spinning off; `GPUASYNC_SPIN_NS` overrides both.
+  uint64_t spin_ns;
+  // A file the pipeline cache is loaded from and saved to at destroy, or null;
+  // `GPUASYNC_PIPELINE_CACHE` overrides it.
+  const char *pipeline_cache_path;
 } gpuasync_executor_desc;
 
 // GPU timestamps and host times of one submission, in nanoseconds.
@@ -328,7 +344,7 @@ enum gpuasync_status gpuasync_buffer_copy(struct gpuasync_executor executor,
 enum gpuasync_status gpuasync_device_count(uint32_t *count);
 
 // Describe device `index` (0 .. count-1).
-enum gpuasync_status gpuasync_device_info(uint32_t index, struct gpuasync_device_info *info);
+enum gpuasync_status gpuasync_device_describe(uint32_t index, struct gpuasync_device_info *info);
 
 // Create an executor. `desc` may be null for the defaults.
 //
@@ -397,9 +413,9 @@ enum gpuasync_status gpuasync_kernel_create_from_file(struct gpuasync_executor e
                                                       struct gpuasync_kernel *kernel);
 
 // Describe a kernel's interface.
-enum gpuasync_status gpuasync_kernel_info(struct gpuasync_executor executor,
-                                          struct gpuasync_kernel kernel,
-                                          struct gpuasync_kernel_info *info);
+enum gpuasync_status gpuasync_kernel_describe(struct gpuasync_executor executor,
+                                              struct gpuasync_kernel kernel,
+                                              struct gpuasync_kernel_info *info);
 
 // Destroy a kernel; submitted work that uses it still completes.
 enum gpuasync_status gpuasync_kernel_destroy(struct gpuasync_executor executor,

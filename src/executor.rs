@@ -2,24 +2,27 @@
 //! and everything in flight on it.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ash::vk;
 use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
 use gpu_allocator::{AllocationSizes, AllocatorDebugSettings};
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex};
 
 use crate::device::{self, DeviceInfo, Instance};
 use crate::error::{bail, Error, ErrorKind, Result};
 use crate::kernel::{self, KernelInterface, Pipeline, SpecConstant};
 use crate::memory::{self, BufferKind, RawBuffer};
 use crate::slots::{Family, Slots};
-use crate::submit::InFlight;
+use crate::submit::Batch;
 use crate::timing::{Timing, TimingLog};
 
 /// How many submissions may be in flight when the description does not say.
 const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
+/// How long `wait` spins on the timeline before it sleeps, when not told.
+const DEFAULT_SPIN_NS: u64 = 100_000;
 
 /// How to create an executor. `Default` gives the best device, no validation.
 #[derive(Clone, Debug, Default)]
@@ -31,6 +34,12 @@ pub struct ExecutorDesc {
     pub validation: bool,
     /// Submissions in flight before a submit waits for the oldest (0: 1024).
     pub max_in_flight: u32,
+    /// How long a wait spins on the timeline before sleeping: `None` for the
+    /// default (100 us), `Some(0)` never to spin. `GPUASYNC_SPIN_NS` overrides it.
+    pub spin_ns: Option<u64>,
+    /// A file to load the pipeline cache from and save it to at teardown;
+    /// `GPUASYNC_PIPELINE_CACHE` overrides it.
+    pub pipeline_cache: Option<std::path::PathBuf>,
 }
 
 /// A buffer handle: index + generation + owning executor (see `slots`).
@@ -71,14 +80,39 @@ pub(crate) struct State {
     pub kernels: Slots<KernelEntry>,
     /// The highest ticket handed out.
     pub last_ticket: u64,
-    pub in_flight: VecDeque<InFlight>,
+    /// The command buffer that submissions are being recorded into, not yet
+    /// handed to the queue (see `submit`, "coalesced submission").
+    pub open: Option<Batch>,
+    /// Batches handed to the queue and not yet retired, oldest first.
+    pub in_flight: VecDeque<Batch>,
     pub command_pool: vk::CommandPool,
     pub free_commands: Vec<vk::CommandBuffer>,
-    /// Timestamp queries: two per submission; null when the queue has no timestamps.
+    /// Timestamp queries: two per timed submission; null when the queue has none.
     pub query_pool: vk::QueryPool,
     pub free_queries: Vec<u32>,
     pub timings: TimingLog,
     pub garbage: Vec<(u64, Garbage)>,
+    /// Set when a queue submission failed: its tickets can never complete.
+    pub broken: Option<Error>,
+}
+
+/// The submission side of the executor, shared with the flusher thread: the
+/// queue, its timeline semaphore, and the state lock.
+pub(crate) struct Queue {
+    /// A clone of the executor's device dispatch table (it owns nothing).
+    pub device: ash::Device,
+    pub raw: vk::Queue,
+    pub timeline: vk::Semaphore,
+    pub state: Mutex<State>,
+    /// Wakes the flusher when a batch is left open.
+    pub wake: Condvar,
+    pub shutdown: AtomicBool,
+    /// The highest ticket handed out, readable without the lock.
+    pub issued: AtomicU64,
+    /// The highest ticket handed to the queue (the rest are in the open batch).
+    pub submitted: AtomicU64,
+    /// The highest ticket whose completion has been processed (reads delivered).
+    pub retired: AtomicU64,
 }
 
 /// One Vulkan device driven asynchronously. `Send + Sync`: any thread may submit,
@@ -88,17 +122,16 @@ pub struct Executor {
     pub(crate) push_descriptor: ash::khr::push_descriptor::Device,
     pub(crate) info: DeviceInfo,
     pub(crate) limits: vk::PhysicalDeviceLimits,
-    pub(crate) queue: vk::Queue,
-    pub(crate) timeline: vk::Semaphore,
     pub(crate) timestamp_mask: u64,
+    /// Queries are reset from the host at retire (else inside the command buffer).
+    pub(crate) host_query_reset: bool,
     pipeline_cache: vk::PipelineCache,
-    pub(crate) max_in_flight: usize,
-    /// The highest ticket whose completion has been processed (reads delivered).
-    pub(crate) retired: AtomicU64,
-    /// The highest ticket handed out, readable without the lock.
-    pub(crate) issued: AtomicU64,
+    pipeline_cache_path: Option<std::path::PathBuf>,
+    pub(crate) max_in_flight: u64,
+    pub(crate) spin_ns: u64,
     pub(crate) epoch: Instant,
-    pub(crate) state: Mutex<State>,
+    pub(crate) queue: Arc<Queue>,
+    flusher: Option<std::thread::JoinHandle<()>>,
     // Dropped last: the device above is destroyed in `Drop` before this.
     instance: Instance,
 }
@@ -118,6 +151,32 @@ fn next_tag() -> u16 {
 
 fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "off" | "no"))
+}
+
+/// Vulkan objects created one by one; destroyed in reverse if a later step fails.
+struct Parts<'a> {
+    device: &'a ash::Device,
+    timeline: vk::Semaphore,
+    pool: vk::CommandPool,
+    queries: vk::QueryPool,
+    cache: vk::PipelineCache,
+    done: bool,
+}
+
+impl Drop for Parts<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // SAFETY: the objects were created from `device`, never used, and are
+            // destroyed once; null handles are ignored.
+            unsafe {
+                self.device.destroy_pipeline_cache(self.cache, None);
+                self.device.destroy_query_pool(self.queries, None);
+                self.device.destroy_command_pool(self.pool, None);
+                self.device.destroy_semaphore(self.timeline, None);
+                self.device.destroy_device(None);
+            }
+        }
+    }
 }
 
 impl Executor {
@@ -143,6 +202,7 @@ impl Executor {
         // SAFETY: `physical` comes from this instance; the chain holds live locals.
         unsafe { instance.raw.get_physical_device_features2(physical, &mut avail) };
         let a = avail.features;
+        let host_query_reset = avail12.host_query_reset == vk::TRUE;
         let base = vk::PhysicalDeviceFeatures::default()
             .shader_float64(a.shader_float64 == vk::TRUE)
             .shader_int64(a.shader_int64 == vk::TRUE)
@@ -157,7 +217,7 @@ impl Executor {
             .scalar_block_layout(avail12.scalar_block_layout == vk::TRUE)
             .vulkan_memory_model(avail12.vulkan_memory_model == vk::TRUE)
             .vulkan_memory_model_device_scope(avail12.vulkan_memory_model_device_scope == vk::TRUE)
-            .host_query_reset(avail12.host_query_reset == vk::TRUE);
+            .host_query_reset(host_query_reset);
         let mut f13 = vk::PhysicalDeviceVulkan13Features::default()
             .synchronization2(true)
             .subgroup_size_control(avail13.subgroup_size_control == vk::TRUE)
@@ -181,13 +241,62 @@ impl Executor {
         // enabled were reported available above.
         let raw = unsafe { instance.raw.create_device(physical, &info_create, None) }
             .map_err(|e| Error::vulkan("vkCreateDevice", e))?;
-        // SAFETY: plain queries on the device just created.
+        let mut parts = Parts {
+            device: &raw,
+            timeline: vk::Semaphore::null(),
+            pool: vk::CommandPool::null(),
+            queries: vk::QueryPool::null(),
+            cache: vk::PipelineCache::null(),
+            done: false,
+        };
+        // SAFETY: plain query on the physical device of this instance.
         let props = unsafe { instance.raw.get_physical_device_properties(physical) };
         let push_descriptor = ash::khr::push_descriptor::Device::new(&instance.raw, &raw);
         // SAFETY: queue 0 of `family` was requested above.
         let queue = unsafe { raw.get_device_queue(family, 0) };
+        let max_in_flight = if desc.max_in_flight == 0 { DEFAULT_MAX_IN_FLIGHT } else { desc.max_in_flight };
 
-        // From here on, `Executor::drop` cleans up whatever has been created.
+        let mut timeline_info = vk::SemaphoreTypeCreateInfo::default()
+            .semaphore_type(vk::SemaphoreType::TIMELINE)
+            .initial_value(0);
+        let info_sem = vk::SemaphoreCreateInfo::default().push_next(&mut timeline_info);
+        // SAFETY: the create infos below point at live locals; the device is valid.
+        parts.timeline = unsafe { raw.create_semaphore(&info_sem, None) }
+            .map_err(|e| Error::vulkan("vkCreateSemaphore (timeline)", e))?;
+        let pool_info = vk::CommandPoolCreateInfo::default()
+            .queue_family_index(family)
+            .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER);
+        // SAFETY: as above.
+        parts.pool = unsafe { raw.create_command_pool(&pool_info, None) }
+            .map_err(|e| Error::vulkan("vkCreateCommandPool", e))?;
+        let timestamps = timestamp_bits > 0 && info.timestamps;
+        let mut free_queries = Vec::new();
+        if timestamps {
+            let count = 2 * max_in_flight;
+            let info = vk::QueryPoolCreateInfo::default().query_type(vk::QueryType::TIMESTAMP).query_count(count);
+            // SAFETY: as above.
+            parts.queries = unsafe { raw.create_query_pool(&info, None) }
+                .map_err(|e| Error::vulkan("vkCreateQueryPool", e))?;
+            if host_query_reset {
+                // SAFETY: the pool is new and unused; hostQueryReset was enabled.
+                unsafe { raw.reset_query_pool(parts.queries, 0, count) };
+            }
+            free_queries = (0..count).step_by(2).rev().collect();
+        }
+        let cache_path = std::env::var_os("GPUASYNC_PIPELINE_CACHE")
+            .map(std::path::PathBuf::from)
+            .or_else(|| desc.pipeline_cache.clone());
+        let initial = cache_path.as_ref().and_then(|p| std::fs::read(p).ok()).unwrap_or_default();
+        let cache_info = vk::PipelineCacheCreateInfo::default().initial_data(&initial);
+        // SAFETY: as above; drivers check the cache header and ignore foreign data.
+        parts.cache = match unsafe { raw.create_pipeline_cache(&cache_info, None) } {
+            Ok(c) => c,
+            // A corrupt file must not stop the program: start with an empty cache.
+            // SAFETY: as above.
+            Err(_) => unsafe { raw.create_pipeline_cache(&vk::PipelineCacheCreateInfo::default(), None) }
+                .map_err(|e| Error::vulkan("vkCreatePipelineCache", e))?,
+        };
+
         let tag = next_tag();
         let mut debug_settings = AllocatorDebugSettings::default();
         debug_settings.log_leaks_on_shutdown = cfg!(debug_assertions);
@@ -198,78 +307,65 @@ impl Executor {
             debug_settings,
             buffer_device_address: false,
             allocation_sizes: AllocationSizes::default(),
-        });
-        let allocator = match allocator {
-            Ok(a) => a,
-            Err(e) => {
-                // SAFETY: nothing was created from the device yet.
-                unsafe { raw.destroy_device(None) };
-                return Err(e.into());
-            }
-        };
-        let timestamps = timestamp_bits > 0 && info.timestamps;
-        let executor = Self {
-            push_descriptor,
-            limits: props.limits,
-            queue,
-            timeline: vk::Semaphore::null(),
-            timestamp_mask: if timestamp_bits >= 64 { u64::MAX } else { (1u64 << timestamp_bits) - 1 },
-            pipeline_cache: vk::PipelineCache::null(),
-            max_in_flight: if desc.max_in_flight == 0 { DEFAULT_MAX_IN_FLIGHT } else { desc.max_in_flight } as usize,
-            retired: AtomicU64::new(0),
-            issued: AtomicU64::new(0),
-            epoch: Instant::now(),
+        })?;
+        let spin_ns = std::env::var("GPUASYNC_SPIN_NS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .or(desc.spin_ns)
+            .unwrap_or(DEFAULT_SPIN_NS);
+
+        let (timeline, pool, queries, cache) = (parts.timeline, parts.pool, parts.queries, parts.cache);
+        parts.done = true;
+        drop(parts);
+        let queue = Arc::new(Queue {
+            device: raw.clone(),
+            raw: queue,
+            timeline,
             state: Mutex::new(State {
                 allocator: Some(allocator),
                 buffers: Slots::new(tag, Family::Buffer),
                 kernels: Slots::new(tag, Family::Kernel),
                 last_ticket: 0,
+                open: None,
                 in_flight: VecDeque::new(),
-                command_pool: vk::CommandPool::null(),
+                command_pool: pool,
                 free_commands: Vec::new(),
-                query_pool: vk::QueryPool::null(),
-                free_queries: Vec::new(),
+                query_pool: queries,
+                free_queries,
                 timings: TimingLog::default(),
                 garbage: Vec::new(),
+                broken: None,
             }),
+            wake: Condvar::new(),
+            shutdown: AtomicBool::new(false),
+            issued: AtomicU64::new(0),
+            submitted: AtomicU64::new(0),
+            retired: AtomicU64::new(0),
+        });
+        let mut executor = Self {
+            push_descriptor,
+            limits: props.limits,
+            timestamp_mask: if timestamp_bits >= 64 { u64::MAX } else { (1u64 << timestamp_bits) - 1 },
+            host_query_reset,
+            pipeline_cache: cache,
+            pipeline_cache_path: cache_path,
+            max_in_flight: u64::from(max_in_flight),
+            spin_ns,
+            epoch: Instant::now(),
+            queue,
+            flusher: None,
             device: raw,
             info: DeviceInfo { timestamps, ..info },
             instance,
         };
-        executor.create_sync_objects(family, timestamps)
-    }
-
-    /// Create the timeline semaphore, command pool, query pool and pipeline cache.
-    fn create_sync_objects(mut self, family: u32, timestamps: bool) -> Result<Self> {
-        let mut timeline_info = vk::SemaphoreTypeCreateInfo::default()
-            .semaphore_type(vk::SemaphoreType::TIMELINE)
-            .initial_value(0);
-        let info = vk::SemaphoreCreateInfo::default().push_next(&mut timeline_info);
-        // SAFETY: `info` points at live locals; the device is valid.
-        self.timeline = unsafe { self.device.create_semaphore(&info, None) }
-            .map_err(|e| Error::vulkan("vkCreateSemaphore (timeline)", e))?;
-        // SAFETY: as above.
-        self.pipeline_cache =
-            unsafe { self.device.create_pipeline_cache(&vk::PipelineCacheCreateInfo::default(), None) }
-                .map_err(|e| Error::vulkan("vkCreatePipelineCache", e))?;
-        let pool_info = vk::CommandPoolCreateInfo::default()
-            .queue_family_index(family)
-            .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER);
-        let state = self.state.get_mut();
-        // SAFETY: as above.
-        state.command_pool = unsafe { self.device.create_command_pool(&pool_info, None) }
-            .map_err(|e| Error::vulkan("vkCreateCommandPool", e))?;
-        if timestamps {
-            let count = 2 * self.max_in_flight as u32;
-            let info = vk::QueryPoolCreateInfo::default()
-                .query_type(vk::QueryType::TIMESTAMP)
-                .query_count(count);
-            // SAFETY: as above.
-            state.query_pool = unsafe { self.device.create_query_pool(&info, None) }
-                .map_err(|e| Error::vulkan("vkCreateQueryPool", e))?;
-            state.free_queries = (0..count).step_by(2).rev().collect();
-        }
-        Ok(self)
+        let flusher = Arc::clone(&executor.queue);
+        executor.flusher = Some(
+            std::thread::Builder::new()
+                .name("gpuasync-flusher".into())
+                .spawn(move || flusher.flusher_loop())
+                .map_err(|e| Error::new(ErrorKind::OutOfHostMemory, format!("cannot start the flusher thread: {e}")))?,
+        );
+        Ok(executor)
     }
 
     /// The device this executor runs on.
@@ -299,7 +395,7 @@ impl Executor {
         if size == 0 {
             bail!(InvalidArgument, "buffer size must be nonzero");
         }
-        let mut state = self.state.lock();
+        let mut state = self.queue.state.lock();
         let name = match kind {
             BufferKind::DeviceLocal => "gpuasync device-local buffer",
             BufferKind::HostVisible => "gpuasync host-visible buffer",
@@ -323,7 +419,7 @@ impl Executor {
     /// Destroy a buffer. Work already submitted that uses it still completes; the
     /// memory is freed when that work is done.
     pub fn destroy_buffer(&self, id: BufferId) -> Result<()> {
-        let mut state = self.state.lock();
+        let mut state = self.queue.state.lock();
         let Some(entry) = state.buffers.remove(id.0) else {
             return Err(invalid_buffer(id));
         };
@@ -332,14 +428,14 @@ impl Executor {
     }
 
     pub fn buffer_size(&self, id: BufferId) -> Result<u64> {
-        let state = self.state.lock();
+        let state = self.queue.state.lock();
         state.buffers.get(id.0).map(|b| b.buffer.size).ok_or_else(|| invalid_buffer(id))
     }
 
     /// The host address of a host-visible or readback buffer's memory. The caller
     /// must not touch it while submitted work that uses the buffer is in flight.
     pub fn buffer_mapped_ptr(&self, id: BufferId) -> Result<*mut u8> {
-        let mut state = self.state.lock();
+        let mut state = self.queue.state.lock();
         let entry = state.buffers.get_mut(id.0).ok_or_else(|| invalid_buffer(id))?;
         if entry.kind == BufferKind::DeviceLocal {
             bail!(InvalidArgument, "buffer is device-local; create it host-visible to map it");
@@ -373,7 +469,7 @@ impl Executor {
             );
         }
         let pipeline = kernel::create_pipeline(&self.device, self.pipeline_cache, words, entry, &interface, spec)?;
-        let mut state = self.state.lock();
+        let mut state = self.queue.state.lock();
         match state.kernels.insert(KernelEntry { pipeline, interface, last_use: 0 }) {
             Ok(id) => Ok(KernelId(id)),
             Err(entry) => {
@@ -396,13 +492,13 @@ impl Executor {
     }
 
     pub fn kernel_interface(&self, id: KernelId) -> Result<KernelInterface> {
-        let state = self.state.lock();
+        let state = self.queue.state.lock();
         state.kernels.get(id.0).map(|k| k.interface.clone()).ok_or_else(|| invalid_kernel(id))
     }
 
     /// Destroy a kernel; deferred until submitted work that uses it completes.
     pub fn destroy_kernel(&self, id: KernelId) -> Result<()> {
-        let mut state = self.state.lock();
+        let mut state = self.queue.state.lock();
         let Some(entry) = state.kernels.remove(id.0) else {
             return Err(invalid_kernel(id));
         };
@@ -411,7 +507,7 @@ impl Executor {
     }
 
     fn defer(&self, state: &mut State, ticket: u64, garbage: Garbage) {
-        if ticket <= self.retired.load(Ordering::Acquire) {
+        if ticket <= self.queue.retired.load(Ordering::Acquire) {
             self.destroy_garbage(state, garbage);
         } else {
             state.garbage.push((ticket, garbage));
@@ -432,17 +528,25 @@ impl Executor {
 
     // ---- completion ----------------------------------------------------------
 
-    /// The value the GPU's timeline has reached.
-    pub(crate) fn gpu_progress(&self) -> Result<u64> {
-        // SAFETY: the semaphore is a live timeline semaphore of this device.
-        unsafe { self.device.get_semaphore_counter_value(self.timeline) }
-            .map_err(|e| Error::vulkan("vkGetSemaphoreCounterValue", e))
-    }
-
     fn check_issued(&self, ticket: u64) -> Result<()> {
-        let issued = self.issued.load(Ordering::Acquire);
+        let issued = self.queue.issued.load(Ordering::Acquire);
         if ticket > issued {
             bail!(InvalidArgument, "ticket {ticket} was never issued (the latest is {issued})");
+        }
+        Ok(())
+    }
+
+    /// Hand the open batch to the queue if it holds `ticket`, so that waiting for
+    /// `ticket` cannot wait for a later call.
+    fn flush_for(&self, ticket: u64) -> Result<()> {
+        if ticket > self.queue.submitted.load(Ordering::Acquire) {
+            let mut st = self.queue.state.lock();
+            if let Some(e) = &st.broken {
+                return Err(e.clone());
+            }
+            if ticket > self.queue.submitted.load(Ordering::Acquire) {
+                self.queue.flush(&mut st)?;
+            }
         }
         Ok(())
     }
@@ -450,79 +554,81 @@ impl Executor {
     /// Has `ticket` completed? Never blocks. Delivers the reads of every submission
     /// found complete. Ticket 0 is always complete.
     pub fn poll(&self, ticket: u64) -> Result<bool> {
-        if ticket <= self.retired.load(Ordering::Acquire) {
+        if ticket <= self.queue.retired.load(Ordering::Acquire) {
             return Ok(true);
         }
         self.check_issued(ticket)?;
-        let reached = self.gpu_progress()?;
+        self.flush_for(ticket)?;
+        let reached = self.queue.progress()?;
         if reached < ticket {
             return Ok(false);
         }
-        self.retire(&mut self.state.lock(), reached);
+        self.retire(&mut self.queue.state.lock(), reached);
         Ok(true)
     }
 
     /// Block until `ticket` completes or `timeout_ns` passes. `Ok(false)` is a
-    /// timeout: nothing changed. `u64::MAX` waits forever.
+    /// timeout: nothing changed. `u64::MAX` waits forever. Spins on the timeline
+    /// for up to the executor's spin time before it sleeps in the driver.
     pub fn wait(&self, ticket: u64, timeout_ns: u64) -> Result<bool> {
-        if ticket <= self.retired.load(Ordering::Acquire) {
+        if ticket <= self.queue.retired.load(Ordering::Acquire) {
             return Ok(true);
         }
         self.check_issued(ticket)?;
-        if !self.wait_gpu(ticket, timeout_ns)? {
-            return Ok(false);
+        self.flush_for(ticket)?;
+        let start = Instant::now();
+        let spin = self.spin_ns.min(timeout_ns);
+        let mut reached = self.queue.progress()?;
+        while reached < ticket && (start.elapsed().as_nanos() as u64) < spin {
+            std::hint::spin_loop();
+            reached = self.queue.progress()?;
         }
-        let reached = self.gpu_progress()?.max(ticket);
-        self.retire(&mut self.state.lock(), reached);
+        if reached < ticket {
+            let left = timeout_ns.saturating_sub(start.elapsed().as_nanos() as u64);
+            if !self.queue.wait_for(ticket, left)? {
+                return Ok(false);
+            }
+            reached = self.queue.progress()?.max(ticket);
+        }
+        self.retire(&mut self.queue.state.lock(), reached);
         Ok(true)
     }
 
     /// Wait for everything submitted so far.
     pub fn wait_all(&self) -> Result<()> {
-        let last = self.issued.load(Ordering::Acquire);
+        let last = self.queue.issued.load(Ordering::Acquire);
         self.wait(last, u64::MAX).map(|_| ())
     }
 
-    /// Wait on the timeline without any lock held.
-    pub(crate) fn wait_gpu(&self, ticket: u64, timeout_ns: u64) -> Result<bool> {
-        let semaphores = [self.timeline];
-        let values = [ticket];
-        let info = vk::SemaphoreWaitInfo::default().semaphores(&semaphores).values(&values);
-        // SAFETY: the semaphore is live; the info points at live locals.
-        match unsafe { self.device.wait_semaphores(&info, timeout_ns) } {
-            Ok(()) => Ok(true),
-            Err(vk::Result::TIMEOUT) => Ok(false),
-            Err(e) => Err(Error::vulkan("vkWaitSemaphores", e)),
-        }
-    }
-
-    /// Process every in-flight submission with a ticket <= `reached`: deliver
-    /// reads, collect timestamps, recycle command buffers, free deferred objects.
-    pub(crate) fn retire(&self, state: &mut MutexGuard<'_, State>, reached: u64) {
+    /// Process every batch whose last ticket is <= `reached`: deliver reads,
+    /// collect timestamps, recycle command buffers, free deferred objects. Runs only
+    /// on the threads of callers (poll, wait, submit), never on the flusher.
+    pub(crate) fn retire(&self, st: &mut State, reached: u64) {
         let now = self.host_ns();
-        while state.in_flight.front().is_some_and(|f| f.ticket <= reached) {
-            let Some(done) = state.in_flight.pop_front() else { break };
-            self.finish(state, done, now);
+        while st.in_flight.front().is_some_and(|b| b.last_ticket <= reached) {
+            let Some(done) = st.in_flight.pop_front() else { break };
+            self.finish(st, done, now);
         }
-        if state.garbage.iter().any(|(t, _)| *t <= reached) {
+        if st.garbage.iter().any(|(t, _)| *t <= reached) {
             let (ready, waiting): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut state.garbage).into_iter().partition(|(t, _)| *t <= reached);
-            state.garbage = waiting;
+                std::mem::take(&mut st.garbage).into_iter().partition(|(t, _)| *t <= reached);
+            st.garbage = waiting;
             for (_, g) in ready {
-                self.destroy_garbage(state, g);
+                self.destroy_garbage(st, g);
             }
         }
-        self.retired.fetch_max(reached.min(state.last_ticket), Ordering::AcqRel);
+        let submitted = self.queue.submitted.load(Ordering::Acquire);
+        self.queue.retired.fetch_max(reached.min(submitted), Ordering::AcqRel);
     }
 
-    fn finish(&self, state: &mut State, mut done: InFlight, now_ns: u64) {
+    fn finish(&self, st: &mut State, mut done: Batch, now_ns: u64) {
         done.deliver_reads();
-        if let Some(base) = done.query {
+        for &(ticket, base, host_submit_ns) in &done.queries {
             let mut ticks = [0u64; 2];
             // SAFETY: both queries were written by the completed command buffer.
             let got = unsafe {
                 self.device.get_query_pool_results(
-                    state.query_pool,
+                    st.query_pool,
                     base,
                     &mut ticks,
                     vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
@@ -531,20 +637,24 @@ impl Executor {
             if got.is_ok() {
                 let period = self.info.timestamp_period_ns;
                 let to_ns = |t: u64| ((t & self.timestamp_mask) as f64 * period) as u64;
-                state.timings.push(
-                    done.ticket,
+                st.timings.push(
+                    ticket,
                     Timing {
                         gpu_begin_ns: to_ns(ticks[0]),
                         gpu_end_ns: to_ns(ticks[1]),
-                        host_submit_ns: done.host_submit_ns,
+                        host_submit_ns,
                         host_complete_ns: now_ns,
                     },
                 );
             }
-            state.free_queries.push(base);
+            if self.host_query_reset {
+                // SAFETY: the command buffer that used these queries has completed.
+                unsafe { self.device.reset_query_pool(st.query_pool, base, 2) };
+            }
+            st.free_queries.push(base);
         }
-        state.free_commands.push(done.command_buffer);
-        if let Some(allocator) = state.allocator.as_mut() {
+        st.free_commands.push(done.command_buffer);
+        if let Some(allocator) = st.allocator.as_mut() {
             for staging in done.staging.drain(..) {
                 memory::destroy_buffer(&self.device, allocator, staging);
             }
@@ -562,19 +672,34 @@ impl Executor {
             bail!(Unsupported, "device {} cannot write timestamps on its compute queue", self.info.name);
         }
         self.check_issued(ticket)?;
-        if ticket == 0 || !self.poll(ticket)? {
-            if ticket == 0 {
-                bail!(NotFound, "ticket 0 stands for no work and has no timing");
-            }
+        if ticket == 0 {
+            bail!(NotFound, "ticket 0 stands for no work and has no timing");
+        }
+        if !self.poll(ticket)? {
             bail!(NotReady, "ticket {ticket} is not complete yet");
         }
-        let state = self.state.lock();
+        let state = self.queue.state.lock();
         state.timings.get(ticket).ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
                 format!("ticket {ticket} was submitted without timestamps, or its record was dropped (the newest 4096 are kept)"),
             )
         })
+    }
+
+    fn save_pipeline_cache(&self) {
+        let Some(path) = &self.pipeline_cache_path else { return };
+        // SAFETY: the cache is live and owned by this executor.
+        match unsafe { self.device.get_pipeline_cache_data(self.pipeline_cache) } {
+            Ok(data) => {
+                // Write then rename, so a reader never sees half a file.
+                let tmp = path.with_extension("tmp");
+                if let Err(e) = std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, path)) {
+                    eprintln!("gpuasync: cannot save the pipeline cache to {}: {e}", path.display());
+                }
+            }
+            Err(e) => eprintln!("gpuasync: cannot read the pipeline cache: {e}"),
+        }
     }
 }
 
@@ -592,64 +717,68 @@ pub(crate) fn invalid_kernel(id: KernelId) -> Error {
     )
 }
 
-fn teardown() -> Error {
+pub(crate) fn teardown() -> Error {
     Error::new(ErrorKind::Internal, "executor is being destroyed")
 }
 
 impl Drop for Executor {
     fn drop(&mut self) {
-        // Teardown in one order: wait for the GPU, retire, resources, allocator,
-        // pools, device; the instance (with its messenger) drops after this.
-        let last = *self.issued.get_mut();
-        if last > 0 {
-            if let Err(e) = self.wait_gpu(last, u64::MAX) {
-                eprintln!("gpuasync: waiting for work at teardown failed: {e}");
+        // Teardown in one order: submit what is open, stop the flusher, wait for
+        // the GPU, retire (delivering reads), resources, allocator, pools, device;
+        // the instance (with its messenger) drops after this.
+        {
+            let mut st = self.queue.state.lock();
+            if st.open.is_some() {
+                if let Err(e) = self.queue.flush(&mut st) {
+                    eprintln!("gpuasync: submitting open work at teardown failed: {e}");
+                }
+            }
+            self.queue.shutdown.store(true, Ordering::Release);
+            self.queue.wake.notify_all();
+        }
+        if let Some(flusher) = self.flusher.take() {
+            let _ = flusher.join();
+        }
+        // SAFETY: waits for the queue of this device; no other thread submits now
+        // (the flusher has stopped and `drop` has exclusive access).
+        if let Err(e) = unsafe { self.device.device_wait_idle() } {
+            eprintln!("gpuasync: waiting for the device at teardown failed: {e}");
+        }
+        self.save_pipeline_cache();
+        let mut st = self.queue.state.lock();
+        let now = self.host_ns();
+        while let Some(done) = st.in_flight.pop_front() {
+            self.finish(&mut st, done, now);
+        }
+        if let Some(open) = st.open.take() {
+            // Only left when its submission failed: nothing of it ran.
+            st.free_commands.push(open.command_buffer);
+            if let Some(allocator) = st.allocator.as_mut() {
+                for staging in open.staging {
+                    memory::destroy_buffer(&self.device, allocator, staging);
+                }
             }
         }
-        // SAFETY: waits for all queues of this device; nothing else is submitting
-        // because `drop` has exclusive access.
-        unsafe { self.device.device_wait_idle() }.ok();
-        let state = self.state.get_mut();
-        let mut state = std::mem::replace(
-            state,
-            State {
-                allocator: None,
-                buffers: Slots::new(1, Family::Buffer),
-                kernels: Slots::new(1, Family::Kernel),
-                last_ticket: 0,
-                in_flight: VecDeque::new(),
-                command_pool: vk::CommandPool::null(),
-                free_commands: Vec::new(),
-                query_pool: vk::QueryPool::null(),
-                free_queries: Vec::new(),
-                timings: TimingLog::default(),
-                garbage: Vec::new(),
-            },
-        );
-        let now = self.host_ns();
-        while let Some(done) = state.in_flight.pop_front() {
-            self.finish(&mut state, done, now);
-        }
-        let garbage: Vec<_> = state.garbage.drain(..).map(|(_, g)| g).collect();
+        let garbage: Vec<_> = st.garbage.drain(..).map(|(_, g)| g).collect();
         for g in garbage {
-            self.destroy_garbage(&mut state, g);
+            self.destroy_garbage(&mut st, g);
         }
-        let buffers: Vec<_> = state.buffers.drain().collect();
+        let buffers: Vec<_> = st.buffers.drain().collect();
         for b in buffers {
-            self.destroy_garbage(&mut state, Garbage::Buffer(b.buffer));
+            self.destroy_garbage(&mut st, Garbage::Buffer(b.buffer));
         }
-        let kernels: Vec<_> = state.kernels.drain().collect();
+        let kernels: Vec<_> = st.kernels.drain().collect();
         for k in kernels {
-            self.destroy_garbage(&mut state, Garbage::Kernel(k.pipeline));
+            self.destroy_garbage(&mut st, Garbage::Kernel(k.pipeline));
         }
-        drop(state.allocator.take());
+        drop(st.allocator.take());
         // SAFETY: the device is idle and every object below was created from it and
         // is destroyed exactly once (null handles are ignored by Vulkan).
         unsafe {
-            self.device.destroy_command_pool(state.command_pool, None);
-            self.device.destroy_query_pool(state.query_pool, None);
+            self.device.destroy_command_pool(st.command_pool, None);
+            self.device.destroy_query_pool(st.query_pool, None);
             self.device.destroy_pipeline_cache(self.pipeline_cache, None);
-            self.device.destroy_semaphore(self.timeline, None);
+            self.device.destroy_semaphore(self.queue.timeline, None);
             self.device.destroy_device(None);
         }
     }

@@ -304,8 +304,8 @@ impl Pipeline {
 
 /// Read a `.spv` file into words (alignment and byte order handled by ash).
 pub(crate) fn read_spv_file(path: &std::path::Path) -> Result<Vec<u32>> {
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot open {}: {e}", path.display())))?;
-    ash::util::read_spv(&mut file)
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {}: {e}", path.display())))?;
+    ash::util::read_spv(&mut std::io::Cursor::new(bytes))
         .map_err(|e| Error::new(ErrorKind::InvalidSpirv, format!("{} is not SPIR-V: {e}", path.display())))
 }

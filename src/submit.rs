@@ -1,12 +1,29 @@
 //! Recording ops into a command buffer, with the barriers their buffers need,
-//! submitting it, and the tickets that say when it is done.
+//! handing it to the queue, and the tickets that say when it is done.
+//!
+//! Coalesced submission: every `submit` records into the executor's open
+//! command buffer (a `Batch`). The batch goes to the queue at once when the GPU
+//! has less than two batches to run (so it never idles while work is pending),
+//! when a poll or wait needs one of its tickets, when it reaches
+//! `MAX_BATCH_SUBMISSIONS`, and otherwise from the flusher thread as soon as the
+//! GPU is down to its last batch. Each separate command buffer costs the GPU
+//! microseconds; a dispatch inside one costs a fraction of one.
+//!
+//! Barriers: inside a batch, one memory barrier between ops with a real hazard
+//! on a buffer (read-after-write, write-after-read, write-after-write), none
+//! between independent ops. Across batches (one queue, submission order), a
+//! barrier before the first op that touches a buffer an earlier batch used with
+//! a hazard; one such barrier orders everything after it behind all earlier
+//! batches.
 
 use std::sync::atomic::Ordering;
 
 use ash::vk;
 
+use parking_lot::MutexGuard;
+
 use crate::error::{bail, Error, ErrorKind, Result};
-use crate::executor::{invalid_buffer, invalid_kernel, BufferId, Executor, KernelId, State};
+use crate::executor::{invalid_buffer, invalid_kernel, teardown, BufferId, Executor, KernelId, Queue, State};
 use crate::memory::{self, BufferKind, RawBuffer};
 
 /// Fill or read to the end of the buffer.
@@ -65,20 +82,37 @@ pub enum Op<'a> {
 pub struct SubmitFlags {
     /// Write GPU timestamps at the start and end of the submission.
     pub timestamps: bool,
+    /// Return `WouldBlock` instead of waiting when the executor is at its bound of
+    /// submissions in flight.
+    pub no_block: bool,
 }
 
-/// A submitted command buffer and what its completion releases.
-pub(crate) struct InFlight {
-    pub ticket: u64,
+/// A batch goes to the queue when it holds this many submissions.
+const MAX_BATCH_SUBMISSIONS: u32 = 1024;
+
+/// A command buffer of one or more submissions, open for recording or handed to
+/// the queue; what its completion releases.
+pub(crate) struct Batch {
     pub command_buffer: vk::CommandBuffer,
+    /// Tickets `first_ticket..=last_ticket` live in this batch; the queue signals
+    /// `last_ticket` when it is done, so all complete together.
+    pub first_ticket: u64,
+    pub last_ticket: u64,
+    submissions: u32,
+    hazards: Hazards,
+    /// A barrier in this batch already orders what follows after all earlier batches.
+    ordered_after_earlier: bool,
+    bound_pipeline: vk::Pipeline,
+    /// The host reads something this batch writes (reads, mapped buffers).
+    host_reads: bool,
     pub staging: Vec<RawBuffer>,
     /// (index into `staging`, offset there, destination)
     pub reads: Vec<(usize, usize, HostDst)>,
-    pub query: Option<u32>,
-    pub host_submit_ns: u64,
+    /// (ticket, first of its two queries, host submit time)
+    pub queries: Vec<(u64, u32, u64)>,
 }
 
-impl InFlight {
+impl Batch {
     /// Copy completed reads from staging into the callers' memory.
     pub fn deliver_reads(&mut self) {
         for &(index, offset, dst) in &self.reads {
@@ -99,11 +133,6 @@ struct Use {
     raw: vk::Buffer,
     read: bool,
     write: bool,
-}
-
-/// Buffers the host can see through a mapping.
-fn host_visible(st: &State, id: BufferId) -> bool {
-    st.buffers.get(id.0).is_some_and(|b| b.kind != BufferKind::DeviceLocal)
 }
 
 /// Accesses since the last barrier in the command buffer being recorded.
@@ -139,76 +168,207 @@ const SHADER_OR_TRANSFER: vk::PipelineStageFlags2 = vk::PipelineStageFlags2::fro
     vk::PipelineStageFlags2::COMPUTE_SHADER.as_raw() | vk::PipelineStageFlags2::ALL_TRANSFER.as_raw(),
 );
 
+fn barrier(
+    device: &ash::Device,
+    cb: vk::CommandBuffer,
+    src: vk::PipelineStageFlags2,
+    src_access: vk::AccessFlags2,
+    dst: vk::PipelineStageFlags2,
+    dst_access: vk::AccessFlags2,
+) {
+    let barrier = [vk::MemoryBarrier2::default()
+        .src_stage_mask(src)
+        .src_access_mask(src_access)
+        .dst_stage_mask(dst)
+        .dst_access_mask(dst_access)];
+    let info = vk::DependencyInfo::default().memory_barriers(&barrier);
+    // SAFETY: `cb` is in the recording state, owned by the open batch under the lock.
+    unsafe { device.cmd_pipeline_barrier2(cb, &info) };
+}
+
+/// The barrier between accesses to the same buffer: writes by copies, fills and
+/// shaders made visible to later reads and writes by the same.
+fn buffer_barrier(device: &ash::Device, cb: vk::CommandBuffer) {
+    barrier(
+        device,
+        cb,
+        SHADER_OR_TRANSFER,
+        vk::AccessFlags2::SHADER_STORAGE_WRITE | vk::AccessFlags2::TRANSFER_WRITE,
+        SHADER_OR_TRANSFER,
+        vk::AccessFlags2::SHADER_STORAGE_READ
+            | vk::AccessFlags2::SHADER_STORAGE_WRITE
+            | vk::AccessFlags2::TRANSFER_READ
+            | vk::AccessFlags2::TRANSFER_WRITE,
+    );
+}
+
+impl Queue {
+    /// The value the GPU's timeline has reached.
+    pub(crate) fn progress(&self) -> Result<u64> {
+        // SAFETY: the semaphore is a live timeline semaphore of this device.
+        unsafe { self.device.get_semaphore_counter_value(self.timeline) }
+            .map_err(|e| Error::vulkan("vkGetSemaphoreCounterValue", e))
+    }
+
+    /// Sleep in the driver until the timeline reaches `ticket` or the timeout
+    /// passes (`Ok(false)`). Called without the state lock.
+    pub(crate) fn wait_for(&self, ticket: u64, timeout_ns: u64) -> Result<bool> {
+        let semaphores = [self.timeline];
+        let values = [ticket];
+        let info = vk::SemaphoreWaitInfo::default().semaphores(&semaphores).values(&values);
+        // SAFETY: the semaphore is live; the info points at live locals.
+        match unsafe { self.device.wait_semaphores(&info, timeout_ns) } {
+            Ok(()) => Ok(true),
+            Err(vk::Result::TIMEOUT) => Ok(false),
+            Err(e) => Err(Error::vulkan("vkWaitSemaphores", e)),
+        }
+    }
+
+    /// How many submitted batches the GPU has not finished.
+    fn batches_pending(&self, st: &State) -> Result<usize> {
+        let progress = self.progress()?;
+        Ok(st.in_flight.iter().rev().take_while(|b| b.last_ticket > progress).count())
+    }
+
+    /// Hand the open batch to the queue. A failed submission leaves its tickets
+    /// unable to complete, so the executor is marked broken.
+    pub(crate) fn flush(&self, st: &mut State) -> Result<()> {
+        let Some(batch) = st.open.take() else { return Ok(()) };
+        let cb = batch.command_buffer;
+        if batch.host_reads {
+            // Make staging copies and writes to mapped buffers visible to the host,
+            // which reads them at retire: a semaphore wait alone does not.
+            barrier(
+                &self.device,
+                cb,
+                SHADER_OR_TRANSFER,
+                vk::AccessFlags2::SHADER_STORAGE_WRITE | vk::AccessFlags2::TRANSFER_WRITE,
+                vk::PipelineStageFlags2::HOST,
+                vk::AccessFlags2::HOST_READ,
+            );
+        }
+        let cbs = [vk::CommandBufferSubmitInfo::default().command_buffer(cb)];
+        let signal = [vk::SemaphoreSubmitInfo::default()
+            .semaphore(self.timeline)
+            .value(batch.last_ticket)
+            .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
+        let submit = [vk::SubmitInfo2::default().command_buffer_infos(&cbs).signal_semaphore_infos(&signal)];
+        // SAFETY: `cb` is recording and owned by the batch. The queue is externally
+        // synchronised by the state lock, and `last_ticket` is above every value
+        // signalled before (tickets grow under the lock).
+        let result = unsafe { self.device.end_command_buffer(cb) }
+            .map_err(|e| Error::vulkan("vkEndCommandBuffer", e))
+            .and_then(|()| {
+                // SAFETY: as above.
+                unsafe { self.device.queue_submit2(self.raw, &submit, vk::Fence::null()) }
+                    .map_err(|e| Error::vulkan("vkQueueSubmit2", e))
+            });
+        if let Err(e) = result {
+            let e = Error::new(
+                e.kind,
+                format!("{}; tickets {}..={} can never complete", e.message, batch.first_ticket, batch.last_ticket),
+            );
+            st.broken = Some(e.clone());
+            // Never submitted: the batch may be freed at once.
+            st.free_commands.push(cb);
+            if let Some(allocator) = st.allocator.as_mut() {
+                for staging in batch.staging {
+                    memory::destroy_buffer(&self.device, allocator, staging);
+                }
+            }
+            return Err(e);
+        }
+        self.submitted.store(batch.last_ticket, Ordering::Release);
+        st.in_flight.push_back(batch);
+        Ok(())
+    }
+
+    /// The flusher thread: hands the open batch to the queue when the GPU is down
+    /// to its last batch, so work never waits for a later call. It submits only;
+    /// it never touches user memory (reads are delivered by poll and wait).
+    pub(crate) fn flusher_loop(self: std::sync::Arc<Self>) {
+        let mut st = self.state.lock();
+        while !self.shutdown.load(Ordering::Acquire) {
+            if st.open.is_none() || st.broken.is_some() {
+                self.wake.wait(&mut st);
+                continue;
+            }
+            match self.batches_pending(&st) {
+                Ok(pending) if pending < 2 => {
+                    if let Err(e) = self.flush(&mut st) {
+                        eprintln!("gpuasync: flusher: {e}");
+                    }
+                }
+                Ok(_) => {
+                    // Sleep until the GPU reaches the second newest batch; bounded so
+                    // that shutdown and new batches are noticed.
+                    let target = st.in_flight[st.in_flight.len() - 2].last_ticket;
+                    let waited = MutexGuard::unlocked(&mut st, || self.wait_for(target, 2_000_000));
+                    if let Err(e) = waited {
+                        eprintln!("gpuasync: flusher: {e}");
+                        self.wake.wait_for(&mut st, std::time::Duration::from_millis(2));
+                    }
+                }
+                Err(e) => {
+                    eprintln!("gpuasync: flusher: {e}");
+                    self.wake.wait_for(&mut st, std::time::Duration::from_millis(2));
+                }
+            }
+        }
+    }
+}
+
 impl Executor {
-    /// Record `ops` into one command buffer and submit it; returns the ticket at
-    /// once. On error nothing was submitted and nothing changed.
+    /// Record `ops` as one submission and return its ticket at once. On error
+    /// nothing was submitted and nothing changed.
     pub fn submit(&self, ops: &[Op<'_>], flags: SubmitFlags) -> Result<u64> {
         self.submit_inner(ops, flags, true)
     }
 
     pub(crate) fn submit_inner(&self, ops: &[Op<'_>], flags: SubmitFlags, barriers: bool) -> Result<u64> {
-        let mut state = self.state.lock();
-        // Bound the work in flight: wait (without the lock) for the oldest.
-        while state.in_flight.len() >= self.max_in_flight {
-            let reached = self.gpu_progress()?;
-            self.retire(&mut state, reached);
-            if let Some(oldest) = state.in_flight.front().map(|f| f.ticket) {
-                drop(state);
-                self.wait_gpu(oldest, u64::MAX)?;
-                state = self.state.lock();
-            }
+        let queue = &*self.queue;
+        let mut st = queue.state.lock();
+        if let Some(e) = &st.broken {
+            return Err(e.clone());
         }
-        let st = &mut *state;
-        let plan = self.plan(st, ops)?;
+        self.make_room(&mut st, flags)?;
+        let plan = self.plan(&st, ops)?;
         let timestamps = flags.timestamps && st.query_pool != vk::QueryPool::null();
 
         // Staging: one host-visible buffer for all writes, one for all reads.
         let mut staging = Vec::new();
-        let write_base = self.stage_writes(st, ops, plan.write_bytes, &mut staging)?;
-        let read_base = match self.alloc_staging(st, plan.read_bytes, BufferKind::Readback, &mut staging) {
-            Ok(i) => i,
-            Err(e) => {
-                self.free_staging(st, staging);
-                return Err(e);
-            }
-        };
-
-        let command_buffer = match self.take_command_buffer(st) {
-            Ok(cb) => cb,
-            Err(e) => {
-                self.free_staging(st, staging);
-                return Err(e);
-            }
-        };
-        let query = if timestamps { st.free_queries.pop() } else { None };
+        let write_base = self.stage_writes(&mut st, ops, plan.write_bytes, &mut staging)?;
+        let read_base = self.alloc_staging(&mut st, plan.read_bytes, BufferKind::Readback, &mut staging);
         let ticket = st.last_ticket + 1;
-        let mut reads = Vec::new();
-        let recorded = self.record(
-            st,
-            command_buffer,
-            ops,
-            &plan,
-            Recording { staging: &staging, write_base, read_base, query, barriers },
-            &mut reads,
-        );
-        let submitted = recorded.and_then(|()| self.queue_submit(command_buffer, ticket));
-        if let Err(e) = submitted {
-            st.free_commands.push(command_buffer);
-            if let Some(q) = query {
-                st.free_queries.push(q);
+        let batch = read_base.and_then(|read_base| self.open_batch(&mut st, ticket).map(|b| (read_base, b)));
+        let (read_base, mut batch) = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                self.free_staging(&mut st, staging);
+                return Err(e);
             }
-            self.free_staging(st, staging);
-            return Err(e);
-        }
+        };
 
-        // Submitted: commit the new state.
+        let query = if timestamps { st.free_queries.pop() } else { None };
+        let offset = batch.staging.len();
+        let rec = Recording { write_base: write_base.map(|i| (i, staging[i].raw)), read_base: read_base.map(|i| (i, staging[i].raw)), query, barriers, staging_offset: offset };
+        self.record(&st, &mut batch, ops, &plan, &rec);
+
+        // Recorded: commit the new state.
         st.last_ticket = ticket;
-        self.issued.store(ticket, Ordering::Release);
+        queue.issued.store(ticket, Ordering::Release);
+        batch.last_ticket = ticket;
+        batch.submissions += 1;
+        batch.staging.extend(staging);
+        if let Some(q) = query {
+            batch.queries.push((ticket, q, self.host_ns()));
+        }
         for u in &plan.uses {
             if let Some(b) = st.buffers.get_mut(u.id.0) {
                 b.last_access = ticket;
                 if u.write {
                     b.last_write = ticket;
+                    batch.host_reads |= b.kind != BufferKind::DeviceLocal;
                 }
             }
         }
@@ -219,15 +379,74 @@ impl Executor {
                 }
             }
         }
-        st.in_flight.push_back(InFlight {
-            ticket,
-            command_buffer,
-            staging,
-            reads,
-            query,
-            host_submit_ns: self.host_ns(),
-        });
+        let full = batch.submissions >= MAX_BATCH_SUBMISSIONS;
+        st.open = Some(batch);
+
+        // Hand the batch to the queue now if the GPU would otherwise run dry;
+        // else leave it open for more and let the flusher watch the GPU.
+        if full || queue.batches_pending(&st)? < 2 {
+            queue.flush(&mut st)?;
+        } else {
+            queue.wake.notify_one();
+        }
         Ok(ticket)
+    }
+
+    /// Wait (without the lock) until fewer than `max_in_flight` submissions are
+    /// outstanding, or fail with `WouldBlock` if the caller may not block.
+    fn make_room(&self, st: &mut MutexGuard<'_, State>, flags: SubmitFlags) -> Result<()> {
+        let queue = &*self.queue;
+        loop {
+            let outstanding = st.last_ticket - queue.retired.load(Ordering::Acquire);
+            if outstanding < self.max_in_flight {
+                return Ok(());
+            }
+            let reached = queue.progress()?;
+            self.retire(st, reached);
+            if st.last_ticket - queue.retired.load(Ordering::Acquire) < self.max_in_flight {
+                return Ok(());
+            }
+            if flags.no_block {
+                bail!(WouldBlock, "{} submissions are in flight, the executor's bound", self.max_in_flight);
+            }
+            if st.in_flight.is_empty() {
+                queue.flush(st)?;
+            }
+            let Some(oldest) = st.in_flight.front().map(|b| b.last_ticket) else {
+                return Err(Error::new(ErrorKind::Internal, "in-flight bound reached with nothing in flight"));
+            };
+            MutexGuard::unlocked(st, || queue.wait_for(oldest, u64::MAX))?;
+            if let Some(e) = &st.broken {
+                return Err(e.clone());
+            }
+        }
+    }
+
+    /// The open batch, or a new one beginning with `ticket`.
+    fn open_batch(&self, st: &mut State, ticket: u64) -> Result<Batch> {
+        if let Some(open) = st.open.take() {
+            return Ok(open);
+        }
+        let cb = self.take_command_buffer(st)?;
+        let begin = vk::CommandBufferBeginInfo::default().flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
+        // SAFETY: `cb` is idle (fresh or retired) and its pool allows resets.
+        if let Err(e) = unsafe { self.device.begin_command_buffer(cb, &begin) } {
+            st.free_commands.push(cb);
+            return Err(Error::vulkan("vkBeginCommandBuffer", e));
+        }
+        Ok(Batch {
+            command_buffer: cb,
+            first_ticket: ticket,
+            last_ticket: ticket,
+            submissions: 0,
+            hazards: Hazards::default(),
+            ordered_after_earlier: false,
+            bound_pipeline: vk::Pipeline::null(),
+            host_reads: false,
+            staging: Vec::new(),
+            reads: Vec::new(),
+            queries: Vec::new(),
+        })
     }
 
     /// Check every op against its buffers and kernel before anything is recorded.
@@ -333,22 +552,22 @@ impl Executor {
         Ok(())
     }
 
-    fn alloc_staging(&self, st: &mut State, bytes: u64, kind: BufferKind, staging: &mut Vec<RawBuffer>) -> Result<usize> {
+    /// A staging buffer of `bytes` (none for 0), pushed onto `staging`.
+    fn alloc_staging(&self, st: &mut State, bytes: u64, kind: BufferKind, staging: &mut Vec<RawBuffer>) -> Result<Option<usize>> {
         if bytes == 0 {
-            return Ok(usize::MAX);
+            return Ok(None);
         }
         let name = if kind == BufferKind::Readback { "gpuasync staging (reads)" } else { "gpuasync staging (writes)" };
-        let allocator = st.allocator.as_mut().ok_or_else(|| Error::new(ErrorKind::Internal, "no allocator"))?;
+        let allocator = st.allocator.as_mut().ok_or_else(teardown)?;
         staging.push(memory::create_buffer(&self.device, allocator, bytes, kind, name)?);
-        Ok(staging.len() - 1)
+        Ok(Some(staging.len() - 1))
     }
 
     /// Copy every write's bytes into one staging buffer; returns its index.
-    fn stage_writes(&self, st: &mut State, ops: &[Op<'_>], bytes: u64, staging: &mut Vec<RawBuffer>) -> Result<usize> {
-        let index = self.alloc_staging(st, bytes, BufferKind::HostVisible, staging)?;
-        if index == usize::MAX {
-            return Ok(index);
-        }
+    fn stage_writes(&self, st: &mut State, ops: &[Op<'_>], bytes: u64, staging: &mut Vec<RawBuffer>) -> Result<Option<usize>> {
+        let Some(index) = self.alloc_staging(st, bytes, BufferKind::HostVisible, staging)? else {
+            return Ok(None);
+        };
         let Some(mapped) = staging[index].mapped() else {
             let staging = std::mem::take(staging);
             self.free_staging(st, staging);
@@ -361,7 +580,7 @@ impl Executor {
                 at += align16(data.len() as u64) as usize;
             }
         }
-        Ok(index)
+        Ok(Some(index))
     }
 
     fn free_staging(&self, st: &mut State, staging: Vec<RawBuffer>) {
@@ -386,89 +605,61 @@ impl Executor {
         cbs.into_iter().next().ok_or_else(|| Error::new(ErrorKind::Internal, "no command buffer returned"))
     }
 
-    fn barrier(&self, cb: vk::CommandBuffer, src: vk::PipelineStageFlags2, src_access: vk::AccessFlags2, dst: vk::PipelineStageFlags2, dst_access: vk::AccessFlags2) {
-        let barrier = [vk::MemoryBarrier2::default()
-            .src_stage_mask(src)
-            .src_access_mask(src_access)
-            .dst_stage_mask(dst)
-            .dst_access_mask(dst_access)];
-        let info = vk::DependencyInfo::default().memory_barriers(&barrier);
-        // SAFETY: `cb` is in the recording state, owned by this submission.
-        unsafe { self.device.cmd_pipeline_barrier2(cb, &info) };
-    }
-
-    /// The barrier between accesses to the same buffer: writes by copies, fills and
-    /// shaders made visible to later reads and writes by the same.
-    fn buffer_barrier(&self, cb: vk::CommandBuffer) {
-        self.barrier(
-            cb,
-            SHADER_OR_TRANSFER,
-            vk::AccessFlags2::SHADER_STORAGE_WRITE | vk::AccessFlags2::TRANSFER_WRITE,
-            SHADER_OR_TRANSFER,
-            vk::AccessFlags2::SHADER_STORAGE_READ
-                | vk::AccessFlags2::SHADER_STORAGE_WRITE
-                | vk::AccessFlags2::TRANSFER_READ
-                | vk::AccessFlags2::TRANSFER_WRITE,
-        );
-    }
-
-    fn record(
-        &self,
-        st: &State,
-        cb: vk::CommandBuffer,
-        ops: &[Op<'_>],
-        plan: &Plan,
-        rec: Recording<'_>,
-        reads: &mut Vec<(usize, usize, HostDst)>,
-    ) -> Result<()> {
+    fn record(&self, st: &State, batch: &mut Batch, ops: &[Op<'_>], plan: &Plan, rec: &Recording) {
         let d = &self.device;
-        let begin = vk::CommandBufferBeginInfo::default().flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
-        // SAFETY: `cb` is idle (fresh or retired) and its pool allows resets.
-        unsafe { d.begin_command_buffer(cb, &begin) }.map_err(|e| Error::vulkan("vkBeginCommandBuffer", e))?;
+        let cb = batch.command_buffer;
         if let Some(q) = rec.query {
-            // SAFETY: queries `q, q+1` belong to this submission alone.
+            // SAFETY: queries `q, q+1` belong to this submission alone; they were
+            // reset on the host at retire, or are reset here.
             unsafe {
-                d.cmd_reset_query_pool(cb, st.query_pool, q, 2);
+                if !self.host_query_reset {
+                    d.cmd_reset_query_pool(cb, st.query_pool, q, 2);
+                }
                 d.cmd_write_timestamp2(cb, vk::PipelineStageFlags2::TOP_OF_PIPE, st.query_pool, q);
             }
         }
-        // Earlier submissions on this queue may still touch these buffers: one
-        // conservative barrier orders this submission after them where they share one.
-        let after_earlier = plan.uses.iter().any(|u| {
-            st.buffers
-                .get(u.id.0)
-                .is_some_and(|b| (u.read && b.last_write > 0) || (u.write && b.last_access > 0))
-        });
-        if rec.barriers && after_earlier {
-            self.buffer_barrier(cb);
+        if rec.barriers && !batch.ordered_after_earlier {
+            // Earlier batches may still touch these buffers: order this submission
+            // after them where it shares a buffer with a hazard.
+            let after_earlier = plan.uses.iter().any(|u| {
+                st.buffers.get(u.id.0).is_some_and(|b| {
+                    let conflict = if u.write { b.last_access } else { b.last_write };
+                    conflict > 0 && conflict < batch.first_ticket
+                })
+            });
+            if after_earlier {
+                buffer_barrier(d, cb);
+                batch.ordered_after_earlier = true;
+                batch.hazards = Hazards::default();
+            }
         }
 
-        let mut hazards = Hazards::default();
         let mut write_at = 0u64;
         let mut read_at = 0u64;
-        let mut bound = vk::Pipeline::null();
         for (op, uses) in ops.iter().zip(&plan.op_uses) {
             let uses = &plan.uses[uses.clone()];
-            if rec.barriers && hazards.conflicts(uses) {
-                self.buffer_barrier(cb);
-                hazards = Hazards::default();
+            if rec.barriers && batch.hazards.conflicts(uses) {
+                buffer_barrier(d, cb);
+                batch.ordered_after_earlier = true;
+                batch.hazards = Hazards::default();
             }
-            hazards.record(uses);
+            batch.hazards.record(uses);
             match *op {
                 Op::Write { offset, data, .. } => {
-                    if !data.is_empty() {
+                    if let (false, Some((_, staging))) = (data.is_empty(), rec.write_base) {
                         let region = [vk::BufferCopy { src_offset: write_at, dst_offset: offset, size: data.len() as u64 }];
                         // SAFETY: both buffers are live and the ranges were checked in `plan`.
-                        unsafe { d.cmd_copy_buffer(cb, rec.staging[rec.write_base].raw, uses[0].raw, &region) };
+                        unsafe { d.cmd_copy_buffer(cb, staging, uses[0].raw, &region) };
                     }
                     write_at += align16(data.len() as u64);
                 }
                 Op::Read { offset, dst, .. } => {
-                    if !dst.is_empty() {
+                    if let (false, Some((index, staging))) = (dst.is_empty(), rec.read_base) {
                         let region = [vk::BufferCopy { src_offset: offset, dst_offset: read_at, size: dst.len as u64 }];
                         // SAFETY: as above.
-                        unsafe { d.cmd_copy_buffer(cb, uses[0].raw, rec.staging[rec.read_base].raw, &region) };
-                        reads.push((rec.read_base, read_at as usize, dst));
+                        unsafe { d.cmd_copy_buffer(cb, uses[0].raw, staging, &region) };
+                        batch.reads.push((rec.staging_offset + index, read_at as usize, dst));
+                        batch.host_reads = true;
                     }
                     read_at += align16(dst.len as u64);
                 }
@@ -488,38 +679,16 @@ impl Executor {
                     }
                 }
                 Op::Dispatch { kernel, push_constants, groups, .. } => {
-                    let k = st.kernels.get(kernel.0).ok_or_else(|| invalid_kernel(kernel))?;
-                    if bound != k.pipeline.raw {
-                        // SAFETY: the pipeline is live (kernel resolved above).
+                    let Some(k) = st.kernels.get(kernel.0) else { continue };
+                    if batch.bound_pipeline != k.pipeline.raw {
+                        // SAFETY: the pipeline is live (checked in `plan`).
                         unsafe { d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, k.pipeline.raw) };
-                        bound = k.pipeline.raw;
+                        batch.bound_pipeline = k.pipeline.raw;
                     }
-                    let infos: Vec<[vk::DescriptorBufferInfo; 1]> = uses
-                        .iter()
-                        .map(|u| [vk::DescriptorBufferInfo { buffer: u.raw, offset: 0, range: vk::WHOLE_SIZE }])
-                        .collect();
-                    let writes: Vec<_> = infos
-                        .iter()
-                        .enumerate()
-                        .map(|(i, info)| {
-                            vk::WriteDescriptorSet::default()
-                                .dst_binding(i as u32)
-                                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                                .buffer_info(info)
-                        })
-                        .collect();
-                    // SAFETY: the writes match the kernel's push-descriptor set layout
-                    // (binding count checked in `plan`); all buffers are live.
+                    self.push_bindings(cb, k.pipeline.layout, uses);
+                    // SAFETY: the push-constant size equals the kernel's block (checked
+                    // in `plan`); group counts are within the device limits.
                     unsafe {
-                        if !writes.is_empty() {
-                            self.push_descriptor.cmd_push_descriptor_set(
-                                cb,
-                                vk::PipelineBindPoint::COMPUTE,
-                                k.pipeline.layout,
-                                0,
-                                &writes,
-                            );
-                        }
                         if !push_constants.is_empty() {
                             d.cmd_push_constants(cb, k.pipeline.layout, vk::ShaderStageFlags::COMPUTE, 0, push_constants);
                         }
@@ -528,36 +697,45 @@ impl Executor {
                 }
             }
         }
-        if !reads.is_empty() || plan.uses.iter().any(|u| u.write && host_visible(st, u.id)) {
-            // Make the staging copies (and writes to mapped buffers) visible to the
-            // host: a semaphore wait alone does not.
-            self.barrier(
-                cb,
-                SHADER_OR_TRANSFER,
-                vk::AccessFlags2::SHADER_STORAGE_WRITE | vk::AccessFlags2::TRANSFER_WRITE,
-                vk::PipelineStageFlags2::HOST,
-                vk::AccessFlags2::HOST_READ,
-            );
-        }
         if let Some(q) = rec.query {
             // SAFETY: as for the first timestamp.
             unsafe { d.cmd_write_timestamp2(cb, vk::PipelineStageFlags2::BOTTOM_OF_PIPE, st.query_pool, q + 1) };
         }
-        // SAFETY: `cb` is recording.
-        unsafe { d.end_command_buffer(cb) }.map_err(|e| Error::vulkan("vkEndCommandBuffer", e))
     }
 
-    fn queue_submit(&self, cb: vk::CommandBuffer, ticket: u64) -> Result<()> {
-        let cbs = [vk::CommandBufferSubmitInfo::default().command_buffer(cb)];
-        let signal = [vk::SemaphoreSubmitInfo::default()
-            .semaphore(self.timeline)
-            .value(ticket)
-            .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
-        let submit = [vk::SubmitInfo2::default().command_buffer_infos(&cbs).signal_semaphore_infos(&signal)];
-        // SAFETY: the queue is externally synchronised by the state lock; `ticket`
-        // is greater than every value signalled before (tickets grow under the lock).
-        unsafe { self.device.queue_submit2(self.queue, &submit, vk::Fence::null()) }
-            .map_err(|e| Error::vulkan("vkQueueSubmit2", e))
+    /// Bind a dispatch's buffers with push descriptors (no descriptor sets to
+    /// allocate or cache).
+    fn push_bindings(&self, cb: vk::CommandBuffer, layout: vk::PipelineLayout, uses: &[Use]) {
+        const INLINE: usize = 16;
+        if uses.is_empty() {
+            return;
+        }
+        let mut infos = [[vk::DescriptorBufferInfo::default(); 1]; INLINE];
+        let mut heap_infos = Vec::new();
+        let infos: &mut [[vk::DescriptorBufferInfo; 1]] = if uses.len() <= INLINE {
+            &mut infos[..uses.len()]
+        } else {
+            heap_infos.resize(uses.len(), [vk::DescriptorBufferInfo::default()]);
+            &mut heap_infos
+        };
+        for (info, u) in infos.iter_mut().zip(uses) {
+            info[0] = vk::DescriptorBufferInfo { buffer: u.raw, offset: 0, range: vk::WHOLE_SIZE };
+        }
+        let writes: Vec<_> = infos
+            .iter()
+            .enumerate()
+            .map(|(i, info)| {
+                vk::WriteDescriptorSet::default()
+                    .dst_binding(i as u32)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(info)
+            })
+            .collect();
+        // SAFETY: the writes match the kernel's push-descriptor set layout (binding
+        // count checked in `plan`); all buffers are live; `cb` is recording.
+        unsafe {
+            self.push_descriptor.cmd_push_descriptor_set(cb, vk::PipelineBindPoint::COMPUTE, layout, 0, &writes)
+        };
     }
 
     /// Record two fills of one buffer with no barrier between them: a
@@ -582,12 +760,14 @@ struct Plan {
     read_bytes: u64,
 }
 
-struct Recording<'a> {
-    staging: &'a [RawBuffer],
-    write_base: usize,
-    read_base: usize,
+struct Recording {
+    /// (index in this submission's staging, raw buffer)
+    write_base: Option<(usize, vk::Buffer)>,
+    read_base: Option<(usize, vk::Buffer)>,
     query: Option<u32>,
     barriers: bool,
+    /// Where this submission's staging buffers start in the batch's list.
+    staging_offset: usize,
 }
 
 fn align16(n: u64) -> u64 {

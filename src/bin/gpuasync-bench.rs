@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use gpuasync::{BufferId, BufferKind, Executor, ExecutorDesc, HostDst, KernelId, Op, SubmitFlags};
 
-const TIMED: SubmitFlags = SubmitFlags { timestamps: true };
-const PLAIN: SubmitFlags = SubmitFlags { timestamps: false };
+const TIMED: SubmitFlags = SubmitFlags { timestamps: true, no_block: false };
+const PLAIN: SubmitFlags = SubmitFlags { timestamps: false, no_block: false };
 
 fn words(bytes: &[u8]) -> Vec<u32> {
     bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()

@@ -78,7 +78,7 @@ pub extern "C" fn gpuasync_device_count(count: *mut u32) -> gpuasync_status {
 
 /// Describe device `index` (0 .. count-1).
 #[no_mangle]
-pub extern "C" fn gpuasync_device_info(index: u32, info: *mut gpuasync_device_info) -> gpuasync_status {
+pub extern "C" fn gpuasync_device_describe(index: u32, info: *mut gpuasync_device_info) -> gpuasync_status {
     call(|| {
         require!(info);
         let devices = list_devices()?;

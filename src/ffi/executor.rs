@@ -4,16 +4,22 @@ use std::ffi::c_char;
 
 use super::device::gpuasync_device_info;
 use super::{call, guard, lookup, register, require, string, unregister, write_out, gpuasync_executor, gpuasync_ticket};
-use crate::error::gpuasync_status;
+use crate::error::{gpuasync_status, Error, ErrorKind};
 use crate::executor::{Executor, ExecutorDesc};
 use crate::timing::Timing;
 
 /// `gpuasync_executor_desc.flags`: load the Khronos validation layer with
 /// synchronization validation (also on when `GPUASYNC_VALIDATION=1`).
 pub const GPUASYNC_EXECUTOR_VALIDATION: u32 = 1;
+/// `gpuasync_executor_desc.flags`: waits never spin on the GPU's progress; they
+/// sleep in the driver at once (saves CPU, costs wake-up latency).
+pub const GPUASYNC_EXECUTOR_NO_SPIN: u32 = 2;
+
+const KNOWN_EXECUTOR_FLAGS: u32 = GPUASYNC_EXECUTOR_VALIDATION | GPUASYNC_EXECUTOR_NO_SPIN;
 
 /// How to create an executor. A zeroed struct (or a null pointer) gives the
-/// defaults: the best device, no validation, 1024 submissions in flight.
+/// defaults: the best device, no validation, 1024 submissions in flight, waits
+/// that spin up to 100 us before sleeping, no pipeline cache file.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct gpuasync_executor_desc {
@@ -24,6 +30,13 @@ pub struct gpuasync_executor_desc {
     pub flags: u32,
     /// Submissions in flight before a submit waits for the oldest; 0 for 1024.
     pub max_in_flight: u32,
+    /// How long a wait spins on the GPU's progress before it sleeps, in
+    /// nanoseconds; 0 for the default (100 us). `GPUASYNC_EXECUTOR_NO_SPIN`
+    /// turns spinning off; `GPUASYNC_SPIN_NS` overrides both.
+    pub spin_ns: u64,
+    /// A file the pipeline cache is loaded from and saved to at destroy, or null;
+    /// `GPUASYNC_PIPELINE_CACHE` overrides it.
+    pub pipeline_cache_path: *const c_char,
 }
 
 /// GPU timestamps and host times of one submission, in nanoseconds.
@@ -71,8 +84,24 @@ pub extern "C" fn gpuasync_executor_create(
                 // SAFETY: non-null C string per the descriptor's contract.
                 core.device = Some(unsafe { string(desc.device, "desc->device") }?.to_owned());
             }
+            if desc.flags & !KNOWN_EXECUTOR_FLAGS != 0 {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("unknown executor flags {:#x}", desc.flags & !KNOWN_EXECUTOR_FLAGS),
+                ));
+            }
             core.validation = desc.flags & GPUASYNC_EXECUTOR_VALIDATION != 0;
             core.max_in_flight = desc.max_in_flight;
+            core.spin_ns = if desc.flags & GPUASYNC_EXECUTOR_NO_SPIN != 0 {
+                Some(0)
+            } else {
+                (desc.spin_ns != 0).then_some(desc.spin_ns)
+            };
+            if !desc.pipeline_cache_path.is_null() {
+                // SAFETY: non-null C string per the descriptor's contract.
+                let path = unsafe { string(desc.pipeline_cache_path, "desc->pipeline_cache_path") }?;
+                core.pipeline_cache = Some(path.into());
+            }
         }
         let handle = register(Executor::new(&core)?)?;
         // SAFETY: checked non-null above.

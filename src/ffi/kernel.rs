@@ -54,7 +54,7 @@ pub extern "C" fn gpuasync_kernel_create(
     kernel: *mut gpuasync_kernel,
 ) -> gpuasync_status {
     call(|| {
-        require!(kernel, words, entry);
+        require!(kernel, entry);
         // SAFETY: the caller provides `word_count` words, a C string and `spec_count` constants.
         let (words, entry, spec) = unsafe {
             (slice(words, word_count, "words")?, string(entry, "entry")?, spec_constants(spec, spec_count)?)
@@ -91,7 +91,7 @@ pub extern "C" fn gpuasync_kernel_create_from_file(
 
 /// Describe a kernel's interface.
 #[no_mangle]
-pub extern "C" fn gpuasync_kernel_info(
+pub extern "C" fn gpuasync_kernel_describe(
     executor: gpuasync_executor,
     kernel: gpuasync_kernel,
     info: *mut gpuasync_kernel_info,

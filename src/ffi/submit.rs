@@ -30,6 +30,11 @@ pub const GPUASYNC_WHOLE_SIZE: u64 = u64::MAX;
 /// Submit flag: write GPU timestamps around the submission (see
 /// `gpuasync_ticket_timing`).
 pub const GPUASYNC_SUBMIT_TIMESTAMPS: u32 = 1;
+/// Submit flag: never block; return `GPUASYNC_WOULD_BLOCK` (nothing submitted)
+/// when the executor is at its bound of submissions in flight.
+pub const GPUASYNC_SUBMIT_NO_BLOCK: u32 = 2;
+
+const KNOWN_FLAGS: u32 = GPUASYNC_SUBMIT_TIMESTAMPS | GPUASYNC_SUBMIT_NO_BLOCK;
 
 /// One step of a submission; fields a kind does not use are ignored (zero them).
 #[repr(C)]
@@ -68,10 +73,13 @@ pub struct gpuasync_op {
 /// Flags the core understands; unknown bits are an error, so a newer caller's
 /// flag is never silently ignored.
 pub(crate) fn flags(bits: u32) -> Result<SubmitFlags> {
-    if bits & !GPUASYNC_SUBMIT_TIMESTAMPS != 0 {
-        bail!(InvalidArgument, "unknown submit flags {:#x}", bits & !GPUASYNC_SUBMIT_TIMESTAMPS);
+    if bits & !KNOWN_FLAGS != 0 {
+        bail!(InvalidArgument, "unknown submit flags {:#x}", bits & !KNOWN_FLAGS);
     }
-    Ok(SubmitFlags { timestamps: bits & GPUASYNC_SUBMIT_TIMESTAMPS != 0 })
+    Ok(SubmitFlags {
+        timestamps: bits & GPUASYNC_SUBMIT_TIMESTAMPS != 0,
+        no_block: bits & GPUASYNC_SUBMIT_NO_BLOCK != 0,
+    })
 }
 
 fn host_len(size: u64) -> Result<usize> {
