@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The published-figures run on the lent GPU machine (see ../shared/device/README.md):
+# gpuasync's tests (with the validation layer), benchmark and demo, then the CUDA
+# anchors, all in one command so both sides come from one card.
+# Run there as:  source .gl/gpu-env.sh; scripts/gpu-run.sh
+# after building here and copying binaries into .gl/bin (scripts/gpu-prepare.sh).
+set -uo pipefail
+out=${OUT:-/tmp/gpuasync-out}
+mkdir -p "$out"
+{
+    date -u
+    nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv
+    vulkaninfo --summary 2>/dev/null | grep -E "deviceName|driverVersion|apiVersion" | head -3
+} 2>&1 | tee "$out/machine.txt"
+# Tests read kernels from the path they were built at.
+[ -e /work/main ] || { mkdir -p /work && ln -s "$PWD" /work/main; }
+for t in .gl/bin/test-*; do
+    echo "== $t"
+    GPUASYNC_VALIDATION=1 timeout 300 "$t" --test-threads=4 2>&1 | tail -25
+done 2>&1 | tee "$out/tests.txt"
+for b in .gl/bin/gpuasync-bench-*; do
+    echo "== $b"; timeout 300 "$b" --json "$out/$(basename "$b").json"
+done 2>&1 | tee "$out/bench-variants.txt"
+timeout 400 .gl/bin/gpuasync-bench --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
+.gl/bin/demo spirv/saxpy.spv 2>&1 | tee "$out/demo.txt"
+timeout 300 python3 .gl/anchors/cuda_anchor.py 2>&1 | tee "$out/cuda_anchor.txt"
+nvcc -O2 -arch=sm_90 -o /tmp/la .gl/anchors/launch_anchor.cu && timeout 120 /tmp/la 2>&1 | tee "$out/launch_anchor.txt"
