@@ -6,6 +6,9 @@
 # after building here and copying binaries into .gl/bin (scripts/gpu-prepare.sh).
 set -uo pipefail
 out=${OUT:-/tmp/gpuasync-out}
+# The NVIDIA ICD (libGLX_nvidia) needs glvnd: carry libglvnd0, libgl1, libglx0, libegl1,
+# libopengl0, libgles2 in .gl/debs as well as what prepare.sh fetches.
+export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 mkdir -p "$out"
 {
     date -u
