@@ -84,10 +84,10 @@ fn poll_is_false_then_true_and_stays_true() {
     let k = kernel(&ex, "lcg");
     let mut rng = Rng::new(3);
     let input = nonzero_u32s(&mut rng, LONG_N);
-    let want = lcg_reference(&input, LONG_ITERS);
+    let want = lcg_reference(&input, long_iters(&ex));
     let b = buffer(&ex, LONG_N * 4);
     let mut out = vec![0u32; LONG_N];
-    let t = submit_long_lcg(&ex, k, b, &input, &mut out, LONG_ITERS, PLAIN);
+    let t = submit_long_lcg(&ex, k, b, &input, &mut out, long_iters(&ex), PLAIN);
     assert!(!ex.poll(t).unwrap(), "a ~0.5 s kernel polled right after submit is not complete");
     assert!(!ex.poll(t).unwrap(), "polling does not consume or complete the ticket");
     poll_until_done(&ex, t);
@@ -105,10 +105,10 @@ fn wait_timeouts_then_wait_forever() {
     let k = kernel(&ex, "lcg");
     let mut rng = Rng::new(4);
     let input = nonzero_u32s(&mut rng, LONG_N);
-    let want = lcg_reference(&input, LONG_ITERS);
+    let want = lcg_reference(&input, long_iters(&ex));
     let b = buffer(&ex, LONG_N * 4);
     let mut out = vec![0u32; LONG_N];
-    let t = submit_long_lcg(&ex, k, b, &input, &mut out, LONG_ITERS, PLAIN);
+    let t = submit_long_lcg(&ex, k, b, &input, &mut out, long_iters(&ex), PLAIN);
     assert_eq!(ex.wait(t, 0), Ok(false), "timeout 0 on a long kernel");
     assert_eq!(ex.wait(t, 1_000_000), Ok(false), "timeout 1 ms on a long kernel");
     assert!(!ex.poll(t).unwrap(), "a timed-out wait leaves the ticket incomplete");
@@ -340,10 +340,10 @@ fn timing_records() {
     let input = nonzero_u32s(&mut rng, LONG_N);
     let b = buffer(&ex, LONG_N * 4);
     let mut out = vec![0u32; LONG_N];
-    let long = submit_long_lcg(&ex, k, b, &input, &mut out, LONG_ITERS, TIMED);
+    let long = submit_long_lcg(&ex, k, b, &input, &mut out, long_iters(&ex), TIMED);
     expect_err(ex.timing(long), ErrorKind::NotReady);
     assert!(ex.wait(long, u64::MAX).unwrap());
-    assert_eq_all(&out, &lcg_reference(&input, LONG_ITERS), "long lcg");
+    assert_eq_all(&out, &lcg_reference(&input, long_iters(&ex)), "long lcg");
     let tl = ex.timing(long).unwrap();
     assert!(tl.gpu_end_ns >= tl.gpu_begin_ns, "{tl:?}");
     assert!(tl.host_complete_ns >= tl.host_submit_ns, "{tl:?}");

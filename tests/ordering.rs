@@ -10,10 +10,10 @@ fn buffer_destroyed_while_in_flight() {
     let k = kernel(&ex, "lcg");
     let mut rng = Rng::new(1);
     let input = nonzero_u32s(&mut rng, LONG_N);
-    let want = lcg_reference(&input, LONG_ITERS);
+    let want = lcg_reference(&input, long_iters(&ex));
     let b = buffer(&ex, LONG_N * 4);
     let mut out = vec![0u32; LONG_N];
-    let p = LcgParams { n: LONG_N as u32, iterations: LONG_ITERS };
+    let p = LcgParams { n: LONG_N as u32, iterations: long_iters(&ex) };
     let t = ex
         .submit(
             &[
@@ -49,10 +49,10 @@ fn kernel_destroyed_while_in_flight() {
     let k = kernel(&ex, "lcg");
     let mut rng = Rng::new(2);
     let input = nonzero_u32s(&mut rng, LONG_N);
-    let want = lcg_reference(&input, LONG_ITERS);
+    let want = lcg_reference(&input, long_iters(&ex));
     let b = buffer(&ex, LONG_N * 4);
     let mut out = vec![0u32; LONG_N];
-    let p = LcgParams { n: LONG_N as u32, iterations: LONG_ITERS };
+    let p = LcgParams { n: LONG_N as u32, iterations: long_iters(&ex) };
     let t = ex
         .submit(
             &[
@@ -198,12 +198,12 @@ fn executor_dropped_with_work_in_flight() {
     let k = kernel(&ex, "lcg");
     let mut rng = Rng::new(5);
     let input = nonzero_u32s(&mut rng, LONG_N);
-    let want = lcg_reference(&input, LONG_ITERS);
+    let want = lcg_reference(&input, long_iters(&ex));
     let b = buffer(&ex, LONG_N * 4);
     let sentinel = nonzero_u32s(&mut rng, LONG_N);
     let mut out = sentinel.clone();
     let mut out2 = sentinel.clone();
-    let p = LcgParams { n: LONG_N as u32, iterations: LONG_ITERS };
+    let p = LcgParams { n: LONG_N as u32, iterations: long_iters(&ex) };
     let t = ex
         .submit(
             &[

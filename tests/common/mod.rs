@@ -124,11 +124,41 @@ pub struct LcgParams {
     pub iterations: u32,
 }
 
-/// Elements and iterations of the "long" lcg dispatch: about 0.4-0.5 s on lavapipe
-/// with 2 cores (measured: ~36 us per iteration at 2^16 elements), so a poll right
-/// after submit reliably sees it incomplete, without slowing the suite much.
+/// Elements of the "long" lcg dispatch.
 pub const LONG_N: usize = 1 << 16;
+/// Lavapipe's calibration, kept for tests not yet moved to `long_iters`.
 pub const LONG_ITERS: u32 = 12_000;
+/// How long the "long" dispatch should keep the device busy, so that a poll right
+/// after submit reliably sees it incomplete, without slowing the suite much.
+const LONG_TARGET_NS: f64 = 400e6;
+
+/// Iterations of the "long" lcg dispatch on this device: calibrated once per
+/// process from GPU timestamps (lavapipe needs ~12,000, an H100 ~10^8), so the
+/// tests that need work in flight hold on every device.
+pub fn long_iters(ex: &Executor) -> u32 {
+    static ITERS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *ITERS.get_or_init(|| {
+        let k = kernel(ex, "lcg");
+        let b = buffer(ex, LONG_N * 4);
+        let mut probe = 2_000u32;
+        let iters = loop {
+            let p = LcgParams { n: LONG_N as u32, iterations: probe };
+            let t = ex
+                .submit(&[Op::Dispatch { kernel: k, buffers: &[b], push_constants: push(&p), groups: groups(LONG_N, 64) }], TIMED)
+                .expect("calibration dispatch");
+            ex.wait(t, u64::MAX).expect("calibration wait");
+            let ns = ex.timing(t).expect("calibration timing").gpu_ns().max(1) as f64;
+            // Measure on at least 20 ms of work so launch overhead does not dominate.
+            if ns > 20e6 || probe >= u32::MAX / 16 {
+                break (f64::from(probe) * LONG_TARGET_NS / ns).clamp(2_000.0, f64::from(u32::MAX / 2)) as u32;
+            }
+            probe = probe.saturating_mul(((25e6 / ns).ceil() as u32).clamp(2, 1000));
+        };
+        ex.destroy_buffer(b).expect("destroy calibration buffer");
+        ex.destroy_kernel(k).expect("destroy calibration kernel");
+        iters
+    })
+}
 
 /// Assert that `r` failed with `kind` and a non-empty message; return the error.
 #[track_caller]
@@ -160,27 +190,39 @@ pub fn exact_f32s(rng: &mut Rng, n: usize, max_int: u32, shift: i32) -> Vec<f32>
         .collect()
 }
 
-/// The affine map (multiplier, increment) equal to `iterations` LCG steps, so the
-/// host can check 2^16 elements x 10^4 iterations quickly in a debug build:
-/// x -> x*m + c (mod 2^32). Built by composing one step at a time, independently of
-/// the GPU; `lcg_affine_matches_lcg` style checks compare it with `lcg`.
+/// The affine map (multiplier, increment) equal to `iterations` LCG steps:
+/// x -> x*m + c (mod 2^32), by repeated squaring of the one-step map (f o f is
+/// x -> m^2 x + (m c + c)), so the host checks 10^8 iterations at once,
+/// independently of the GPU.
 pub fn lcg_affine(iterations: u32) -> (u32, u32) {
-    let (mut m, mut c) = (1u32, 0u32);
-    for _ in 0..iterations {
-        // step(x*m + c) = (x*m + c)*A + C
-        m = m.wrapping_mul(1664525);
-        c = c.wrapping_mul(1664525).wrapping_add(1013904223);
+    let (mut m, mut c) = (1u32, 0u32); // the identity
+    let (mut pm, mut pc) = (1664525u32, 1013904223u32); // one step, squared as we go
+    let mut k = iterations;
+    while k > 0 {
+        if k & 1 == 1 {
+            // apply `p` after the map so far: p(m x + c) = pm m x + (pm c + pc)
+            m = pm.wrapping_mul(m);
+            c = pm.wrapping_mul(c).wrapping_add(pc);
+        }
+        pc = pm.wrapping_mul(pc).wrapping_add(pc);
+        pm = pm.wrapping_mul(pm);
+        k >>= 1;
     }
     (m, c)
 }
 
 /// The host reference of the `lcg` kernel over a whole vector, checked against the
-/// plain step-by-step `lcg` on a few elements.
+/// plain step-by-step `lcg` on a few elements (when that is quick).
 pub fn lcg_reference(input: &[u32], iterations: u32) -> Vec<u32> {
     let (m, c) = lcg_affine(iterations);
     let out: Vec<u32> = input.iter().map(|&x| x.wrapping_mul(m).wrapping_add(c)).collect();
-    for i in [0, input.len() / 2, input.len() - 1] {
-        assert_eq!(out[i], lcg(input[i], iterations), "affine LCG reference disagrees with lcg()");
+    if iterations <= 1 << 20 {
+        for i in [0, input.len() / 2, input.len() - 1] {
+            assert_eq!(out[i], lcg(input[i], iterations), "affine LCG reference disagrees with lcg()");
+        }
+    }
+    for k in [0u32, 1, 2, 3, 1000, 4097] {
+        assert_eq!(lcg_affine(k).0.wrapping_mul(12345).wrapping_add(lcg_affine(k).1), lcg(12345, k), "lcg_affine({k})");
     }
     out
 }
@@ -284,4 +326,87 @@ pub fn run_isolated(name: &str, limit: std::time::Duration) {
             "isolated test {name} did not run (filter matched nothing?); its output:\n{tail}"
         ),
     }
+}
+
+// ---- helpers added for pipeline.rs --------------------------------------------
+
+/// Like `executor()`, with the rest of the description taken from `desc`
+/// (validation is forced on and checked).
+pub fn executor_with(desc: ExecutorDesc) -> Executor {
+    let ex = Executor::new(&ExecutorDesc { validation: true, ..desc })
+        .unwrap_or_else(|e| panic!("cannot create a validated executor: {e}"));
+    assert!(ex.validation_enabled(), "validation layer was requested but is not active");
+    ex
+}
+
+/// How many bits after the binary point `v` needs (0 for integers and zero).
+pub fn frac_bits(v: f32) -> u32 {
+    if v == 0.0 || !v.is_finite() {
+        return 0;
+    }
+    let bits = v.to_bits();
+    let exp = ((bits >> 23) & 0xff) as i32 - 127;
+    let mant = (bits & 0x7f_ffff) | 0x80_0000;
+    (23 - exp - mant.trailing_zeros() as i32).max(0) as u32
+}
+
+/// Choose `(a, b)` for one `dst = src * a + b` step over `values` such that the
+/// result is exact in f32 (so the GPU gives the same bits with or without FMA
+/// contraction): `|a|` in {1/2, 1, 2} with a random sign, `b = k/16` with
+/// `0 < |k| <= 32`. Values keep at most 10 fractional bits (halving adds one,
+/// doubling removes one) and stay well below 2^13 in magnitude, so at most 23
+/// significant bits; `scale_add_exact` asserts the exactness of every step.
+pub fn exact_scale_add_params(rng: &mut Rng, values: &[f32]) -> (f32, f32) {
+    let f = values.iter().map(|&v| frac_bits(v)).max().unwrap_or(0);
+    let m = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let mag = if f >= 10 {
+        2.0
+    } else if m >= 256.0 {
+        0.5
+    } else {
+        [0.5f32, 1.0, 2.0][(rng.next_u32() % 3) as usize]
+    };
+    let a = if rng.next_u32() & 1 == 0 { mag } else { -mag };
+    let k = loop {
+        let k = (rng.next_u32() % 65) as i32 - 32;
+        if k != 0 {
+            break k;
+        }
+    };
+    (a, k as f32 / 16.0)
+}
+
+/// `v * a + b` on the host, asserting that the f32 result is exact (equal to the
+/// same computation in f64), so no rounding choice on the GPU can change it.
+#[track_caller]
+pub fn scale_add_exact(v: f32, a: f32, b: f32) -> f32 {
+    let r = v * a + b;
+    assert_eq!(
+        f64::from(r),
+        f64::from(v) * f64::from(a) + f64::from(b),
+        "test bug: {v} * {a} + {b} is not exact in f32"
+    );
+    r
+}
+
+/// `a * x + y` on the host (the `saxpy` kernel), asserting exactness as above.
+#[track_caller]
+pub fn saxpy_exact(a: f32, x: f32, y: f32) -> f32 {
+    let r = a * x + y;
+    assert_eq!(
+        f64::from(r),
+        f64::from(a) * f64::from(x) + f64::from(y),
+        "test bug: {a} * {x} + {y} is not exact in f32"
+    );
+    r
+}
+
+/// Read `n` values of type `T` through a mapped pointer with volatile loads, so
+/// the compiler cannot cache them across a sleep while the GPU writes them.
+///
+/// # Safety
+/// `ptr` must point at `n` readable, initialised values of `T`.
+pub unsafe fn read_mapped<T: Copy>(ptr: *const T, n: usize) -> Vec<T> {
+    // SAFETY: the caller's promise.
+    (0..n).map(|i| unsafe { std::ptr::read_volatile(ptr.add(i)) }).collect()
 }

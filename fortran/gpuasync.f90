@@ -1,0 +1,1373 @@
+!> gpuasync: asynchronous GPU compute over Vulkan, for Fortran programs.
+!>
+!> Two layers, both public:
+!>
+!> - Raw `bind(c)` interfaces, one per C function of `include/gpuasync.h`, with
+!>   the C names (`gpuasync_buffer_create`, ...). Every C struct `gpuasync_X`
+!>   is `type(c_gpuasync_X)` here (`c_gpuasync_buffer`, `c_gpuasync_op`, ...).
+!> - Derived types `gpuasync_executor`, `gpuasync_buffer` and
+!>   `gpuasync_kernel`, each wrapping its C handle, with type-bound procedures.
+!>   Buffers and kernels remember their executor.
+!>
+!> Conventions of the derived-type layer:
+!>
+!> - Every procedure takes optional trailing `stat` and `errmsg`, as `allocate`
+!>   does: `stat` is 0 on success, else a `GPUASYNC_*` status code, and
+!>   `errmsg` receives the message. When `stat` is absent and the call fails,
+!>   the program stops with the message (`error stop`).
+!> - Tickets are `integer(int64)`. `poll` returns `logical`; `wait` takes an
+!>   optional timeout in seconds.
+!> - Arrays passed to `create`, `write` and `read` must be contiguous: a
+!>   non-contiguous array (`x(1:n:2)`) is an error, never a silent copy.
+!> - A `read` fills its array when a later `poll` or `wait` first sees the
+!>   ticket complete. Declare that array `asynchronous` (and `target` or
+!>   `allocatable`), keep it in place and do not touch it until then.
+!> - Objects are freed by an explicit `destroy`; there are no finalizers, since
+!>   intrinsic assignment copies handles and a finalizer could free an object
+!>   that a copy still uses. Destroying an executor frees its buffers and
+!>   kernels; their handles then report `GPUASYNC_INVALID_HANDLE`.
+module gpuasync
+    use, intrinsic :: iso_c_binding, only: c_ptr, c_null_ptr, c_funptr, c_loc, c_f_pointer, c_associated, &
+        c_int, c_int32_t, c_int64_t, c_size_t, c_char, c_double, c_null_char
+    use, intrinsic :: iso_fortran_env, only: real32, real64, int32, int64
+    implicit none
+    private
+
+    ! ---- constants of include/gpuasync.h --------------------------------------
+
+    !> Status codes (`gpuasync_status`): 0 is success.
+    integer, parameter, public :: GPUASYNC_OK = 0
+    integer, parameter, public :: GPUASYNC_NULL_ARGUMENT = 1
+    integer, parameter, public :: GPUASYNC_INVALID_HANDLE = 2
+    integer, parameter, public :: GPUASYNC_INVALID_ARGUMENT = 3
+    integer, parameter, public :: GPUASYNC_OUT_OF_RANGE = 4
+    integer, parameter, public :: GPUASYNC_INVALID_SPIRV = 5
+    integer, parameter, public :: GPUASYNC_KERNEL_MISMATCH = 6
+    integer, parameter, public :: GPUASYNC_TIMEOUT = 100
+    integer, parameter, public :: GPUASYNC_NOT_READY = 101
+    integer, parameter, public :: GPUASYNC_WOULD_BLOCK = 102
+    integer, parameter, public :: GPUASYNC_NOT_FOUND = 103
+    integer, parameter, public :: GPUASYNC_NO_DEVICE = 200
+    integer, parameter, public :: GPUASYNC_UNSUPPORTED = 201
+    integer, parameter, public :: GPUASYNC_OUT_OF_DEVICE_MEMORY = 202
+    integer, parameter, public :: GPUASYNC_OUT_OF_HOST_MEMORY = 203
+    integer, parameter, public :: GPUASYNC_DEVICE_LOST = 204
+    integer, parameter, public :: GPUASYNC_VULKAN_ERROR = 205
+    integer, parameter, public :: GPUASYNC_IO_ERROR = 206
+    integer, parameter, public :: GPUASYNC_INTERNAL = 999
+
+    !> Buffer kinds: device-local (default), host-visible (mappable), readback.
+    integer, parameter, public :: GPUASYNC_BUFFER_DEVICE_LOCAL = 0
+    integer, parameter, public :: GPUASYNC_BUFFER_HOST_VISIBLE = 1
+    integer, parameter, public :: GPUASYNC_BUFFER_READBACK = 2
+
+    !> `c_gpuasync_device_info%device_type` values, best first.
+    integer, parameter, public :: GPUASYNC_DEVICE_TYPE_DISCRETE_GPU = 4
+    integer, parameter, public :: GPUASYNC_DEVICE_TYPE_INTEGRATED_GPU = 3
+    integer, parameter, public :: GPUASYNC_DEVICE_TYPE_VIRTUAL_GPU = 2
+    integer, parameter, public :: GPUASYNC_DEVICE_TYPE_CPU = 1
+    integer, parameter, public :: GPUASYNC_DEVICE_TYPE_OTHER = 0
+
+    !> `c_gpuasync_executor_desc%flags`: the Khronos validation layer (C
+    !> `GPUASYNC_EXECUTOR_VALIDATION`, renamed: Fortran names ignore case and
+    !> that one is the function `gpuasync_executor_validation`).
+    integer, parameter, public :: GPUASYNC_EXECUTOR_VALIDATION_FLAG = 1
+
+    !> `c_gpuasync_executor_desc%flags`: waits sleep at once, never spin.
+    integer, parameter, public :: GPUASYNC_EXECUTOR_NO_SPIN = 2
+
+    !> `c_gpuasync_op%kind` values (raw `gpuasync_executor_submit`).
+    integer, parameter, public :: GPUASYNC_OP_WRITE = 1
+    integer, parameter, public :: GPUASYNC_OP_READ = 2
+    integer, parameter, public :: GPUASYNC_OP_COPY = 3
+    integer, parameter, public :: GPUASYNC_OP_FILL = 4
+    integer, parameter, public :: GPUASYNC_OP_DISPATCH = 5
+
+    !> Fill size meaning "to the end of the buffer" (UINT64_MAX).
+    integer(c_int64_t), parameter, public :: GPUASYNC_WHOLE_SIZE = -1_c_int64_t
+
+    !> Submit flag: GPU timestamps around the submission.
+    integer, parameter, public :: GPUASYNC_SUBMIT_TIMESTAMPS = 1
+    !> Submit flag: return `GPUASYNC_WOULD_BLOCK` instead of waiting when the
+    !> executor is at its bound of submissions in flight.
+    integer, parameter, public :: GPUASYNC_SUBMIT_NO_BLOCK = 2
+
+    !> `wait` timeout meaning "no limit" (UINT64_MAX nanoseconds).
+    integer(c_int64_t), parameter, public :: GPUASYNC_NO_TIMEOUT_NS = -1_c_int64_t
+
+    ! ---- interoperable mirrors of the C structs --------------------------------
+    ! Unsigned C fields are signed here: the same bits, read as two's complement.
+
+    !> C `gpuasync_executor`: a 64-bit id, zero is the null handle.
+    type, bind(c), public :: c_gpuasync_executor
+        integer(c_int64_t) :: id = 0
+    end type c_gpuasync_executor
+
+    !> C `gpuasync_buffer`.
+    type, bind(c), public :: c_gpuasync_buffer
+        integer(c_int64_t) :: id = 0
+    end type c_gpuasync_buffer
+
+    !> C `gpuasync_kernel`.
+    type, bind(c), public :: c_gpuasync_kernel
+        integer(c_int64_t) :: id = 0
+    end type c_gpuasync_kernel
+
+    !> C `gpuasync_device_info`.
+    type, bind(c), public :: c_gpuasync_device_info
+        integer(c_int32_t) :: index = 0
+        character(kind=c_char) :: name(256) = c_null_char
+        integer(c_int32_t) :: vendor_id = 0
+        integer(c_int32_t) :: device_id = 0
+        integer(c_int32_t) :: device_type = 0
+        integer(c_int32_t) :: api_version = 0
+        integer(c_int64_t) :: device_local_bytes = 0
+        integer(c_int32_t) :: subgroup_size = 0
+        integer(c_int32_t) :: timestamps = 0
+        real(c_double) :: timestamp_period_ns = 0
+        integer(c_int32_t) :: float64 = 0
+        integer(c_int32_t) :: suitable = 0
+    end type c_gpuasync_device_info
+
+    !> C `gpuasync_executor_desc`; `device` points at a NUL-terminated string.
+    type, bind(c), public :: c_gpuasync_executor_desc
+        type(c_ptr) :: device = c_null_ptr
+        integer(c_int32_t) :: flags = 0
+        integer(c_int32_t) :: max_in_flight = 0
+        integer(c_int64_t) :: spin_ns = 0
+        type(c_ptr) :: pipeline_cache_path = c_null_ptr
+    end type c_gpuasync_executor_desc
+
+    !> C `gpuasync_timing`: GPU timestamps and host times of one submission, in
+    !> nanoseconds.
+    type, bind(c), public :: c_gpuasync_timing
+        integer(c_int64_t) :: gpu_begin_ns = 0
+        integer(c_int64_t) :: gpu_end_ns = 0
+        integer(c_int64_t) :: host_submit_ns = 0
+        integer(c_int64_t) :: host_complete_ns = 0
+    end type c_gpuasync_timing
+
+    !> C `gpuasync_spec_constant`: a 32-bit specialization constant.
+    type, bind(c), public :: c_gpuasync_spec_constant
+        integer(c_int32_t) :: id = 0
+        integer(c_int32_t) :: value = 0
+    end type c_gpuasync_spec_constant
+
+    !> C `gpuasync_kernel_info`: a kernel's reflected interface.
+    type, bind(c), public :: c_gpuasync_kernel_info
+        integer(c_int32_t) :: binding_count = 0
+        integer(c_int32_t) :: push_constant_size = 0
+        integer(c_int32_t) :: local_size(3) = 0
+    end type c_gpuasync_kernel_info
+
+    !> C `gpuasync_op`: one step of a raw `gpuasync_executor_submit`.
+    type, bind(c), public :: c_gpuasync_op
+        integer(c_int32_t) :: kind = 0
+        type(c_gpuasync_buffer) :: buffer
+        integer(c_int64_t) :: offset = 0
+        integer(c_int64_t) :: size = 0
+        type(c_gpuasync_buffer) :: src
+        integer(c_int64_t) :: src_offset = 0
+        type(c_ptr) :: host_src = c_null_ptr
+        type(c_ptr) :: host_dst = c_null_ptr
+        integer(c_int32_t) :: fill_value = 0
+        integer(c_int32_t) :: groups(3) = 0
+        type(c_gpuasync_kernel) :: kernel
+        type(c_ptr) :: bindings = c_null_ptr
+        integer(c_int32_t) :: binding_count = 0
+        integer(c_int32_t) :: push_constant_size = 0
+        type(c_ptr) :: push_constants = c_null_ptr
+    end type c_gpuasync_op
+
+    ! ---- the derived-type layer ------------------------------------------------
+
+    !> An executor: one device and its asynchronous queue.
+    type, public :: gpuasync_executor
+        !> The C handle; zero until `create`, and again after `destroy`.
+        type(c_gpuasync_executor) :: handle
+    contains
+        !> Create on the best device (or `device`: index or name substring).
+        procedure :: create => executor_create
+        !> Wait for all work, then free the executor and everything it owns.
+        procedure :: destroy => executor_destroy
+        !> Whether `create` succeeded and `destroy` has not run on this variable.
+        procedure :: is_created => executor_is_created
+        !> Whether a ticket is complete (never blocks).
+        procedure :: poll => executor_poll
+        !> Block until a ticket completes, or an optional timeout passes.
+        procedure :: wait => executor_wait
+        !> Block until all submitted work completes.
+        procedure :: wait_idle => executor_wait_idle
+        !> GPU timestamps of a ticket submitted with `timestamps=.true.`.
+        procedure :: timing => executor_timing
+        !> Whether validation is on, and how many messages it reported.
+        procedure :: validation => executor_validation
+        !> The device's description (C struct).
+        procedure :: device_info => executor_device_info
+        !> The device's name.
+        procedure :: device_name => executor_device_name
+    end type gpuasync_executor
+
+    !> A buffer of device memory owned by one executor.
+    type, public :: gpuasync_buffer
+        !> The owning executor's C handle.
+        type(c_gpuasync_executor) :: executor
+        !> The C handle; zero until `create`, and again after `destroy`.
+        type(c_gpuasync_buffer) :: handle
+    contains
+        procedure, private :: buffer_create_bytes_i32
+        procedure, private :: buffer_create_bytes_i64
+        include 'gpuasync_bindings.inc'
+        !> Free the buffer (deferred until work using it completes).
+        procedure :: destroy => buffer_destroy
+        !> Whether `create` succeeded and `destroy` has not run on this variable.
+        procedure :: is_created => buffer_is_created
+        !> The buffer's size in bytes (-1 on an error reported through `stat`).
+        procedure :: size_bytes => buffer_size_bytes
+        !> Fill bytes with a 32-bit pattern, asynchronously.
+        procedure :: fill => buffer_fill
+        !> Copy bytes from another buffer of the same executor, asynchronously.
+        procedure :: copy_from => buffer_copy_from
+    end type gpuasync_buffer
+
+    !> A compute kernel (a SPIR-V entry point) owned by one executor.
+    type, public :: gpuasync_kernel
+        !> The owning executor's C handle.
+        type(c_gpuasync_executor) :: executor
+        !> The C handle; zero until `create`, and again after `destroy`.
+        type(c_gpuasync_kernel) :: handle
+    contains
+        procedure, private :: kernel_create_from_file
+        procedure, private :: kernel_create_from_words
+        !> Create from a `.spv` file path or from SPIR-V words in memory.
+        generic :: create => kernel_create_from_file, kernel_create_from_words
+        !> Free the kernel (deferred until work using it completes).
+        procedure :: destroy => kernel_destroy
+        !> Whether `create` succeeded and `destroy` has not run on this variable.
+        procedure :: is_created => kernel_is_created
+        !> The reflected interface: bindings, push-constant bytes, workgroup size.
+        procedure :: info => kernel_info
+        !> Run the kernel over a grid of workgroups as its own submission.
+        procedure :: dispatch => kernel_dispatch
+    end type gpuasync_kernel
+
+    public :: gpuasync_status_name, gpuasync_last_message, gpuasync_library_version
+
+    ! ---- raw C interfaces, one per function of include/gpuasync.h --------------
+    ! C `enum gpuasync_status` results are `integer(c_int)`; C `uint32_t`
+    ! arguments and results are `integer(c_int32_t)`, `uint64_t` `integer(c_int64_t)`.
+
+    public :: gpuasync_buffer_create, gpuasync_buffer_destroy, gpuasync_buffer_size, gpuasync_buffer_map, &
+        gpuasync_buffer_write, gpuasync_buffer_read, gpuasync_buffer_fill, gpuasync_buffer_copy, &
+        gpuasync_device_count, gpuasync_device_describe, gpuasync_executor_create, gpuasync_executor_destroy, &
+        gpuasync_executor_device_info, gpuasync_executor_validation, gpuasync_executor_wait_idle, &
+        gpuasync_ticket_poll, gpuasync_ticket_wait, gpuasync_ticket_timing, gpuasync_kernel_create, &
+        gpuasync_kernel_create_from_file, gpuasync_kernel_describe, gpuasync_kernel_destroy, &
+        gpuasync_kernel_dispatch, gpuasync_version, gpuasync_status_string, gpuasync_last_error, &
+        gpuasync_executor_submit
+
+    interface
+        function gpuasync_buffer_create(executor, size, kind, buffer) &
+                result(status) bind(c, name="gpuasync_buffer_create")
+            import :: c_int, c_int32_t, c_int64_t, c_gpuasync_executor, c_gpuasync_buffer
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            integer(c_int64_t), value, intent(in) :: size
+            integer(c_int32_t), value, intent(in) :: kind
+            type(c_gpuasync_buffer), intent(out) :: buffer
+            integer(c_int) :: status
+        end function gpuasync_buffer_create
+
+        function gpuasync_buffer_destroy(executor, buffer) result(status) bind(c, name="gpuasync_buffer_destroy")
+            import :: c_int, c_gpuasync_executor, c_gpuasync_buffer
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_buffer), value, intent(in) :: buffer
+            integer(c_int) :: status
+        end function gpuasync_buffer_destroy
+
+        function gpuasync_buffer_size(executor, buffer, size) result(status) bind(c, name="gpuasync_buffer_size")
+            import :: c_int, c_int64_t, c_gpuasync_executor, c_gpuasync_buffer
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_buffer), value, intent(in) :: buffer
+            integer(c_int64_t), intent(out) :: size
+            integer(c_int) :: status
+        end function gpuasync_buffer_size
+
+        function gpuasync_buffer_map(executor, buffer, pointer) result(status) bind(c, name="gpuasync_buffer_map")
+            import :: c_int, c_ptr, c_gpuasync_executor, c_gpuasync_buffer
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_buffer), value, intent(in) :: buffer
+            type(c_ptr), intent(out) :: pointer
+            integer(c_int) :: status
+        end function gpuasync_buffer_map
+
+        function gpuasync_buffer_write(executor, buffer, offset, data, size, flags, ticket) &
+                result(status) bind(c, name="gpuasync_buffer_write")
+            import :: c_int, c_int32_t, c_int64_t, c_size_t, c_ptr, c_gpuasync_executor, c_gpuasync_buffer
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_buffer), value, intent(in) :: buffer
+            integer(c_int64_t), value, intent(in) :: offset
+            type(c_ptr), value, intent(in) :: data
+            integer(c_size_t), value, intent(in) :: size
+            integer(c_int32_t), value, intent(in) :: flags
+            integer(c_int64_t), intent(out) :: ticket
+            integer(c_int) :: status
+        end function gpuasync_buffer_write
+
+        function gpuasync_buffer_read(executor, buffer, offset, destination, size, flags, ticket) &
+                result(status) bind(c, name="gpuasync_buffer_read")
+            import :: c_int, c_int32_t, c_int64_t, c_size_t, c_ptr, c_gpuasync_executor, c_gpuasync_buffer
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_buffer), value, intent(in) :: buffer
+            integer(c_int64_t), value, intent(in) :: offset
+            type(c_ptr), value, intent(in) :: destination
+            integer(c_size_t), value, intent(in) :: size
+            integer(c_int32_t), value, intent(in) :: flags
+            integer(c_int64_t), intent(out) :: ticket
+            integer(c_int) :: status
+        end function gpuasync_buffer_read
+
+        function gpuasync_buffer_fill(executor, buffer, offset, size, value, flags, ticket) &
+                result(status) bind(c, name="gpuasync_buffer_fill")
+            import :: c_int, c_int32_t, c_int64_t, c_gpuasync_executor, c_gpuasync_buffer
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_buffer), value, intent(in) :: buffer
+            integer(c_int64_t), value, intent(in) :: offset
+            integer(c_int64_t), value, intent(in) :: size
+            integer(c_int32_t), value, intent(in) :: value
+            integer(c_int32_t), value, intent(in) :: flags
+            integer(c_int64_t), intent(out) :: ticket
+            integer(c_int) :: status
+        end function gpuasync_buffer_fill
+
+        function gpuasync_buffer_copy(executor, source, source_offset, destination, destination_offset, size, &
+                flags, ticket) result(status) bind(c, name="gpuasync_buffer_copy")
+            import :: c_int, c_int32_t, c_int64_t, c_gpuasync_executor, c_gpuasync_buffer
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_buffer), value, intent(in) :: source
+            integer(c_int64_t), value, intent(in) :: source_offset
+            type(c_gpuasync_buffer), value, intent(in) :: destination
+            integer(c_int64_t), value, intent(in) :: destination_offset
+            integer(c_int64_t), value, intent(in) :: size
+            integer(c_int32_t), value, intent(in) :: flags
+            integer(c_int64_t), intent(out) :: ticket
+            integer(c_int) :: status
+        end function gpuasync_buffer_copy
+
+        function gpuasync_device_count(count) result(status) bind(c, name="gpuasync_device_count")
+            import :: c_int, c_int32_t
+            integer(c_int32_t), intent(out) :: count
+            integer(c_int) :: status
+        end function gpuasync_device_count
+
+        function gpuasync_device_describe(index, info) result(status) bind(c, name="gpuasync_device_describe")
+            import :: c_int, c_int32_t, c_gpuasync_device_info
+            integer(c_int32_t), value, intent(in) :: index
+            type(c_gpuasync_device_info), intent(out) :: info
+            integer(c_int) :: status
+        end function gpuasync_device_describe
+
+        function gpuasync_executor_create(desc, executor) result(status) bind(c, name="gpuasync_executor_create")
+            import :: c_int, c_gpuasync_executor_desc, c_gpuasync_executor
+            type(c_gpuasync_executor_desc), intent(in) :: desc
+            type(c_gpuasync_executor), intent(out) :: executor
+            integer(c_int) :: status
+        end function gpuasync_executor_create
+
+        function gpuasync_executor_destroy(executor) result(status) bind(c, name="gpuasync_executor_destroy")
+            import :: c_int, c_gpuasync_executor
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            integer(c_int) :: status
+        end function gpuasync_executor_destroy
+
+        function gpuasync_executor_device_info(executor, info) &
+                result(status) bind(c, name="gpuasync_executor_device_info")
+            import :: c_int, c_gpuasync_executor, c_gpuasync_device_info
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_device_info), intent(out) :: info
+            integer(c_int) :: status
+        end function gpuasync_executor_device_info
+
+        function gpuasync_executor_validation(executor, enabled, messages) &
+                result(status) bind(c, name="gpuasync_executor_validation")
+            import :: c_int, c_int32_t, c_int64_t, c_gpuasync_executor
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            integer(c_int32_t), intent(out) :: enabled
+            integer(c_int64_t), intent(out) :: messages
+            integer(c_int) :: status
+        end function gpuasync_executor_validation
+
+        function gpuasync_executor_wait_idle(executor) result(status) bind(c, name="gpuasync_executor_wait_idle")
+            import :: c_int, c_gpuasync_executor
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            integer(c_int) :: status
+        end function gpuasync_executor_wait_idle
+
+        function gpuasync_ticket_poll(executor, ticket) result(status) bind(c, name="gpuasync_ticket_poll")
+            import :: c_int, c_int64_t, c_gpuasync_executor
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            integer(c_int64_t), value, intent(in) :: ticket
+            integer(c_int) :: status
+        end function gpuasync_ticket_poll
+
+        function gpuasync_ticket_wait(executor, ticket, timeout_ns) result(status) bind(c, name="gpuasync_ticket_wait")
+            import :: c_int, c_int64_t, c_gpuasync_executor
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            integer(c_int64_t), value, intent(in) :: ticket
+            integer(c_int64_t), value, intent(in) :: timeout_ns
+            integer(c_int) :: status
+        end function gpuasync_ticket_wait
+
+        function gpuasync_ticket_timing(executor, ticket, timing) result(status) bind(c, name="gpuasync_ticket_timing")
+            import :: c_int, c_int64_t, c_gpuasync_executor, c_gpuasync_timing
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            integer(c_int64_t), value, intent(in) :: ticket
+            type(c_gpuasync_timing), intent(out) :: timing
+            integer(c_int) :: status
+        end function gpuasync_ticket_timing
+
+        function gpuasync_kernel_create(executor, words, word_count, entry, spec, spec_count, kernel) &
+                result(status) bind(c, name="gpuasync_kernel_create")
+            import :: c_int, c_size_t, c_ptr, c_gpuasync_executor, c_gpuasync_kernel
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_ptr), value, intent(in) :: words
+            integer(c_size_t), value, intent(in) :: word_count
+            type(c_ptr), value, intent(in) :: entry
+            type(c_ptr), value, intent(in) :: spec
+            integer(c_size_t), value, intent(in) :: spec_count
+            type(c_gpuasync_kernel), intent(out) :: kernel
+            integer(c_int) :: status
+        end function gpuasync_kernel_create
+
+        function gpuasync_kernel_create_from_file(executor, path, entry, spec, spec_count, kernel) &
+                result(status) bind(c, name="gpuasync_kernel_create_from_file")
+            import :: c_int, c_size_t, c_ptr, c_gpuasync_executor, c_gpuasync_kernel
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_ptr), value, intent(in) :: path
+            type(c_ptr), value, intent(in) :: entry
+            type(c_ptr), value, intent(in) :: spec
+            integer(c_size_t), value, intent(in) :: spec_count
+            type(c_gpuasync_kernel), intent(out) :: kernel
+            integer(c_int) :: status
+        end function gpuasync_kernel_create_from_file
+
+        function gpuasync_kernel_describe(executor, kernel, info) result(status) bind(c, name="gpuasync_kernel_describe")
+            import :: c_int, c_gpuasync_executor, c_gpuasync_kernel, c_gpuasync_kernel_info
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_kernel), value, intent(in) :: kernel
+            type(c_gpuasync_kernel_info), intent(out) :: info
+            integer(c_int) :: status
+        end function gpuasync_kernel_describe
+
+        function gpuasync_kernel_destroy(executor, kernel) result(status) bind(c, name="gpuasync_kernel_destroy")
+            import :: c_int, c_gpuasync_executor, c_gpuasync_kernel
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_kernel), value, intent(in) :: kernel
+            integer(c_int) :: status
+        end function gpuasync_kernel_destroy
+
+        function gpuasync_kernel_dispatch(executor, kernel, buffers, buffer_count, push_constants, &
+                push_constant_size, groups_x, groups_y, groups_z, flags, ticket) &
+                result(status) bind(c, name="gpuasync_kernel_dispatch")
+            import :: c_int, c_int32_t, c_int64_t, c_size_t, c_ptr, c_gpuasync_executor, c_gpuasync_kernel
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_kernel), value, intent(in) :: kernel
+            type(c_ptr), value, intent(in) :: buffers
+            integer(c_size_t), value, intent(in) :: buffer_count
+            type(c_ptr), value, intent(in) :: push_constants
+            integer(c_size_t), value, intent(in) :: push_constant_size
+            integer(c_int32_t), value, intent(in) :: groups_x, groups_y, groups_z
+            integer(c_int32_t), value, intent(in) :: flags
+            integer(c_int64_t), intent(out) :: ticket
+            integer(c_int) :: status
+        end function gpuasync_kernel_dispatch
+
+        function gpuasync_version() result(version) bind(c, name="gpuasync_version")
+            import :: c_int32_t
+            integer(c_int32_t) :: version
+        end function gpuasync_version
+
+        function gpuasync_status_string(status) result(name) bind(c, name="gpuasync_status_string")
+            import :: c_int32_t, c_ptr
+            integer(c_int32_t), value, intent(in) :: status
+            type(c_ptr) :: name
+        end function gpuasync_status_string
+
+        function gpuasync_last_error(buffer, length) result(full_length) bind(c, name="gpuasync_last_error")
+            import :: c_size_t, c_char
+            character(kind=c_char), intent(out) :: buffer(*)
+            integer(c_size_t), value, intent(in) :: length
+            integer(c_size_t) :: full_length
+        end function gpuasync_last_error
+
+        function gpuasync_executor_submit(executor, ops, op_count, flags, ticket) &
+                result(status) bind(c, name="gpuasync_executor_submit")
+            import :: c_int, c_int32_t, c_int64_t, c_size_t, c_gpuasync_executor, c_gpuasync_op
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_op), intent(in) :: ops(*)
+            integer(c_size_t), value, intent(in) :: op_count
+            integer(c_int32_t), value, intent(in) :: flags
+            integer(c_int64_t), intent(out) :: ticket
+            integer(c_int) :: status
+        end function gpuasync_executor_submit
+    end interface
+
+contains
+
+    ! ---- status and messages ---------------------------------------------------
+
+    !> The name of a status code, for example "GPUASYNC_TIMEOUT".
+    function gpuasync_status_name(status) result(name)
+        integer, intent(in) :: status
+        character(len=:), allocatable :: name
+
+        name = c_string(gpuasync_status_string(int(status, c_int32_t)))
+    end function gpuasync_status_name
+
+    !> This thread's last detailed error message from the C library ('' if none).
+    function gpuasync_last_message() result(message)
+        character(len=:), allocatable :: message
+        character(kind=c_char) :: buffer(1024)
+        integer(c_size_t) :: length
+        integer :: i, n
+
+        length = gpuasync_last_error(buffer, int(size(buffer), c_size_t))
+        n = int(min(length, int(size(buffer) - 1, c_size_t)))
+        allocate (character(len=n) :: message)
+        do i = 1, n
+            message(i:i) = buffer(i)
+        end do
+    end function gpuasync_last_message
+
+    !> The library's version as MAJOR * 10000 + MINOR * 100 + PATCH.
+    function gpuasync_library_version() result(version)
+        integer :: version
+
+        version = int(gpuasync_version())
+    end function gpuasync_library_version
+
+    !> A NUL-terminated C string as a Fortran string.
+    function c_string(pointer) result(text)
+        type(c_ptr), intent(in) :: pointer
+        character(len=:), allocatable :: text
+        character(kind=c_char), pointer :: chars(:)
+        integer :: n
+
+        text = ''
+        if (.not. c_associated(pointer)) return
+        call c_f_pointer(pointer, chars, [4096])
+        n = 0
+        do while (n < size(chars))
+            if (chars(n + 1) == c_null_char) exit
+            n = n + 1
+            text = text // chars(n)
+        end do
+    end function c_string
+
+    !> A Fortran string as a NUL-terminated C character array.
+    pure subroutine to_c_chars(text, chars)
+        character(len=*), intent(in) :: text
+        character(kind=c_char), allocatable, intent(out) :: chars(:)
+        integer :: i
+
+        allocate (chars(len(text) + 1))
+        do i = 1, len(text)
+            chars(i) = text(i:i)
+        end do
+        chars(len(text) + 1) = c_null_char
+    end subroutine to_c_chars
+
+    !> Report the outcome of a call: set `stat` (and `errmsg` on failure) when
+    !> present; on failure without `stat`, stop with the message. `detail`
+    !> replaces the C library's last message for errors found on this side.
+    subroutine report(status, procedure_name, stat, errmsg, detail)
+        integer, intent(in) :: status
+        character(len=*), intent(in) :: procedure_name
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        character(len=*), intent(in), optional :: detail
+        character(len=:), allocatable :: message
+
+        if (present(stat)) stat = status
+        if (status == GPUASYNC_OK) return
+        if (present(detail)) then
+            message = detail
+        else
+            message = gpuasync_last_message()
+        end if
+        message = 'gpuasync: ' // procedure_name // ': ' // gpuasync_status_name(status) // ': ' // message
+        if (present(errmsg)) errmsg = message
+        if (.not. present(stat)) error stop message
+    end subroutine report
+
+    !> Submit flags from the optional `timestamps` argument.
+    pure function submit_flags(timestamps) result(flags)
+        logical, intent(in), optional :: timestamps
+        integer(c_int32_t) :: flags
+
+        flags = 0
+        if (present(timestamps)) then
+            if (timestamps) flags = GPUASYNC_SUBMIT_TIMESTAMPS
+        end if
+    end function submit_flags
+
+    ! ---- liveness: `create` refuses to overwrite a handle that is still live -------
+    ! (a stale one, e.g. of a destroyed executor, may be overwritten)
+
+    !> Whether an executor handle refers to a live executor.
+    logical function executor_is_live(handle) result(live)
+        type(c_gpuasync_executor), intent(in) :: handle
+        integer(c_int32_t) :: enabled
+        integer(c_int64_t) :: messages
+
+        live = .false.
+        if (handle%id /= 0) live = gpuasync_executor_validation(handle, enabled, messages) == GPUASYNC_OK
+    end function executor_is_live
+
+    !> Whether a buffer variable refers to a live buffer.
+    logical function buffer_is_live(buffer) result(live)
+        type(gpuasync_buffer), intent(in) :: buffer
+        integer(c_int64_t) :: bytes
+
+        live = .false.
+        if (buffer%handle%id /= 0) live = gpuasync_buffer_size(buffer%executor, buffer%handle, bytes) == GPUASYNC_OK
+    end function buffer_is_live
+
+    !> Whether a kernel variable refers to a live kernel.
+    logical function kernel_is_live(kernel) result(live)
+        type(gpuasync_kernel), intent(in) :: kernel
+        type(c_gpuasync_kernel_info) :: info
+
+        live = .false.
+        if (kernel%handle%id /= 0) live = gpuasync_kernel_describe(kernel%executor, kernel%handle, info) == GPUASYNC_OK
+    end function kernel_is_live
+
+    ! ---- executor ----------------------------------------------------------------
+
+    !> Create an executor on the best device, or on `device` (an index or a
+    !> case-insensitive name substring; `GPUASYNC_DEVICE` overrides it).
+    !> `validation`: load the Khronos validation layer (also on when
+    !> `GPUASYNC_VALIDATION=1`). `max_in_flight`: submissions in flight before a
+    !> submit waits for the oldest (default 1024).
+    subroutine executor_create(self, device, validation, max_in_flight, stat, errmsg)
+        class(gpuasync_executor), intent(inout) :: self
+        character(len=*), intent(in), optional :: device
+        logical, intent(in), optional :: validation
+        integer, intent(in), optional :: max_in_flight
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        type(c_gpuasync_executor_desc) :: desc
+        character(kind=c_char), allocatable, target :: device_chars(:)
+        type(c_gpuasync_executor) :: handle
+        integer :: status
+
+        if (executor_is_live(self%handle)) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'executor%create', stat, errmsg, &
+                'this executor variable already holds a live executor; destroy it first')
+            return
+        end if
+        if (present(device)) then
+            call to_c_chars(device, device_chars)
+            desc%device = c_loc(device_chars)
+        end if
+        if (present(validation)) then
+            if (validation) desc%flags = GPUASYNC_EXECUTOR_VALIDATION_FLAG
+        end if
+        if (present(max_in_flight)) desc%max_in_flight = int(max_in_flight, c_int32_t)
+        status = gpuasync_executor_create(desc, handle)
+        if (status == GPUASYNC_OK) self%handle = handle
+        call report(status, 'executor%create', stat, errmsg)
+    end subroutine executor_create
+
+    !> Wait for all the executor's work (delivering pending reads), then free it
+    !> and every buffer and kernel it owns.
+    subroutine executor_destroy(self, stat, errmsg)
+        class(gpuasync_executor), intent(inout) :: self
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer :: status
+
+        if (.not. executor_check(self, 'executor%destroy', stat, errmsg)) return
+        status = gpuasync_executor_destroy(self%handle)
+        if (status == GPUASYNC_OK) self%handle = c_gpuasync_executor()
+        call report(status, 'executor%destroy', stat, errmsg)
+    end subroutine executor_destroy
+
+    !> Whether this variable holds an executor (created, not destroyed through it).
+    pure logical function executor_is_created(self)
+        class(gpuasync_executor), intent(in) :: self
+
+        executor_is_created = self%handle%id /= 0
+    end function executor_is_created
+
+    !> Report an uncreated executor; true when the handle is set.
+    logical function executor_check(self, procedure_name, stat, errmsg) result(ok)
+        class(gpuasync_executor), intent(in) :: self
+        character(len=*), intent(in) :: procedure_name
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        ok = self%handle%id /= 0
+        if (.not. ok) call report(GPUASYNC_INVALID_HANDLE, procedure_name, stat, errmsg, &
+            'the executor is not created (or was destroyed)')
+    end function executor_check
+
+    !> Whether `ticket` is complete; never blocks. When it is, the reads it
+    !> carries have landed in their arrays. `.false.` also on an error reported
+    !> through `stat`.
+    logical function executor_poll(self, ticket, stat, errmsg) result(done)
+        class(gpuasync_executor), intent(in) :: self
+        integer(int64), intent(in) :: ticket
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer :: status
+
+        done = .false.
+        if (.not. executor_check(self, 'executor%poll', stat, errmsg)) return
+        status = gpuasync_ticket_poll(self%handle, ticket)
+        done = status == GPUASYNC_OK
+        if (status == GPUASYNC_NOT_READY) status = GPUASYNC_OK
+        call report(status, 'executor%poll', stat, errmsg)
+    end function executor_poll
+
+    !> Block until `ticket` completes (its reads have then landed). With
+    !> `timeout` (seconds), give up after that long: `completed` says which
+    !> happened; without `completed`, running out of time is reported as
+    !> `GPUASYNC_TIMEOUT`. A timeout changes nothing.
+    subroutine executor_wait(self, ticket, timeout, completed, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer(int64), intent(in) :: ticket
+        real(real64), intent(in), optional :: timeout
+        logical, intent(out), optional :: completed
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer(c_int64_t) :: timeout_ns
+        integer :: status
+
+        if (present(completed)) completed = .false.
+        if (.not. executor_check(self, 'executor%wait', stat, errmsg)) return
+        timeout_ns = GPUASYNC_NO_TIMEOUT_NS
+        if (present(timeout)) then
+            if (.not. (timeout >= 0)) then
+                call report(GPUASYNC_INVALID_ARGUMENT, 'executor%wait', stat, errmsg, &
+                    'timeout must be a number of seconds >= 0')
+                return
+            end if
+            if (timeout < 9.0e9_real64) timeout_ns = int(timeout * 1.0e9_real64, c_int64_t)
+        end if
+        status = gpuasync_ticket_wait(self%handle, ticket, timeout_ns)
+        if (present(completed)) then
+            completed = status == GPUASYNC_OK
+            if (status == GPUASYNC_TIMEOUT) status = GPUASYNC_OK
+        end if
+        call report(status, 'executor%wait', stat, errmsg)
+    end subroutine executor_wait
+
+    !> Block until all work submitted so far completes.
+    subroutine executor_wait_idle(self, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        if (.not. executor_check(self, 'executor%wait_idle', stat, errmsg)) return
+        call report(int(gpuasync_executor_wait_idle(self%handle)), 'executor%wait_idle', stat, errmsg)
+    end subroutine executor_wait_idle
+
+    !> GPU timestamps (and host times) of a complete ticket that was submitted
+    !> with `timestamps=.true.`; GPU time is `timing%gpu_end_ns - timing%gpu_begin_ns`.
+    subroutine executor_timing(self, ticket, timing, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer(int64), intent(in) :: ticket
+        type(c_gpuasync_timing), intent(out) :: timing
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        if (.not. executor_check(self, 'executor%timing', stat, errmsg)) return
+        call report(int(gpuasync_ticket_timing(self%handle, ticket, timing)), 'executor%timing', stat, errmsg)
+    end subroutine executor_timing
+
+    !> Whether the validation layer is really on, and how many warnings and
+    !> errors it has reported so far.
+    subroutine executor_validation(self, enabled, messages, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        logical, intent(out) :: enabled
+        integer(int64), intent(out) :: messages
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer(c_int32_t) :: c_enabled
+        integer :: status
+
+        enabled = .false.
+        messages = 0
+        if (.not. executor_check(self, 'executor%validation', stat, errmsg)) return
+        status = gpuasync_executor_validation(self%handle, c_enabled, messages)
+        if (status == GPUASYNC_OK) enabled = c_enabled == 1
+        call report(status, 'executor%validation', stat, errmsg)
+    end subroutine executor_validation
+
+    !> The executor's device, as the C struct (name, type, memory, ...).
+    subroutine executor_device_info(self, info, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        type(c_gpuasync_device_info), intent(out) :: info
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        if (.not. executor_check(self, 'executor%device_info', stat, errmsg)) return
+        call report(int(gpuasync_executor_device_info(self%handle, info)), 'executor%device_info', stat, errmsg)
+    end subroutine executor_device_info
+
+    !> The executor's device name ('' on an error reported through `stat`).
+    function executor_device_name(self, stat, errmsg) result(name)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        character(len=:), allocatable :: name
+        type(c_gpuasync_device_info) :: info
+        integer :: local_stat, n
+        character(len=1024) :: message
+
+        name = ''
+        call self%device_info(info, local_stat, message)
+        call pass_on(local_stat, trim(message), stat, errmsg)
+        if (local_stat /= GPUASYNC_OK) return
+        n = 0
+        do while (n < size(info%name))
+            if (info%name(n + 1) == c_null_char) exit
+            n = n + 1
+            name = name // info%name(n)
+        end do
+    end function executor_device_name
+
+    ! ---- buffer --------------------------------------------------------------------
+
+    !> Create a buffer of `size_bytes` bytes of `kind` (`GPUASYNC_BUFFER_*`,
+    !> default device-local) owned by `executor`.
+    subroutine buffer_create_bytes_i64(self, executor, size_bytes, kind, stat, errmsg)
+        class(gpuasync_buffer), intent(inout) :: self
+        type(gpuasync_executor), intent(in) :: executor
+        integer(int64), intent(in) :: size_bytes
+        integer, intent(in), optional :: kind
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        type(c_gpuasync_buffer) :: handle
+        integer(c_int32_t) :: c_kind
+        integer :: status
+
+        if (buffer_is_live(self)) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'buffer%create', stat, errmsg, &
+                'this buffer variable already holds a live buffer; destroy it first')
+            return
+        end if
+        if (.not. executor_check(executor, 'buffer%create', stat, errmsg)) return
+        c_kind = GPUASYNC_BUFFER_DEVICE_LOCAL
+        if (present(kind)) c_kind = int(kind, c_int32_t)
+        status = gpuasync_buffer_create(executor%handle, size_bytes, c_kind, handle)
+        if (status == GPUASYNC_OK) then
+            self%executor = executor%handle
+            self%handle = handle
+        end if
+        call report(status, 'buffer%create', stat, errmsg)
+    end subroutine buffer_create_bytes_i64
+
+    !> `create` with a default-integer size in bytes.
+    subroutine buffer_create_bytes_i32(self, executor, size_bytes, kind, stat, errmsg)
+        class(gpuasync_buffer), intent(inout) :: self
+        type(gpuasync_executor), intent(in) :: executor
+        integer(int32), intent(in) :: size_bytes
+        integer, intent(in), optional :: kind
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call buffer_create_bytes_i64(self, executor, int(size_bytes, int64), kind, stat, errmsg)
+    end subroutine buffer_create_bytes_i32
+
+    !> Behind the array `create` specifics: size from the array, then upload.
+    subroutine buffer_create_array(self, executor, address, nbytes, contiguous, kind, upload, ticket, stat, errmsg)
+        class(gpuasync_buffer), intent(inout) :: self
+        type(gpuasync_executor), intent(in) :: executor
+        type(c_ptr), intent(in) :: address
+        integer(int64), intent(in) :: nbytes
+        logical, intent(in) :: contiguous
+        integer, intent(in), optional :: kind
+        logical, intent(in), optional :: upload
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer :: local_stat
+        character(len=1024) :: message
+        logical :: do_upload
+
+        if (present(ticket)) ticket = 0
+        if (.not. contiguous) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'buffer%create', stat, errmsg, &
+                'the array is not contiguous (gpuasync never copies it behind your back)')
+            return
+        end if
+        call buffer_create_bytes_i64(self, executor, nbytes, kind, local_stat, message)
+        if (local_stat /= GPUASYNC_OK) then
+            call pass_on(local_stat, trim(message), stat, errmsg)
+            return
+        end if
+        do_upload = .true.
+        if (present(upload)) do_upload = upload
+        if (present(stat)) stat = GPUASYNC_OK
+        if (do_upload) call buffer_write_bytes(self, address, nbytes, .true., ticket, stat=stat, errmsg=errmsg)
+    end subroutine buffer_create_array
+
+    !> Hand on a failure already reported into a local `stat` and `message`:
+    !> to the caller's `stat` and `errmsg`, or stop with it when `stat` is absent.
+    subroutine pass_on(status, message, stat, errmsg)
+        integer, intent(in) :: status
+        character(len=*), intent(in) :: message
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        if (present(stat)) stat = status
+        if (status == GPUASYNC_OK) return
+        if (present(errmsg)) errmsg = message
+        if (.not. present(stat)) error stop message
+    end subroutine pass_on
+
+    !> Report an uncreated buffer; true when the handle is set.
+    logical function buffer_check(self, procedure_name, stat, errmsg) result(ok)
+        class(gpuasync_buffer), intent(in) :: self
+        character(len=*), intent(in) :: procedure_name
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        ok = self%handle%id /= 0
+        if (.not. ok) call report(GPUASYNC_INVALID_HANDLE, procedure_name, stat, errmsg, &
+            'the buffer is not created (or was destroyed)')
+    end function buffer_check
+
+    !> Behind the `write` specifics.
+    subroutine buffer_write_bytes(self, address, nbytes, contiguous, ticket, offset_bytes, timestamps, stat, errmsg)
+        class(gpuasync_buffer), intent(in) :: self
+        type(c_ptr), intent(in) :: address
+        integer(int64), intent(in) :: nbytes
+        logical, intent(in) :: contiguous
+        integer(int64), intent(out), optional :: ticket
+        integer(int64), intent(in), optional :: offset_bytes
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer(c_int64_t) :: offset, c_ticket
+        integer :: status
+
+        if (present(ticket)) ticket = 0
+        if (.not. buffer_check(self, 'buffer%write', stat, errmsg)) return
+        if (.not. contiguous) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'buffer%write', stat, errmsg, &
+                'the source array is not contiguous (gpuasync never copies it behind your back)')
+            return
+        end if
+        offset = 0
+        if (present(offset_bytes)) offset = offset_bytes
+        status = gpuasync_buffer_write(self%executor, self%handle, offset, address, int(nbytes, c_size_t), &
+            submit_flags(timestamps), c_ticket)
+        if (status == GPUASYNC_OK .and. present(ticket)) ticket = c_ticket
+        call report(status, 'buffer%write', stat, errmsg)
+    end subroutine buffer_write_bytes
+
+    !> Behind the `read` specifics.
+    subroutine buffer_read_bytes(self, address, nbytes, contiguous, ticket, offset_bytes, timestamps, stat, errmsg)
+        class(gpuasync_buffer), intent(in) :: self
+        type(c_ptr), intent(in) :: address
+        integer(int64), intent(in) :: nbytes
+        logical, intent(in) :: contiguous
+        integer(int64), intent(out) :: ticket
+        integer(int64), intent(in), optional :: offset_bytes
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer(c_int64_t) :: offset, c_ticket
+        integer :: status
+
+        ticket = 0
+        if (.not. buffer_check(self, 'buffer%read', stat, errmsg)) return
+        if (.not. contiguous) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'buffer%read', stat, errmsg, &
+                'the destination array is not contiguous (gpuasync never copies it behind your back)')
+            return
+        end if
+        offset = 0
+        if (present(offset_bytes)) offset = offset_bytes
+        status = gpuasync_buffer_read(self%executor, self%handle, offset, address, int(nbytes, c_size_t), &
+            submit_flags(timestamps), c_ticket)
+        if (status == GPUASYNC_OK) ticket = c_ticket
+        call report(status, 'buffer%read', stat, errmsg)
+    end subroutine buffer_read_bytes
+
+    !> Behind the `map` specifics: the host address of `nbytes` of a mapped
+    !> buffer, or null after an error.
+    subroutine buffer_map_address(self, nbytes, address, stat, errmsg)
+        class(gpuasync_buffer), intent(in) :: self
+        integer(int64), intent(in) :: nbytes
+        type(c_ptr), intent(out) :: address
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer(c_int64_t) :: buffer_bytes
+        type(c_ptr) :: pointer
+        integer :: status
+        character(len=80) :: sizes
+
+        address = c_null_ptr
+        if (.not. buffer_check(self, 'buffer%map', stat, errmsg)) return
+        status = gpuasync_buffer_size(self%executor, self%handle, buffer_bytes)
+        if (status == GPUASYNC_OK .and. (nbytes < 0 .or. nbytes > buffer_bytes)) then
+            write (sizes, '(i0, a, i0, a)') nbytes, ' bytes asked of a buffer of ', buffer_bytes, ' bytes'
+            call report(GPUASYNC_OUT_OF_RANGE, 'buffer%map', stat, errmsg, &
+                'the view does not fit in the buffer: ' // trim(sizes))
+            return
+        end if
+        if (status == GPUASYNC_OK) status = gpuasync_buffer_map(self%executor, self%handle, pointer)
+        if (status == GPUASYNC_OK) address = pointer
+        call report(status, 'buffer%map', stat, errmsg)
+    end subroutine buffer_map_address
+
+    !> Free the buffer. Work already submitted that uses it still completes;
+    !> this variable (not its copies) becomes uncreated.
+    subroutine buffer_destroy(self, stat, errmsg)
+        class(gpuasync_buffer), intent(inout) :: self
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer :: status
+
+        if (.not. buffer_check(self, 'buffer%destroy', stat, errmsg)) return
+        status = gpuasync_buffer_destroy(self%executor, self%handle)
+        if (status == GPUASYNC_OK) then
+            self%handle = c_gpuasync_buffer()
+            self%executor = c_gpuasync_executor()
+        end if
+        call report(status, 'buffer%destroy', stat, errmsg)
+    end subroutine buffer_destroy
+
+    !> Whether this variable holds a buffer (created, not destroyed through it).
+    pure logical function buffer_is_created(self)
+        class(gpuasync_buffer), intent(in) :: self
+
+        buffer_is_created = self%handle%id /= 0
+    end function buffer_is_created
+
+    !> The buffer's size in bytes; -1 on an error reported through `stat`.
+    function buffer_size_bytes(self, stat, errmsg) result(size_bytes)
+        class(gpuasync_buffer), intent(in) :: self
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer(int64) :: size_bytes
+        integer(c_int64_t) :: bytes
+        integer :: status
+
+        size_bytes = -1
+        if (.not. buffer_check(self, 'buffer%size_bytes', stat, errmsg)) return
+        status = gpuasync_buffer_size(self%executor, self%handle, bytes)
+        if (status == GPUASYNC_OK) size_bytes = bytes
+        call report(status, 'buffer%size_bytes', stat, errmsg)
+    end function buffer_size_bytes
+
+    !> Fill `size_bytes` bytes (default: the whole buffer) at `offset_bytes`
+    !> with the 32-bit pattern `value`, asynchronously; multiples of 4.
+    subroutine buffer_fill(self, value, ticket, offset_bytes, size_bytes, timestamps, stat, errmsg)
+        class(gpuasync_buffer), intent(in) :: self
+        integer(int32), intent(in) :: value
+        integer(int64), intent(out), optional :: ticket
+        integer(int64), intent(in), optional :: offset_bytes, size_bytes
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer(c_int64_t) :: offset, bytes, c_ticket
+        integer :: status
+
+        if (present(ticket)) ticket = 0
+        if (.not. buffer_check(self, 'buffer%fill', stat, errmsg)) return
+        offset = 0
+        bytes = GPUASYNC_WHOLE_SIZE
+        if (present(offset_bytes)) offset = offset_bytes
+        if (present(size_bytes)) bytes = size_bytes
+        status = gpuasync_buffer_fill(self%executor, self%handle, offset, bytes, value, submit_flags(timestamps), &
+            c_ticket)
+        if (status == GPUASYNC_OK .and. present(ticket)) ticket = c_ticket
+        call report(status, 'buffer%fill', stat, errmsg)
+    end subroutine buffer_fill
+
+    !> Copy `size_bytes` bytes of `source` (at `source_offset_bytes`) into this
+    !> buffer (at `offset_bytes`), asynchronously, on the GPU.
+    subroutine buffer_copy_from(self, source, size_bytes, ticket, offset_bytes, source_offset_bytes, timestamps, &
+            stat, errmsg)
+        class(gpuasync_buffer), intent(in) :: self
+        type(gpuasync_buffer), intent(in) :: source
+        integer(int64), intent(in) :: size_bytes
+        integer(int64), intent(out), optional :: ticket
+        integer(int64), intent(in), optional :: offset_bytes, source_offset_bytes
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer(c_int64_t) :: offset, source_offset, c_ticket
+        integer :: status
+
+        if (present(ticket)) ticket = 0
+        if (.not. buffer_check(self, 'buffer%copy_from', stat, errmsg)) return
+        if (.not. buffer_check(source, 'buffer%copy_from', stat, errmsg)) return
+        offset = 0
+        source_offset = 0
+        if (present(offset_bytes)) offset = offset_bytes
+        if (present(source_offset_bytes)) source_offset = source_offset_bytes
+        status = gpuasync_buffer_copy(self%executor, source%handle, source_offset, self%handle, offset, size_bytes, &
+            submit_flags(timestamps), c_ticket)
+        if (status == GPUASYNC_OK .and. present(ticket)) ticket = c_ticket
+        call report(status, 'buffer%copy_from', stat, errmsg)
+    end subroutine buffer_copy_from
+
+    ! ---- kernel -------------------------------------------------------------------
+
+    !> Specialization constants from the optional `spec_ids`/`spec_values`.
+    subroutine spec_constants(spec_ids, spec_values, spec, ok, stat, errmsg)
+        integer, intent(in), optional :: spec_ids(:)
+        integer(int32), intent(in), optional :: spec_values(:)
+        type(c_gpuasync_spec_constant), allocatable, intent(out) :: spec(:)
+        logical, intent(out) :: ok
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer :: i
+
+        ok = present(spec_ids) .eqv. present(spec_values)
+        if (ok .and. present(spec_ids)) ok = size(spec_ids) == size(spec_values)
+        if (.not. ok) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'kernel%create', stat, errmsg, &
+                'spec_ids and spec_values must come together, with the same length')
+            return
+        end if
+        if (present(spec_ids)) then
+            allocate (spec(size(spec_ids)))
+            do i = 1, size(spec_ids)
+                spec(i) = c_gpuasync_spec_constant(int(spec_ids(i), c_int32_t), spec_values(i))
+            end do
+        else
+            allocate (spec(1))
+        end if
+    end subroutine spec_constants
+
+    !> Create a kernel from a `.spv` file and its entry point (default "main"),
+    !> with optional specialization constants (`spec_values` are 32-bit
+    !> patterns: `transfer(x, 0_int32)` for a float).
+    subroutine kernel_create_from_file(self, executor, path, entry, spec_ids, spec_values, stat, errmsg)
+        class(gpuasync_kernel), intent(inout) :: self
+        type(gpuasync_executor), intent(in) :: executor
+        character(len=*), intent(in) :: path
+        character(len=*), intent(in), optional :: entry
+        integer, intent(in), optional :: spec_ids(:)
+        integer(int32), intent(in), optional :: spec_values(:)
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        type(c_gpuasync_spec_constant), allocatable, target :: spec(:)
+        character(kind=c_char), allocatable, target :: path_chars(:), entry_chars(:)
+        type(c_gpuasync_kernel) :: handle
+        logical :: ok
+        integer :: status
+
+        if (.not. kernel_can_create(self, executor, stat, errmsg)) return
+        call spec_constants(spec_ids, spec_values, spec, ok, stat, errmsg)
+        if (.not. ok) return
+        call to_c_chars(path, path_chars)
+        if (present(entry)) then
+            call to_c_chars(entry, entry_chars)
+        else
+            call to_c_chars('main', entry_chars)
+        end if
+        status = gpuasync_kernel_create_from_file(executor%handle, c_loc(path_chars), c_loc(entry_chars), &
+            c_loc(spec), spec_count(spec_ids), handle)
+        if (status == GPUASYNC_OK) then
+            self%executor = executor%handle
+            self%handle = handle
+        end if
+        call report(status, 'kernel%create', stat, errmsg)
+    end subroutine kernel_create_from_file
+
+    !> Create a kernel from SPIR-V words in memory (see the file form).
+    subroutine kernel_create_from_words(self, executor, words, entry, spec_ids, spec_values, stat, errmsg)
+        class(gpuasync_kernel), intent(inout) :: self
+        type(gpuasync_executor), intent(in) :: executor
+        integer(int32), intent(in), target :: words(:)
+        character(len=*), intent(in), optional :: entry
+        integer, intent(in), optional :: spec_ids(:)
+        integer(int32), intent(in), optional :: spec_values(:)
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        type(c_gpuasync_spec_constant), allocatable, target :: spec(:)
+        character(kind=c_char), allocatable, target :: entry_chars(:)
+        type(c_gpuasync_kernel) :: handle
+        type(c_ptr) :: address
+        logical :: ok
+        integer :: status
+
+        if (.not. kernel_can_create(self, executor, stat, errmsg)) return
+        if (.not. is_contiguous(words)) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'kernel%create', stat, errmsg, &
+                'the SPIR-V words are not contiguous (gpuasync never copies them behind your back)')
+            return
+        end if
+        call spec_constants(spec_ids, spec_values, spec, ok, stat, errmsg)
+        if (.not. ok) return
+        if (present(entry)) then
+            call to_c_chars(entry, entry_chars)
+        else
+            call to_c_chars('main', entry_chars)
+        end if
+        address = c_null_ptr
+        if (size(words) > 0) address = c_loc(words)
+        status = gpuasync_kernel_create(executor%handle, address, int(size(words), c_size_t), c_loc(entry_chars), &
+            c_loc(spec), spec_count(spec_ids), handle)
+        if (status == GPUASYNC_OK) then
+            self%executor = executor%handle
+            self%handle = handle
+        end if
+        call report(status, 'kernel%create', stat, errmsg)
+    end subroutine kernel_create_from_words
+
+    !> Number of specialization constants passed.
+    pure integer(c_size_t) function spec_count(spec_ids)
+        integer, intent(in), optional :: spec_ids(:)
+
+        spec_count = 0
+        if (present(spec_ids)) spec_count = int(size(spec_ids), c_size_t)
+    end function spec_count
+
+    !> Checks before creating a kernel: a free variable, a live executor.
+    logical function kernel_can_create(self, executor, stat, errmsg) result(ok)
+        class(gpuasync_kernel), intent(in) :: self
+        type(gpuasync_executor), intent(in) :: executor
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        ok = .false.
+        if (kernel_is_live(self)) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'kernel%create', stat, errmsg, &
+                'this kernel variable already holds a live kernel; destroy it first')
+            return
+        end if
+        ok = executor_check(executor, 'kernel%create', stat, errmsg)
+    end function kernel_can_create
+
+    !> Report an uncreated kernel; true when the handle is set.
+    logical function kernel_check(self, procedure_name, stat, errmsg) result(ok)
+        class(gpuasync_kernel), intent(in) :: self
+        character(len=*), intent(in) :: procedure_name
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        ok = self%handle%id /= 0
+        if (.not. ok) call report(GPUASYNC_INVALID_HANDLE, procedure_name, stat, errmsg, &
+            'the kernel is not created (or was destroyed)')
+    end function kernel_check
+
+    !> Free the kernel. Work already submitted that uses it still completes.
+    subroutine kernel_destroy(self, stat, errmsg)
+        class(gpuasync_kernel), intent(inout) :: self
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer :: status
+
+        if (.not. kernel_check(self, 'kernel%destroy', stat, errmsg)) return
+        status = gpuasync_kernel_destroy(self%executor, self%handle)
+        if (status == GPUASYNC_OK) then
+            self%handle = c_gpuasync_kernel()
+            self%executor = c_gpuasync_executor()
+        end if
+        call report(status, 'kernel%destroy', stat, errmsg)
+    end subroutine kernel_destroy
+
+    !> Whether this variable holds a kernel (created, not destroyed through it).
+    pure logical function kernel_is_created(self)
+        class(gpuasync_kernel), intent(in) :: self
+
+        kernel_is_created = self%handle%id /= 0
+    end function kernel_is_created
+
+    !> The kernel's interface as reflected from its SPIR-V: storage-buffer
+    !> bindings, push-constant bytes, workgroup size.
+    subroutine kernel_info(self, binding_count, push_constant_bytes, local_size, stat, errmsg)
+        class(gpuasync_kernel), intent(in) :: self
+        integer, intent(out), optional :: binding_count, push_constant_bytes
+        integer, intent(out), optional :: local_size(3)
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        type(c_gpuasync_kernel_info) :: info
+        integer :: status
+
+        if (.not. kernel_check(self, 'kernel%info', stat, errmsg)) return
+        status = gpuasync_kernel_describe(self%executor, self%handle, info)
+        if (status == GPUASYNC_OK) then
+            if (present(binding_count)) binding_count = int(info%binding_count)
+            if (present(push_constant_bytes)) push_constant_bytes = int(info%push_constant_size)
+            if (present(local_size)) local_size = int(info%local_size)
+        end if
+        call report(status, 'kernel%info', stat, errmsg)
+    end subroutine kernel_info
+
+    !> Run the kernel over `groups` workgroups (1 to 3 counts; missing ones are
+    !> 1), with `buffers(i)` at binding i-1 and the push-constant block `push`
+    !> (any interoperable scalar, array or `bind(c)` derived type) of
+    !> `push_bytes` bytes (`c_sizeof(push)`), as its own submission. Both must
+    !> match the kernel's interface. Returns at once; `ticket` completes when
+    !> the kernel has run.
+    subroutine kernel_dispatch(self, buffers, groups, push, push_bytes, ticket, timestamps, stat, errmsg)
+        class(gpuasync_kernel), intent(in) :: self
+        type(gpuasync_buffer), intent(in) :: buffers(:)
+        integer, intent(in) :: groups(:)
+        type(*), dimension(..), intent(in), target, optional :: push
+        integer(c_size_t), intent(in), optional :: push_bytes
+        integer(int64), intent(out), optional :: ticket
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        type(c_gpuasync_buffer), allocatable, target :: handles(:)
+        integer(c_int32_t) :: counts(3)
+        type(c_ptr) :: push_address
+        integer(c_size_t) :: push_size
+        integer(c_int64_t) :: c_ticket
+        integer :: i, status
+
+        if (present(ticket)) ticket = 0
+        if (.not. kernel_check(self, 'kernel%dispatch', stat, errmsg)) return
+        if (size(groups) < 1 .or. size(groups) > 3) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'kernel%dispatch', stat, errmsg, &
+                'groups must hold 1 to 3 workgroup counts')
+            return
+        end if
+        if (present(push) .neqv. present(push_bytes)) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'kernel%dispatch', stat, errmsg, &
+                'push and push_bytes (c_sizeof(push)) must come together')
+            return
+        end if
+        push_address = c_null_ptr
+        push_size = 0
+        if (present(push)) then
+            if (.not. is_contiguous(push)) then
+                call report(GPUASYNC_INVALID_ARGUMENT, 'kernel%dispatch', stat, errmsg, &
+                    'the push constants are not contiguous')
+                return
+            end if
+            push_address = c_loc(push)
+            push_size = push_bytes
+        end if
+        counts = 1
+        counts(1:size(groups)) = int(groups, c_int32_t)
+        allocate (handles(max(1, size(buffers))))
+        do i = 1, size(buffers)
+            if (buffers(i)%executor%id /= self%executor%id .and. buffers(i)%handle%id /= 0) then
+                call report(GPUASYNC_INVALID_HANDLE, 'kernel%dispatch', stat, errmsg, &
+                    'a buffer belongs to another executor than the kernel')
+                return
+            end if
+            handles(i) = buffers(i)%handle
+        end do
+        status = gpuasync_kernel_dispatch(self%executor, self%handle, c_loc(handles), int(size(buffers), c_size_t), &
+            push_address, push_size, counts(1), counts(2), counts(3), submit_flags(timestamps), c_ticket)
+        if (status == GPUASYNC_OK .and. present(ticket)) ticket = c_ticket
+        call report(status, 'kernel%dispatch', stat, errmsg)
+    end subroutine kernel_dispatch
+
+    ! ---- generated: one specific per kind and rank ---------------------------------
+
+    include 'gpuasync_specifics.inc'
+
+end module gpuasync
