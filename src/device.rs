@@ -65,6 +65,8 @@ pub struct DeviceInfo {
     /// Nanoseconds per timestamp tick.
     pub timestamp_period_ns: f64,
     pub float64: bool,
+    /// Most workgroups one dispatch may have on each axis.
+    pub max_workgroup_count: [u32; 3],
     /// `None` when gpuasync can run on it; otherwise why not.
     pub unsuitable: Option<String>,
 }
@@ -255,6 +257,7 @@ impl Instance {
             timestamps,
             timestamp_period_ns: f64::from(props.limits.timestamp_period),
             float64,
+            max_workgroup_count: props.limits.max_compute_work_group_count,
             unsuitable,
         }
     }

@@ -83,8 +83,12 @@ pub(crate) struct State {
     /// The command buffer that submissions are being recorded into, not yet
     /// handed to the queue (see `submit`, "coalesced submission").
     pub open: Option<Batch>,
-    /// Batches handed to the queue and not yet retired, oldest first.
+    /// Batches closed for the GPU (handed over, or in `to_submit`) and not yet
+    /// retired, oldest first.
     pub in_flight: VecDeque<Batch>,
+    /// Closed batches waiting for `Queue::drain` to hand them over: (command
+    /// buffer, ticket it signals), in ticket order.
+    pub to_submit: VecDeque<(vk::CommandBuffer, u64)>,
     pub command_pool: vk::CommandPool,
     pub free_commands: Vec<vk::CommandBuffer>,
     /// Timestamp queries: two per timed submission; null when the queue has none.
@@ -104,6 +108,11 @@ pub(crate) struct Queue {
     pub raw: vk::Queue,
     pub timeline: vk::Semaphore,
     pub state: Mutex<State>,
+    /// Held while handing batches to the queue (the queue's external
+    /// synchronisation). Taken before the state lock, never while holding it.
+    pub submit_lock: Mutex<()>,
+    /// How long the flusher spins before sleeping when it waits for the GPU.
+    pub flusher_spin_ns: u64,
     /// Wakes the flusher when a batch is left open.
     pub wake: Condvar,
     pub shutdown: AtomicBool,
@@ -328,6 +337,7 @@ impl Executor {
                 last_ticket: 0,
                 open: None,
                 in_flight: VecDeque::new(),
+                to_submit: VecDeque::new(),
                 command_pool: pool,
                 free_commands: Vec::new(),
                 query_pool: queries,
@@ -336,6 +346,8 @@ impl Executor {
                 garbage: Vec::new(),
                 broken: None,
             }),
+            submit_lock: Mutex::new(()),
+            flusher_spin_ns: spin_ns,
             wake: Condvar::new(),
             shutdown: AtomicBool::new(false),
             issued: AtomicU64::new(0),
@@ -545,6 +557,9 @@ impl Executor {
                 return Err(e.clone());
             }
             if ticket > self.queue.submitted.load(Ordering::Acquire) {
+                // Close the open batch if it holds the ticket, and hand over
+                // whatever is queued (possibly by another thread, which the
+                // submission lock waits for).
                 self.queue.flush(&mut st)?;
             }
         }
@@ -576,20 +591,10 @@ impl Executor {
         }
         self.check_issued(ticket)?;
         self.flush_for(ticket)?;
-        let start = Instant::now();
-        let spin = self.spin_ns.min(timeout_ns);
-        let mut reached = self.queue.progress()?;
-        while reached < ticket && (start.elapsed().as_nanos() as u64) < spin {
-            std::hint::spin_loop();
-            reached = self.queue.progress()?;
+        if !self.queue.spin_then_wait(ticket, self.spin_ns, timeout_ns)? {
+            return Ok(false);
         }
-        if reached < ticket {
-            let left = timeout_ns.saturating_sub(start.elapsed().as_nanos() as u64);
-            if !self.queue.wait_for(ticket, left)? {
-                return Ok(false);
-            }
-            reached = self.queue.progress()?.max(ticket);
-        }
+        let reached = self.queue.progress()?.max(ticket);
         self.retire(&mut self.queue.state.lock(), reached);
         Ok(true)
     }
@@ -728,10 +733,8 @@ impl Drop for Executor {
         // the instance (with its messenger) drops after this.
         {
             let mut st = self.queue.state.lock();
-            if st.open.is_some() {
-                if let Err(e) = self.queue.flush(&mut st) {
-                    eprintln!("gpuasync: submitting open work at teardown failed: {e}");
-                }
+            if let Err(e) = self.queue.flush(&mut st) {
+                eprintln!("gpuasync: submitting open work at teardown failed: {e}");
             }
             self.queue.shutdown.store(true, Ordering::Release);
             self.queue.wake.notify_all();

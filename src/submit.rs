@@ -224,15 +224,16 @@ impl Queue {
         }
     }
 
-    /// How many submitted batches the GPU has not finished.
+    /// How many batches handed over (or queued to be) the GPU has not finished.
     fn batches_pending(&self, st: &State) -> Result<usize> {
         let progress = self.progress()?;
         Ok(st.in_flight.iter().rev().take_while(|b| b.last_ticket > progress).count())
     }
 
-    /// Hand the open batch to the queue. A failed submission leaves its tickets
-    /// unable to complete, so the executor is marked broken.
-    pub(crate) fn flush(&self, st: &mut State) -> Result<()> {
+    /// Close the open batch and queue it for the GPU; `drain` hands it over. Split
+    /// in two so that the slow vkQueueSubmit2 (microseconds) runs without the state
+    /// lock, while batches still reach the queue in ticket order.
+    pub(crate) fn close_batch(&self, st: &mut State) -> Result<()> {
         let Some(batch) = st.open.take() else { return Ok(()) };
         let cb = batch.command_buffer;
         if batch.host_reads {
@@ -247,45 +248,89 @@ impl Queue {
                 vk::AccessFlags2::HOST_READ,
             );
         }
-        let cbs = [vk::CommandBufferSubmitInfo::default().command_buffer(cb)];
-        let signal = [vk::SemaphoreSubmitInfo::default()
-            .semaphore(self.timeline)
-            .value(batch.last_ticket)
-            .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
-        let submit = [vk::SubmitInfo2::default().command_buffer_infos(&cbs).signal_semaphore_infos(&signal)];
-        // SAFETY: `cb` is recording and owned by the batch. The queue is externally
-        // synchronised by the state lock, and `last_ticket` is above every value
-        // signalled before (tickets grow under the lock).
-        let result = unsafe { self.device.end_command_buffer(cb) }
-            .map_err(|e| Error::vulkan("vkEndCommandBuffer", e))
-            .and_then(|()| {
-                // SAFETY: as above.
-                unsafe { self.device.queue_submit2(self.raw, &submit, vk::Fence::null()) }
-                    .map_err(|e| Error::vulkan("vkQueueSubmit2", e))
-            });
-        if let Err(e) = result {
-            let e = Error::new(
-                e.kind,
-                format!("{}; tickets {}..={} can never complete", e.message, batch.first_ticket, batch.last_ticket),
-            );
-            st.broken = Some(e.clone());
-            // Never submitted: the batch may be freed at once.
-            st.free_commands.push(cb);
-            if let Some(allocator) = st.allocator.as_mut() {
-                for staging in batch.staging {
-                    memory::destroy_buffer(&self.device, allocator, staging);
-                }
-            }
+        // SAFETY: `cb` is recording and owned by the batch, under the state lock.
+        if let Err(e) = unsafe { self.device.end_command_buffer(cb) } {
+            let e = Error::vulkan("vkEndCommandBuffer", e);
+            self.break_with(st, batch, &e);
             return Err(e);
         }
-        self.submitted.store(batch.last_ticket, Ordering::Release);
+        st.to_submit.push_back((cb, batch.last_ticket));
         st.in_flight.push_back(batch);
         Ok(())
     }
 
-    /// The flusher thread: hands the open batch to the queue when the GPU is down
-    /// to its last batch, so work never waits for a later call. It submits only;
-    /// it never touches user memory (reads are delivered by poll and wait).
+    /// Hand every closed batch to the queue, in order. Never called with the
+    /// state lock held (lock order: submission lock, then state lock).
+    pub(crate) fn drain(&self) -> Result<()> {
+        let _queue = self.submit_lock.lock();
+        loop {
+            let Some((cb, ticket)) = self.state.lock().to_submit.pop_front() else { return Ok(()) };
+            let cbs = [vk::CommandBufferSubmitInfo::default().command_buffer(cb)];
+            let signal = [vk::SemaphoreSubmitInfo::default()
+                .semaphore(self.timeline)
+                .value(ticket)
+                .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
+            let submit = [vk::SubmitInfo2::default().command_buffer_infos(&cbs).signal_semaphore_infos(&signal)];
+            // SAFETY: `cb` is executable; the queue is externally synchronised by the
+            // submission lock; batches leave `to_submit` in ticket order, so `ticket`
+            // is above every value signalled before.
+            let result = unsafe { self.device.queue_submit2(self.raw, &submit, vk::Fence::null()) };
+            if let Err(e) = result {
+                let e = Error::vulkan("vkQueueSubmit2", e);
+                let mut st = self.state.lock();
+                if let Some(i) = st.in_flight.iter().position(|b| b.last_ticket == ticket) {
+                    if let Some(batch) = st.in_flight.remove(i) {
+                        self.break_with(&mut st, batch, &e);
+                    }
+                }
+                return Err(e);
+            }
+            self.submitted.store(ticket, Ordering::Release);
+        }
+    }
+
+    /// A batch could not be submitted: its tickets can never complete, so the
+    /// executor is marked broken; the batch never ran and is freed at once.
+    fn break_with(&self, st: &mut State, batch: Batch, e: &Error) {
+        let e = Error::new(
+            e.kind,
+            format!("{}; tickets {}..={} can never complete", e.message, batch.first_ticket, batch.last_ticket),
+        );
+        st.broken = Some(e);
+        st.free_commands.push(batch.command_buffer);
+        if let Some(allocator) = st.allocator.as_mut() {
+            for staging in batch.staging {
+                memory::destroy_buffer(&self.device, allocator, staging);
+            }
+        }
+    }
+
+    /// Close the open batch and hand it over: the whole flush, for callers that
+    /// hold the state lock (it is released around the queue submission).
+    pub(crate) fn flush(&self, st: &mut MutexGuard<'_, State>) -> Result<()> {
+        self.close_batch(st)?;
+        MutexGuard::unlocked(st, || self.drain())
+    }
+
+    /// Spin on the GPU's progress up to `spin_ns`, then sleep in the driver until
+    /// it reaches `ticket` or `timeout_ns` has passed in all.
+    pub(crate) fn spin_then_wait(&self, ticket: u64, spin_ns: u64, timeout_ns: u64) -> Result<bool> {
+        let start = std::time::Instant::now();
+        let spin = spin_ns.min(timeout_ns);
+        while self.progress()? < ticket {
+            let elapsed = start.elapsed().as_nanos() as u64;
+            if elapsed >= spin {
+                return self.wait_for(ticket, timeout_ns.saturating_sub(elapsed));
+            }
+            std::hint::spin_loop();
+        }
+        Ok(true)
+    }
+
+    /// The flusher thread: hands the open batch to the GPU when the GPU is down
+    /// to its last batch, so work never waits for a later call, and the threads
+    /// that submit never pay for vkQueueSubmit2 while the GPU is busy. It submits
+    /// only; it never touches user memory (reads are delivered by poll and wait).
     pub(crate) fn flusher_loop(self: std::sync::Arc<Self>) {
         let mut st = self.state.lock();
         while !self.shutdown.load(Ordering::Acquire) {
@@ -300,11 +345,11 @@ impl Queue {
                     }
                 }
                 Ok(_) => {
-                    // Sleep until the GPU reaches the second newest batch; bounded so
-                    // that shutdown and new batches are noticed.
+                    // Wait until the GPU reaches the second newest batch; bounded so
+                    // that shutdown is noticed.
                     let target = st.in_flight[st.in_flight.len() - 2].last_ticket;
-                    let waited = MutexGuard::unlocked(&mut st, || self.wait_for(target, 2_000_000));
-                    if let Err(e) = waited {
+                    let spin = self.flusher_spin_ns;
+                    if let Err(e) = MutexGuard::unlocked(&mut st, || self.spin_then_wait(target, spin, 2_000_000)) {
                         eprintln!("gpuasync: flusher: {e}");
                         self.wake.wait_for(&mut st, std::time::Duration::from_millis(2));
                     }
@@ -380,13 +425,16 @@ impl Executor {
             }
         }
         let full = batch.submissions >= MAX_BATCH_SUBMISSIONS;
+        let fresh = batch.submissions == 1;
         st.open = Some(batch);
 
-        // Hand the batch to the queue now if the GPU would otherwise run dry;
-        // else leave it open for more and let the flusher watch the GPU.
-        if full || queue.batches_pending(&st)? < 2 {
+        // A lone submission to an idle GPU goes at once (latency); while the GPU
+        // is busy, the batch stays open for more and the flusher hands it over
+        // when the GPU is down to its last batch (throughput, and the submitting
+        // thread does not pay for vkQueueSubmit2).
+        if full || (fresh && queue.batches_pending(&st)? == 0) {
             queue.flush(&mut st)?;
-        } else {
+        } else if fresh {
             queue.wake.notify_one();
         }
         Ok(ticket)
@@ -411,6 +459,8 @@ impl Executor {
             }
             if st.in_flight.is_empty() {
                 queue.flush(st)?;
+            } else if !st.to_submit.is_empty() {
+                MutexGuard::unlocked(st, || queue.drain())?;
             }
             let Some(oldest) = st.in_flight.front().map(|b| b.last_ticket) else {
                 return Err(Error::new(ErrorKind::Internal, "in-flight bound reached with nothing in flight"));
