@@ -322,7 +322,10 @@ impl Queue {
             if elapsed >= spin {
                 return self.wait_for(ticket, timeout_ns.saturating_sub(elapsed));
             }
-            std::hint::spin_loop();
+            // About 0.2-0.5 us between queries, so spinning does not hammer the driver.
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
         }
         Ok(true)
     }
@@ -349,7 +352,13 @@ impl Queue {
                     // that shutdown is noticed.
                     let target = st.in_flight[st.in_flight.len() - 2].last_ticket;
                     let spin = self.flusher_spin_ns;
-                    if let Err(e) = MutexGuard::unlocked(&mut st, || self.spin_then_wait(target, spin, 2_000_000)) {
+                    // Never wait for a value whose batch is not handed over yet: drain
+                    // first (it also waits out a drain in progress on another thread).
+                    let waited = MutexGuard::unlocked(&mut st, || {
+                        self.drain()?;
+                        self.spin_then_wait(target, spin, 2_000_000)
+                    });
+                    if let Err(e) = waited {
                         eprintln!("gpuasync: flusher: {e}");
                         self.wake.wait_for(&mut st, std::time::Duration::from_millis(2));
                     }
@@ -458,14 +467,16 @@ impl Executor {
                 bail!(WouldBlock, "{} submissions are in flight, the executor's bound", self.max_in_flight);
             }
             if st.in_flight.is_empty() {
-                queue.flush(st)?;
-            } else if !st.to_submit.is_empty() {
-                MutexGuard::unlocked(st, || queue.drain())?;
+                queue.close_batch(st)?;
             }
             let Some(oldest) = st.in_flight.front().map(|b| b.last_ticket) else {
                 return Err(Error::new(ErrorKind::Internal, "in-flight bound reached with nothing in flight"));
             };
-            MutexGuard::unlocked(st, || queue.wait_for(oldest, u64::MAX))?;
+            // Drain first: never wait for a value whose batch is not handed over.
+            MutexGuard::unlocked(st, || {
+                queue.drain()?;
+                queue.wait_for(oldest, u64::MAX)
+            })?;
             if let Some(e) = &st.broken {
                 return Err(e.clone());
             }
