@@ -154,6 +154,58 @@ typedef struct gpuasync_buffer {
   uint64_t id;
 } gpuasync_buffer;
 
+// A compute kernel (pipeline) owned by one executor. Zero is the null handle.
+typedef struct gpuasync_kernel {
+  uint64_t id;
+} gpuasync_kernel;
+
+// One step of a submission; fields a kind does not use are ignored (zero them).
+typedef struct gpuasync_op {
+  // One of `GPUASYNC_OP_*`.
+  uint32_t kind;
+  // Write, read and fill target; copy destination.
+  struct gpuasync_buffer buffer;
+  // Byte offset in `buffer`.
+  uint64_t offset;
+  // Bytes to write, read, copy or fill.
+  uint64_t size;
+  // Copy source.
+  struct gpuasync_buffer src;
+  // Byte offset in `src`.
+  uint64_t src_offset;
+  // Write: the host bytes.
+  const void *host_src;
+  // Read: the host destination.
+  void *host_dst;
+  // Fill: the 32-bit pattern.
+  uint32_t fill_value;
+  // Dispatch: workgroup counts in x, y, z (each >= 1).
+  uint32_t groups[3];
+  // Dispatch: the kernel.
+  struct gpuasync_kernel kernel;
+  // Dispatch: one buffer per kernel binding, in binding order.
+  const struct gpuasync_buffer *bindings;
+  uint32_t binding_count;
+  // Dispatch: bytes of the push-constant block (exactly the kernel's size).
+  uint32_t push_constant_size;
+  const void *push_constants;
+} gpuasync_op;
+
+// A recorded batch of device-side ops (copy, fill, dispatch), replayed with one
+// call. Zero is the null handle.
+typedef struct gpuasync_batch {
+  uint64_t id;
+} gpuasync_batch;
+
+// New push constants for one dispatch of a batch, for this and later replays.
+typedef struct gpuasync_push_update {
+  // Index of a `GPUASYNC_OP_DISPATCH` op in the batch's op list.
+  uint32_t op_index;
+  // Bytes at `data`: exactly the kernel's push-constant block.
+  uint32_t size;
+  const void *data;
+} gpuasync_push_update;
+
 // The value the executor's timeline reaches when a submission is complete.
 // Ticket 0 is "nothing" and always complete.
 typedef uint64_t gpuasync_ticket;
@@ -223,11 +275,6 @@ typedef struct gpuasync_spec_constant {
   uint32_t value;
 } gpuasync_spec_constant;
 
-// A compute kernel (pipeline) owned by one executor. Zero is the null handle.
-typedef struct gpuasync_kernel {
-  uint64_t id;
-} gpuasync_kernel;
-
 // A kernel's interface, as reflected from its SPIR-V.
 typedef struct gpuasync_kernel_info {
   // Storage buffers at set 0, bindings 0 .. binding_count-1.
@@ -238,41 +285,32 @@ typedef struct gpuasync_kernel_info {
   uint32_t local_size[3];
 } gpuasync_kernel_info;
 
-// One step of a submission; fields a kind does not use are ignored (zero them).
-typedef struct gpuasync_op {
-  // One of `GPUASYNC_OP_*`.
-  uint32_t kind;
-  // Write, read and fill target; copy destination.
-  struct gpuasync_buffer buffer;
-  // Byte offset in `buffer`.
-  uint64_t offset;
-  // Bytes to write, read, copy or fill.
-  uint64_t size;
-  // Copy source.
-  struct gpuasync_buffer src;
-  // Byte offset in `src`.
-  uint64_t src_offset;
-  // Write: the host bytes.
-  const void *host_src;
-  // Read: the host destination.
-  void *host_dst;
-  // Fill: the 32-bit pattern.
-  uint32_t fill_value;
-  // Dispatch: workgroup counts in x, y, z (each >= 1).
-  uint32_t groups[3];
-  // Dispatch: the kernel.
-  struct gpuasync_kernel kernel;
-  // Dispatch: one buffer per kernel binding, in binding order.
-  const struct gpuasync_buffer *bindings;
-  uint32_t binding_count;
-  // Dispatch: bytes of the push-constant block (exactly the kernel's size).
-  uint32_t push_constant_size;
-  const void *push_constants;
-} gpuasync_op;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Record `op_count` device-side ops (`GPUASYNC_OP_COPY`, `_FILL`, `_DISPATCH`;
+// writes and reads are an error) into a batch, checked now like a submission.
+enum gpuasync_status gpuasync_batch_create(struct gpuasync_executor executor,
+                                           const struct gpuasync_op *ops,
+                                           size_t op_count,
+                                           struct gpuasync_batch *batch);
+
+// Replay a batch as one submission, after applying `update_count` push-constant
+// updates (`updates` may be null when 0; updates stay for later replays). One
+// replay of a batch runs at a time: a replay while the previous one is in
+// flight waits for it, or returns `GPUASYNC_WOULD_BLOCK` with
+// `GPUASYNC_SUBMIT_NO_BLOCK`. `GPUASYNC_SUBMIT_TIMESTAMPS` times the replay.
+enum gpuasync_status gpuasync_batch_replay(struct gpuasync_executor executor,
+                                           struct gpuasync_batch batch,
+                                           const struct gpuasync_push_update *updates,
+                                           size_t update_count,
+                                           uint32_t flags,
+                                           gpuasync_ticket *ticket);
+
+// Destroy a batch; a replay in flight still completes.
+enum gpuasync_status gpuasync_batch_destroy(struct gpuasync_executor executor,
+                                            struct gpuasync_batch batch);
 
 // Create a buffer of `size` bytes (nonzero) of kind `GPUASYNC_BUFFER_*`.
 enum gpuasync_status gpuasync_buffer_create(struct gpuasync_executor executor,

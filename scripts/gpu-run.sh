@@ -21,9 +21,17 @@ for t in .gl/bin/test-*; do
     echo "== $t"
     GPUASYNC_VALIDATION=1 timeout 300 "$t" --test-threads=4 2>&1 | tail -25
 done 2>&1 | tee "$out/tests.txt"
-for b in .gl/bin/gpuasync-bench-*; do
-    echo "== $b"; timeout 300 "$b" --json "$out/$(basename "$b").json"
-done 2>&1 | tee "$out/bench-variants.txt"
+# Variants: extra binaries (.gl/bin/gpuasync-bench-*) and settings in $BENCH_VARIANTS
+# (space-separated VAR=value), each printed under its own heading.
+{
+    for b in .gl/bin/gpuasync-bench-*; do
+        [ -e "$b" ] || continue
+        echo "== $b"; timeout 300 "$b"
+    done
+    for v in ${BENCH_VARIANTS:-}; do
+        echo "== gpuasync-bench with $v"; env "$v" timeout 300 .gl/bin/gpuasync-bench
+    done
+} 2>&1 | grep -v '^\[bench\]' | tee "$out/bench-variants.txt"
 timeout 400 .gl/bin/gpuasync-bench --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
 .gl/bin/demo spirv/saxpy.spv 2>&1 | tee "$out/demo.txt"
 timeout 300 python3 .gl/anchors/cuda_anchor.py 2>&1 | tee "$out/cuda_anchor.txt"

@@ -11,19 +11,20 @@ use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
 use gpu_allocator::{AllocationSizes, AllocatorDebugSettings};
 use parking_lot::{Condvar, Mutex};
 
+use crate::batch::BatchEntry;
 use crate::device::{self, DeviceInfo, Instance};
 use crate::error::{bail, Error, ErrorKind, Result};
 use crate::kernel::{self, KernelInterface, Pipeline, SpecConstant};
 use crate::memory::{self, BufferKind, RawBuffer};
 use crate::slots::{Family, Slots};
-use crate::submit::Batch;
+use crate::submit::Bundle;
 use crate::timing::{Timing, TimingLog};
 
 /// How many submissions may be in flight when the description does not say.
 const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
 /// How long `wait` spins on the timeline before it sleeps, when not told.
 const DEFAULT_SPIN_NS: u64 = 100_000;
-/// How long the flusher spins before it sleeps (the GPU still has a batch
+/// How long the flusher spins before it sleeps (the GPU still has a bundle
 /// queued while it waits, so a late wake-up rarely leaves the GPU idle).
 const DEFAULT_FLUSHER_SPIN_NS: u64 = 20_000;
 
@@ -72,6 +73,8 @@ pub(crate) struct KernelEntry {
 pub(crate) enum Garbage {
     Buffer(RawBuffer),
     Kernel(Pipeline),
+    /// A recorded batch's command buffer and timestamp query pair.
+    Batch(vk::CommandBuffer, Option<u32>),
 }
 
 /// Everything behind the executor's lock. The lock is held briefly and never
@@ -81,15 +84,16 @@ pub(crate) struct State {
     pub allocator: Option<Allocator>,
     pub buffers: Slots<BufferEntry>,
     pub kernels: Slots<KernelEntry>,
+    pub batches: Slots<BatchEntry>,
     /// The highest ticket handed out.
     pub last_ticket: u64,
     /// The command buffer that submissions are being recorded into, not yet
     /// handed to the queue (see `submit`, "coalesced submission").
-    pub open: Option<Batch>,
-    /// Batches closed for the GPU (handed over, or in `to_submit`) and not yet
+    pub open: Option<Bundle>,
+    /// Bundles closed for the GPU (handed over, or in `to_submit`) and not yet
     /// retired, oldest first.
-    pub in_flight: VecDeque<Batch>,
-    /// Closed batches waiting for `Queue::drain` to hand them over: (command
+    pub in_flight: VecDeque<Bundle>,
+    /// Closed bundles waiting for `Queue::drain` to hand them over: (command
     /// buffer, ticket it signals), in ticket order.
     pub to_submit: VecDeque<(vk::CommandBuffer, u64)>,
     pub command_pool: vk::CommandPool,
@@ -111,17 +115,17 @@ pub(crate) struct Queue {
     pub raw: vk::Queue,
     pub timeline: vk::Semaphore,
     pub state: Mutex<State>,
-    /// Held while handing batches to the queue (the queue's external
+    /// Held while handing bundles to the queue (the queue's external
     /// synchronisation). Taken before the state lock, never while holding it.
     pub submit_lock: Mutex<()>,
     /// How long the flusher spins before sleeping when it waits for the GPU.
     pub flusher_spin_ns: u64,
-    /// Wakes the flusher when a batch is left open.
+    /// Wakes the flusher when a bundle is left open.
     pub wake: Condvar,
     pub shutdown: AtomicBool,
     /// The highest ticket handed out, readable without the lock.
     pub issued: AtomicU64,
-    /// The highest ticket handed to the queue (the rest are in the open batch).
+    /// The highest ticket handed to the queue (the rest are in the open bundle).
     pub submitted: AtomicU64,
     /// The highest ticket whose completion has been processed (reads delivered).
     pub retired: AtomicU64,
@@ -337,6 +341,7 @@ impl Executor {
                 allocator: Some(allocator),
                 buffers: Slots::new(tag, Family::Buffer),
                 kernels: Slots::new(tag, Family::Kernel),
+                batches: Slots::new(tag, Family::Batch),
                 last_ticket: 0,
                 open: None,
                 in_flight: VecDeque::new(),
@@ -524,7 +529,7 @@ impl Executor {
         Ok(())
     }
 
-    fn defer(&self, state: &mut State, ticket: u64, garbage: Garbage) {
+    pub(crate) fn defer(&self, state: &mut State, ticket: u64, garbage: Garbage) {
         if ticket <= self.queue.retired.load(Ordering::Acquire) {
             self.destroy_garbage(state, garbage);
         } else {
@@ -541,6 +546,16 @@ impl Executor {
             }
             // SAFETY: garbage is destroyed only once its last ticket has completed.
             Garbage::Kernel(pipeline) => unsafe { pipeline.destroy(&self.device) },
+            Garbage::Batch(cb, query) => {
+                state.free_commands.push(cb);
+                if let Some(q) = query {
+                    if self.host_query_reset {
+                        // SAFETY: the batch's last replay has completed.
+                        unsafe { self.device.reset_query_pool(state.query_pool, q, 2) };
+                    }
+                    state.free_queries.push(q);
+                }
+            }
         }
     }
 
@@ -554,7 +569,7 @@ impl Executor {
         Ok(())
     }
 
-    /// Hand the open batch to the queue if it holds `ticket`, so that waiting for
+    /// Hand the open bundle to the queue if it holds `ticket`, so that waiting for
     /// `ticket` cannot wait for a later call.
     fn flush_for(&self, ticket: u64) -> Result<()> {
         if ticket > self.queue.submitted.load(Ordering::Acquire) {
@@ -563,7 +578,7 @@ impl Executor {
                 return Err(e.clone());
             }
             if ticket > self.queue.submitted.load(Ordering::Acquire) {
-                // Close the open batch if it holds the ticket, and hand over
+                // Close the open bundle if it holds the ticket, and hand over
                 // whatever is queued (possibly by another thread, which the
                 // submission lock waits for).
                 self.queue.flush(&mut st)?;
@@ -598,7 +613,7 @@ impl Executor {
         self.check_issued(ticket)?;
         self.flush_for(ticket)?;
         // Wait for the value the queue really signals: the last ticket of the
-        // batch holding `ticket`. (The same moment; and the validation layer of
+        // bundle holding `ticket`. (The same moment; and the validation layer of
         // Vulkan SDK 1.3.239 times out when a wait names a value no submission
         // signals exactly.)
         let signal = {
@@ -619,7 +634,7 @@ impl Executor {
         self.wait(last, u64::MAX).map(|_| ())
     }
 
-    /// Process every batch whose last ticket is <= `reached`: deliver reads,
+    /// Process every bundle whose last ticket is <= `reached`: deliver reads,
     /// collect timestamps, recycle command buffers, free deferred objects. Runs only
     /// on the threads of callers (poll, wait, submit), never on the flusher.
     pub(crate) fn retire(&self, st: &mut State, reached: u64) {
@@ -640,9 +655,9 @@ impl Executor {
         self.queue.retired.fetch_max(reached.min(submitted), Ordering::AcqRel);
     }
 
-    fn finish(&self, st: &mut State, mut done: Batch, now_ns: u64) {
+    fn finish(&self, st: &mut State, mut done: Bundle, now_ns: u64) {
         done.deliver_reads();
-        for &(ticket, base, host_submit_ns) in &done.queries {
+        for &(ticket, base, host_submit_ns, pooled) in &done.queries {
             let mut ticks = [0u64; 2];
             // SAFETY: both queries were written by the completed command buffer.
             let got = unsafe {
@@ -666,13 +681,17 @@ impl Executor {
                     },
                 );
             }
-            if self.host_query_reset {
-                // SAFETY: the command buffer that used these queries has completed.
-                unsafe { self.device.reset_query_pool(st.query_pool, base, 2) };
+            if pooled {
+                if self.host_query_reset {
+                    // SAFETY: the command buffer that used these queries has completed.
+                    unsafe { self.device.reset_query_pool(st.query_pool, base, 2) };
+                }
+                st.free_queries.push(base);
             }
-            st.free_queries.push(base);
         }
-        st.free_commands.push(done.command_buffer);
+        if done.recycle {
+            st.free_commands.push(done.command_buffer);
+        }
         if let Some(allocator) = st.allocator.as_mut() {
             for staging in done.staging.drain(..) {
                 memory::destroy_buffer(&self.device, allocator, staging);
@@ -787,6 +806,10 @@ impl Drop for Executor {
         let kernels: Vec<_> = st.kernels.drain().collect();
         for k in kernels {
             self.destroy_garbage(&mut st, Garbage::Kernel(k.pipeline));
+        }
+        let batches: Vec<_> = st.batches.drain().collect();
+        for b in batches {
+            self.destroy_garbage(&mut st, Garbage::Batch(b.command_buffer, b.query));
         }
         drop(st.allocator.take());
         // SAFETY: the device is idle and every object below was created from it and

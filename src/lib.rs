@@ -5,6 +5,7 @@
 //! C contract and DESIGN.md for the architecture.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod batch;
 mod device;
 mod error;
 mod executor;
@@ -16,6 +17,7 @@ mod timing;
 
 pub mod ffi;
 
+pub use batch::{BatchId, PushUpdate};
 pub use device::{list_devices, DeviceInfo, DeviceType};
 pub use error::{gpuasync_status, Error, ErrorKind, Result};
 pub use executor::{BufferId, Executor, ExecutorDesc, KernelId};

@@ -18,7 +18,6 @@ pub(crate) enum Family {
     Buffer = 0,
     Kernel = 1,
     Executor = 2,
-    #[allow(dead_code)] // recorded batches (pipeline issue)
     Batch = 3,
 }
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;

@@ -2,19 +2,19 @@
 //! handing it to the queue, and the tickets that say when it is done.
 //!
 //! Coalesced submission: every `submit` records into the executor's open
-//! command buffer (a `Batch`). The batch goes to the queue at once when the GPU
-//! has less than two batches to run (so it never idles while work is pending),
+//! command buffer (a `Bundle`). The bundle goes to the queue at once when the GPU
+//! has less than two bundles to run (so it never idles while work is pending),
 //! when a poll or wait needs one of its tickets, when it reaches
-//! `MAX_BATCH_SUBMISSIONS`, and otherwise from the flusher thread as soon as the
-//! GPU is down to its last batch. Each separate command buffer costs the GPU
+//! `MAX_BUNDLE_SUBMISSIONS`, and otherwise from the flusher thread as soon as the
+//! GPU is down to its last bundle. Each separate command buffer costs the GPU
 //! microseconds; a dispatch inside one costs a fraction of one.
 //!
-//! Barriers: inside a batch, one memory barrier between ops with a real hazard
+//! Barriers: inside a bundle, one memory barrier between ops with a real hazard
 //! on a buffer (read-after-write, write-after-read, write-after-write), none
-//! between independent ops. Across batches (one queue, submission order), a
-//! barrier before the first op that touches a buffer an earlier batch used with
+//! between independent ops. Across bundles (one queue, submission order), a
+//! barrier before the first op that touches a buffer an earlier bundle used with
 //! a hazard; one such barrier orders everything after it behind all earlier
-//! batches.
+//! bundles.
 
 use std::sync::atomic::Ordering;
 
@@ -87,32 +87,55 @@ pub struct SubmitFlags {
     pub no_block: bool,
 }
 
-/// A batch goes to the queue when it holds this many submissions.
-const MAX_BATCH_SUBMISSIONS: u32 = 1024;
+/// A bundle goes to the queue when it holds this many submissions.
+const MAX_BUNDLE_SUBMISSIONS: u32 = 1024;
 
 /// A command buffer of one or more submissions, open for recording or handed to
 /// the queue; what its completion releases.
-pub(crate) struct Batch {
+pub(crate) struct Bundle {
     pub command_buffer: vk::CommandBuffer,
-    /// Tickets `first_ticket..=last_ticket` live in this batch; the queue signals
+    /// Tickets `first_ticket..=last_ticket` live in this bundle; the queue signals
     /// `last_ticket` when it is done, so all complete together.
     pub first_ticket: u64,
     pub last_ticket: u64,
-    submissions: u32,
+    pub submissions: u32,
     hazards: Hazards,
-    /// A barrier in this batch already orders what follows after all earlier batches.
-    ordered_after_earlier: bool,
+    /// A barrier in this bundle already orders what follows after all earlier bundles.
+    pub ordered_after_earlier: bool,
     bound_pipeline: vk::Pipeline,
-    /// The host reads something this batch writes (reads, mapped buffers).
+    /// The host reads something this bundle writes (reads, mapped buffers).
     host_reads: bool,
     pub staging: Vec<RawBuffer>,
     /// (index into `staging`, offset there, destination)
     pub reads: Vec<(usize, usize, HostDst)>,
-    /// (ticket, first of its two queries, host submit time)
-    pub queries: Vec<(u64, u32, u64)>,
+    /// (ticket, first of its two queries, host submit time, whether the pair
+    /// returns to the executor's pool at retire)
+    pub queries: Vec<(u64, u32, u64, bool)>,
+    /// The command buffer returns to the free list at retire (false for a
+    /// recorded batch's, which the batch keeps).
+    pub recycle: bool,
 }
 
-impl Batch {
+impl Bundle {
+    /// The in-flight record of a recorded batch's replay: its command buffer
+    /// belongs to the batch and is not recycled.
+    pub(crate) fn replay(command_buffer: vk::CommandBuffer, ticket: u64) -> Self {
+        Self {
+            command_buffer,
+            first_ticket: ticket,
+            last_ticket: ticket,
+            submissions: 1,
+            hazards: Hazards::default(),
+            ordered_after_earlier: true,
+            bound_pipeline: vk::Pipeline::null(),
+            host_reads: false,
+            staging: Vec::new(),
+            reads: Vec::new(),
+            queries: Vec::new(),
+            recycle: false,
+        }
+    }
+
     /// Copy completed reads from staging into the callers' memory.
     pub fn deliver_reads(&mut self) {
         for &(index, offset, dst) in &self.reads {
@@ -128,11 +151,11 @@ impl Batch {
 
 /// A buffer as one op uses it.
 #[derive(Clone, Copy)]
-struct Use {
-    id: BufferId,
+pub(crate) struct Use {
+    pub id: BufferId,
     raw: vk::Buffer,
     read: bool,
-    write: bool,
+    pub write: bool,
 }
 
 /// Accesses since the last barrier in the command buffer being recorded.
@@ -182,8 +205,13 @@ fn barrier(
         .dst_stage_mask(dst)
         .dst_access_mask(dst_access)];
     let info = vk::DependencyInfo::default().memory_barriers(&barrier);
-    // SAFETY: `cb` is in the recording state, owned by the open batch under the lock.
+    // SAFETY: `cb` is in the recording state, owned by the open bundle under the lock.
     unsafe { device.cmd_pipeline_barrier2(cb, &info) };
+}
+
+/// The barrier a recorded batch begins with: all earlier work on its buffers.
+pub(crate) fn leading_barrier(device: &ash::Device, cb: vk::CommandBuffer) {
+    buffer_barrier(device, cb);
 }
 
 /// The barrier between accesses to the same buffer: writes by copies, fills and
@@ -224,19 +252,19 @@ impl Queue {
         }
     }
 
-    /// How many batches handed over (or queued to be) the GPU has not finished.
-    fn batches_pending(&self, st: &State) -> Result<usize> {
+    /// How many bundles handed over (or queued to be) the GPU has not finished.
+    fn bundles_pending(&self, st: &State) -> Result<usize> {
         let progress = self.progress()?;
         Ok(st.in_flight.iter().rev().take_while(|b| b.last_ticket > progress).count())
     }
 
-    /// Close the open batch and queue it for the GPU; `drain` hands it over. Split
+    /// Close the open bundle and queue it for the GPU; `drain` hands it over. Split
     /// in two so that the slow vkQueueSubmit2 (microseconds) runs without the state
-    /// lock, while batches still reach the queue in ticket order.
-    pub(crate) fn close_batch(&self, st: &mut State) -> Result<()> {
-        let Some(batch) = st.open.take() else { return Ok(()) };
-        let cb = batch.command_buffer;
-        if batch.host_reads {
+    /// lock, while bundles still reach the queue in ticket order.
+    pub(crate) fn close_bundle(&self, st: &mut State) -> Result<()> {
+        let Some(bundle) = st.open.take() else { return Ok(()) };
+        let cb = bundle.command_buffer;
+        if bundle.host_reads {
             // Make staging copies and writes to mapped buffers visible to the host,
             // which reads them at retire: a semaphore wait alone does not.
             barrier(
@@ -248,18 +276,18 @@ impl Queue {
                 vk::AccessFlags2::HOST_READ,
             );
         }
-        // SAFETY: `cb` is recording and owned by the batch, under the state lock.
+        // SAFETY: `cb` is recording and owned by the bundle, under the state lock.
         if let Err(e) = unsafe { self.device.end_command_buffer(cb) } {
             let e = Error::vulkan("vkEndCommandBuffer", e);
-            self.break_with(st, batch, &e);
+            self.break_with(st, bundle, &e);
             return Err(e);
         }
-        st.to_submit.push_back((cb, batch.last_ticket));
-        st.in_flight.push_back(batch);
+        st.to_submit.push_back((cb, bundle.last_ticket));
+        st.in_flight.push_back(bundle);
         Ok(())
     }
 
-    /// Hand every closed batch to the queue, in order. Never called with the
+    /// Hand every closed bundle to the queue, in order. Never called with the
     /// state lock held (lock order: submission lock, then state lock).
     pub(crate) fn drain(&self) -> Result<()> {
         let _queue = self.submit_lock.lock();
@@ -272,15 +300,15 @@ impl Queue {
                 .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
             let submit = [vk::SubmitInfo2::default().command_buffer_infos(&cbs).signal_semaphore_infos(&signal)];
             // SAFETY: `cb` is executable; the queue is externally synchronised by the
-            // submission lock; batches leave `to_submit` in ticket order, so `ticket`
+            // submission lock; bundles leave `to_submit` in ticket order, so `ticket`
             // is above every value signalled before.
             let result = unsafe { self.device.queue_submit2(self.raw, &submit, vk::Fence::null()) };
             if let Err(e) = result {
                 let e = Error::vulkan("vkQueueSubmit2", e);
                 let mut st = self.state.lock();
                 if let Some(i) = st.in_flight.iter().position(|b| b.last_ticket == ticket) {
-                    if let Some(batch) = st.in_flight.remove(i) {
-                        self.break_with(&mut st, batch, &e);
+                    if let Some(bundle) = st.in_flight.remove(i) {
+                        self.break_with(&mut st, bundle, &e);
                     }
                 }
                 return Err(e);
@@ -289,26 +317,26 @@ impl Queue {
         }
     }
 
-    /// A batch could not be submitted: its tickets can never complete, so the
-    /// executor is marked broken; the batch never ran and is freed at once.
-    fn break_with(&self, st: &mut State, batch: Batch, e: &Error) {
+    /// A bundle could not be submitted: its tickets can never complete, so the
+    /// executor is marked broken; the bundle never ran and is freed at once.
+    fn break_with(&self, st: &mut State, bundle: Bundle, e: &Error) {
         let e = Error::new(
             e.kind,
-            format!("{}; tickets {}..={} can never complete", e.message, batch.first_ticket, batch.last_ticket),
+            format!("{}; tickets {}..={} can never complete", e.message, bundle.first_ticket, bundle.last_ticket),
         );
         st.broken = Some(e);
-        st.free_commands.push(batch.command_buffer);
+        st.free_commands.push(bundle.command_buffer);
         if let Some(allocator) = st.allocator.as_mut() {
-            for staging in batch.staging {
+            for staging in bundle.staging {
                 memory::destroy_buffer(&self.device, allocator, staging);
             }
         }
     }
 
-    /// Close the open batch and hand it over: the whole flush, for callers that
+    /// Close the open bundle and hand it over: the whole flush, for callers that
     /// hold the state lock (it is released around the queue submission).
     pub(crate) fn flush(&self, st: &mut MutexGuard<'_, State>) -> Result<()> {
-        self.close_batch(st)?;
+        self.close_bundle(st)?;
         MutexGuard::unlocked(st, || self.drain())
     }
 
@@ -330,8 +358,8 @@ impl Queue {
         Ok(true)
     }
 
-    /// The flusher thread: hands the open batch to the GPU when the GPU is down
-    /// to its last batch, so work never waits for a later call, and the threads
+    /// The flusher thread: hands the open bundle to the GPU when the GPU is down
+    /// to its last bundle, so work never waits for a later call, and the threads
     /// that submit never pay for vkQueueSubmit2 while the GPU is busy. It submits
     /// only; it never touches user memory (reads are delivered by poll and wait).
     pub(crate) fn flusher_loop(self: std::sync::Arc<Self>) {
@@ -341,18 +369,18 @@ impl Queue {
                 self.wake.wait(&mut st);
                 continue;
             }
-            match self.batches_pending(&st) {
+            match self.bundles_pending(&st) {
                 Ok(pending) if pending < 2 => {
                     if let Err(e) = self.flush(&mut st) {
                         eprintln!("gpuasync: flusher: {e}");
                     }
                 }
                 Ok(_) => {
-                    // Wait until the GPU reaches the second newest batch; bounded so
+                    // Wait until the GPU reaches the second newest bundle; bounded so
                     // that shutdown is noticed.
                     let target = st.in_flight[st.in_flight.len() - 2].last_ticket;
                     let spin = self.flusher_spin_ns;
-                    // Never wait for a value whose batch is not handed over yet: drain
+                    // Never wait for a value whose bundle is not handed over yet: drain
                     // first (it also waits out a drain in progress on another thread).
                     let waited = MutexGuard::unlocked(&mut st, || {
                         self.drain()?;
@@ -394,8 +422,8 @@ impl Executor {
         let write_base = self.stage_writes(&mut st, ops, plan.write_bytes, &mut staging)?;
         let read_base = self.alloc_staging(&mut st, plan.read_bytes, BufferKind::Readback, &mut staging);
         let ticket = st.last_ticket + 1;
-        let batch = read_base.and_then(|read_base| self.open_batch(&mut st, ticket).map(|b| (read_base, b)));
-        let (read_base, mut batch) = match batch {
+        let bundle = read_base.and_then(|read_base| self.open_bundle(&mut st, ticket).map(|b| (read_base, b)));
+        let (read_base, mut bundle) = match bundle {
             Ok(b) => b,
             Err(e) => {
                 self.free_staging(&mut st, staging);
@@ -404,25 +432,25 @@ impl Executor {
         };
 
         let query = if timestamps { st.free_queries.pop() } else { None };
-        let offset = batch.staging.len();
-        let rec = Recording { write_base: write_base.map(|i| (i, staging[i].raw)), read_base: read_base.map(|i| (i, staging[i].raw)), query, barriers, staging_offset: offset };
-        self.record(&st, &mut batch, ops, &plan, &rec);
+        let offset = bundle.staging.len();
+        let rec = Recording { write_base: write_base.map(|i| (i, staging[i].raw)), read_base: read_base.map(|i| (i, staging[i].raw)), query, barriers, staging_offset: offset, reset_query: false };
+        self.record(&st, &mut bundle, ops, &plan, &rec);
 
         // Recorded: commit the new state.
         st.last_ticket = ticket;
         queue.issued.store(ticket, Ordering::Release);
-        batch.last_ticket = ticket;
-        batch.submissions += 1;
-        batch.staging.extend(staging);
+        bundle.last_ticket = ticket;
+        bundle.submissions += 1;
+        bundle.staging.extend(staging);
         if let Some(q) = query {
-            batch.queries.push((ticket, q, self.host_ns()));
+            bundle.queries.push((ticket, q, self.host_ns(), true));
         }
         for u in &plan.uses {
             if let Some(b) = st.buffers.get_mut(u.id.0) {
                 b.last_access = ticket;
                 if u.write {
                     b.last_write = ticket;
-                    batch.host_reads |= b.kind != BufferKind::DeviceLocal;
+                    bundle.host_reads |= b.kind != BufferKind::DeviceLocal;
                 }
             }
         }
@@ -433,15 +461,15 @@ impl Executor {
                 }
             }
         }
-        let full = batch.submissions >= MAX_BATCH_SUBMISSIONS;
-        let fresh = batch.submissions == 1;
-        st.open = Some(batch);
+        let full = bundle.submissions >= MAX_BUNDLE_SUBMISSIONS;
+        let fresh = bundle.submissions == 1;
+        st.open = Some(bundle);
 
         // A lone submission to an idle GPU goes at once (latency); while the GPU
-        // is busy, the batch stays open for more and the flusher hands it over
-        // when the GPU is down to its last batch (throughput, and the submitting
+        // is busy, the bundle stays open for more and the flusher hands it over
+        // when the GPU is down to its last bundle (throughput, and the submitting
         // thread does not pay for vkQueueSubmit2).
-        if full || (fresh && queue.batches_pending(&st)? == 0) {
+        if full || (fresh && queue.bundles_pending(&st)? == 0) {
             queue.flush(&mut st)?;
         } else if fresh {
             queue.wake.notify_one();
@@ -451,7 +479,7 @@ impl Executor {
 
     /// Wait (without the lock) until fewer than `max_in_flight` submissions are
     /// outstanding, or fail with `WouldBlock` if the caller may not block.
-    fn make_room(&self, st: &mut MutexGuard<'_, State>, flags: SubmitFlags) -> Result<()> {
+    pub(crate) fn make_room(&self, st: &mut MutexGuard<'_, State>, flags: SubmitFlags) -> Result<()> {
         let queue = &*self.queue;
         loop {
             let outstanding = st.last_ticket - queue.retired.load(Ordering::Acquire);
@@ -467,12 +495,12 @@ impl Executor {
                 bail!(WouldBlock, "{} submissions are in flight, the executor's bound", self.max_in_flight);
             }
             if st.in_flight.is_empty() {
-                queue.close_batch(st)?;
+                queue.close_bundle(st)?;
             }
             let Some(oldest) = st.in_flight.front().map(|b| b.last_ticket) else {
                 return Err(Error::new(ErrorKind::Internal, "in-flight bound reached with nothing in flight"));
             };
-            // Drain first: never wait for a value whose batch is not handed over.
+            // Drain first: never wait for a value whose bundle is not handed over.
             MutexGuard::unlocked(st, || {
                 queue.drain()?;
                 queue.wait_for(oldest, u64::MAX)
@@ -483,19 +511,31 @@ impl Executor {
         }
     }
 
-    /// The open batch, or a new one beginning with `ticket`.
-    fn open_batch(&self, st: &mut State, ticket: u64) -> Result<Batch> {
+    /// The open bundle, or a new one beginning with `ticket`.
+    fn open_bundle(&self, st: &mut State, ticket: u64) -> Result<Bundle> {
         if let Some(open) = st.open.take() {
             return Ok(open);
         }
         let cb = self.take_command_buffer(st)?;
-        let begin = vk::CommandBufferBeginInfo::default().flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
-        // SAFETY: `cb` is idle (fresh or retired) and its pool allows resets.
+        self.begin_bundle(st, cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT)
+    }
+
+    /// Begin recording `cb` as a bundle whose first ticket is `ticket`.
+    pub(crate) fn begin_bundle(
+        &self,
+        st: &mut State,
+        cb: vk::CommandBuffer,
+        ticket: u64,
+        usage: vk::CommandBufferUsageFlags,
+    ) -> Result<Bundle> {
+        let begin = vk::CommandBufferBeginInfo::default().flags(usage);
+        // SAFETY: `cb` is idle (fresh, retired, or a batch's with no replay in
+        // flight) and its pool allows resets.
         if let Err(e) = unsafe { self.device.begin_command_buffer(cb, &begin) } {
             st.free_commands.push(cb);
             return Err(Error::vulkan("vkBeginCommandBuffer", e));
         }
-        Ok(Batch {
+        Ok(Bundle {
             command_buffer: cb,
             first_ticket: ticket,
             last_ticket: ticket,
@@ -507,11 +547,12 @@ impl Executor {
             staging: Vec::new(),
             reads: Vec::new(),
             queries: Vec::new(),
+            recycle: true,
         })
     }
 
     /// Check every op against its buffers and kernel before anything is recorded.
-    fn plan(&self, st: &State, ops: &[Op<'_>]) -> Result<Plan> {
+    pub(crate) fn plan(&self, st: &State, ops: &[Op<'_>]) -> Result<Plan> {
         let mut plan = Plan::default();
         for (i, op) in ops.iter().enumerate() {
             let start = plan.uses.len();
@@ -652,7 +693,7 @@ impl Executor {
         }
     }
 
-    fn take_command_buffer(&self, st: &mut State) -> Result<vk::CommandBuffer> {
+    pub(crate) fn take_command_buffer(&self, st: &mut State) -> Result<vk::CommandBuffer> {
         if let Some(cb) = st.free_commands.pop() {
             return Ok(cb);
         }
@@ -666,32 +707,32 @@ impl Executor {
         cbs.into_iter().next().ok_or_else(|| Error::new(ErrorKind::Internal, "no command buffer returned"))
     }
 
-    fn record(&self, st: &State, batch: &mut Batch, ops: &[Op<'_>], plan: &Plan, rec: &Recording) {
+    pub(crate) fn record(&self, st: &State, bundle: &mut Bundle, ops: &[Op<'_>], plan: &Plan, rec: &Recording) {
         let d = &self.device;
-        let cb = batch.command_buffer;
+        let cb = bundle.command_buffer;
         if let Some(q) = rec.query {
             // SAFETY: queries `q, q+1` belong to this submission alone; they were
             // reset on the host at retire, or are reset here.
             unsafe {
-                if !self.host_query_reset {
+                if rec.reset_query || !self.host_query_reset {
                     d.cmd_reset_query_pool(cb, st.query_pool, q, 2);
                 }
                 d.cmd_write_timestamp2(cb, vk::PipelineStageFlags2::TOP_OF_PIPE, st.query_pool, q);
             }
         }
-        if rec.barriers && !batch.ordered_after_earlier {
-            // Earlier batches may still touch these buffers: order this submission
+        if rec.barriers && !bundle.ordered_after_earlier {
+            // Earlier bundles may still touch these buffers: order this submission
             // after them where it shares a buffer with a hazard.
             let after_earlier = plan.uses.iter().any(|u| {
                 st.buffers.get(u.id.0).is_some_and(|b| {
                     let conflict = if u.write { b.last_access } else { b.last_write };
-                    conflict > 0 && conflict < batch.first_ticket
+                    conflict > 0 && conflict < bundle.first_ticket
                 })
             });
             if after_earlier {
                 buffer_barrier(d, cb);
-                batch.ordered_after_earlier = true;
-                batch.hazards = Hazards::default();
+                bundle.ordered_after_earlier = true;
+                bundle.hazards = Hazards::default();
             }
         }
 
@@ -699,12 +740,12 @@ impl Executor {
         let mut read_at = 0u64;
         for (op, uses) in ops.iter().zip(&plan.op_uses) {
             let uses = &plan.uses[uses.clone()];
-            if rec.barriers && batch.hazards.conflicts(uses) {
+            if rec.barriers && bundle.hazards.conflicts(uses) {
                 buffer_barrier(d, cb);
-                batch.ordered_after_earlier = true;
-                batch.hazards = Hazards::default();
+                bundle.ordered_after_earlier = true;
+                bundle.hazards = Hazards::default();
             }
-            batch.hazards.record(uses);
+            bundle.hazards.record(uses);
             match *op {
                 Op::Write { offset, data, .. } => {
                     if let (false, Some((_, staging))) = (data.is_empty(), rec.write_base) {
@@ -719,8 +760,8 @@ impl Executor {
                         let region = [vk::BufferCopy { src_offset: offset, dst_offset: read_at, size: dst.len as u64 }];
                         // SAFETY: as above.
                         unsafe { d.cmd_copy_buffer(cb, uses[0].raw, staging, &region) };
-                        batch.reads.push((rec.staging_offset + index, read_at as usize, dst));
-                        batch.host_reads = true;
+                        bundle.reads.push((rec.staging_offset + index, read_at as usize, dst));
+                        bundle.host_reads = true;
                     }
                     read_at += align16(dst.len as u64);
                 }
@@ -741,10 +782,10 @@ impl Executor {
                 }
                 Op::Dispatch { kernel, push_constants, groups, .. } => {
                     let Some(k) = st.kernels.get(kernel.0) else { continue };
-                    if batch.bound_pipeline != k.pipeline.raw {
+                    if bundle.bound_pipeline != k.pipeline.raw {
                         // SAFETY: the pipeline is live (checked in `plan`).
                         unsafe { d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, k.pipeline.raw) };
-                        batch.bound_pipeline = k.pipeline.raw;
+                        bundle.bound_pipeline = k.pipeline.raw;
                     }
                     self.push_bindings(cb, k.pipeline.layout, uses);
                     // SAFETY: the push-constant size equals the kernel's block (checked
@@ -814,21 +855,23 @@ impl Executor {
 }
 
 #[derive(Default)]
-struct Plan {
-    uses: Vec<Use>,
+pub(crate) struct Plan {
+    pub uses: Vec<Use>,
     op_uses: Vec<std::ops::Range<usize>>,
     write_bytes: u64,
     read_bytes: u64,
 }
 
-struct Recording {
+pub(crate) struct Recording {
     /// (index in this submission's staging, raw buffer)
-    write_base: Option<(usize, vk::Buffer)>,
-    read_base: Option<(usize, vk::Buffer)>,
-    query: Option<u32>,
-    barriers: bool,
-    /// Where this submission's staging buffers start in the batch's list.
-    staging_offset: usize,
+    pub write_base: Option<(usize, vk::Buffer)>,
+    pub read_base: Option<(usize, vk::Buffer)>,
+    pub query: Option<u32>,
+    pub barriers: bool,
+    /// Where this submission's staging buffers start in the bundle's list.
+    pub staging_offset: usize,
+    /// Reset the queries inside the command buffer (recorded batches replay it).
+    pub reset_query: bool,
 }
 
 fn align16(n: u64) -> u64 {

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use gpuasync::{BufferId, BufferKind, Executor, ExecutorDesc, HostDst, KernelId, Op, SubmitFlags};
+use gpuasync::{BufferId, BufferKind, Executor, ExecutorDesc, HostDst, KernelId, Op, PushUpdate, SubmitFlags};
 
 const TIMED: SubmitFlags = SubmitFlags { timestamps: true, no_block: false };
 const PLAIN: SubmitFlags = SubmitFlags { timestamps: false, no_block: false };
@@ -29,6 +29,7 @@ struct Kernels {
     lcg: KernelId,
     copy: KernelId,
     saxpy4: KernelId,
+    read_sum: KernelId,
 }
 
 impl Kernels {
@@ -39,6 +40,7 @@ impl Kernels {
             lcg: k(include_bytes!("../../spirv/lcg.spv"))?,
             copy: k(include_bytes!("../../spirv/copy.spv"))?,
             saxpy4: k(include_bytes!("../../spirv/saxpy4.spv"))?,
+            read_sum: k(include_bytes!("../../spirv/read_sum.spv"))?,
         })
     }
 }
@@ -261,6 +263,136 @@ impl Bench<'_> {
         ex.destroy_buffer(b).map_err(err)
     }
 
+    /// Host cost of a submit that only records (the GPU is kept busy by a long
+    /// kernel, so no submit hands a bundle to the queue).
+    fn submit_cost_recording_only(&mut self) -> R<()> {
+        self.progress("submit cost while the GPU is busy");
+        let ex = self.ex;
+        let n = 64usize;
+        let count = if self.quick { 200 } else { 2000 };
+        let long_n = 1usize << 20;
+        let busy = ex.create_buffer((long_n * 4) as u64, BufferKind::DeviceLocal).map_err(err)?;
+        let bufs: Vec<BufferId> = (0..64).map(|_| ex.create_buffer((n * 4) as u64, BufferKind::DeviceLocal)).collect::<Result<_, _>>().map_err(err)?;
+        let push = [n as u32, 1u32];
+        // Calibrate a busy kernel of ~20 ms (enough to cover the submits).
+        let mut iters = 64u32;
+        loop {
+            let p = [long_n as u32, iters];
+            let t = ex.submit(&[Op::Dispatch { kernel: self.k.lcg, buffers: &[busy], push_constants: bytes(&p), groups: [(long_n / 64) as u32, 1, 1] }], TIMED).map_err(err)?;
+            ex.wait(t, u64::MAX).map_err(err)?;
+            let ns = ex.timing(t).map_err(err)?.gpu_ns() as f64;
+            if ns > 20e6 || iters > 1 << 28 {
+                break;
+            }
+            iters = (f64::from(iters) * (25e6 / ns.max(1.0)).min(64.0)) as u32 + 1;
+        }
+        let mut samples = Vec::new();
+        for _ in 0..self.reps(10).max(3) {
+            ex.wait_all().map_err(err)?;
+            let p = [long_n as u32, iters];
+            ex.submit(&[Op::Dispatch { kernel: self.k.lcg, buffers: &[busy], push_constants: bytes(&p), groups: [(long_n / 64) as u32, 1, 1] }], PLAIN).map_err(err)?;
+            let start = Instant::now();
+            for i in 0..count {
+                let op = Op::Dispatch { kernel: self.k.lcg, buffers: std::slice::from_ref(&bufs[i % 64]), push_constants: bytes(&push), groups: [1, 1, 1] };
+                ex.submit(&[op], PLAIN).map_err(err)?;
+            }
+            samples.push(start.elapsed().as_nanos() as f64 / count as f64 / 1e3);
+        }
+        ex.wait_all().map_err(err)?;
+        self.rows.push(Row { name: "host cost of one submit while the GPU is busy (recording only)".into(), unit: "us", stats: Stats::of(samples), ceiling: None, rate: false });
+        for b in bufs {
+            ex.destroy_buffer(b).map_err(err)?;
+        }
+        ex.destroy_buffer(busy).map_err(err)
+    }
+
+    /// A recorded batch of 1000 tiny dispatches replayed: dependent (each reads
+    /// the previous output) and independent (each its own buffer).
+    fn batch_replay(&mut self) -> R<()> {
+        self.progress("recorded batches of 1000 dispatches");
+        let ex = self.ex;
+        let n = 64usize;
+        let count = 1000usize;
+        let reps = self.reps(20).max(3);
+        // Dependent: scale_add ping-pong a -> b -> a ...; x -> x + 1 each step.
+        let (a, b) = (ex.create_buffer(256, BufferKind::DeviceLocal).map_err(err)?, ex.create_buffer(256, BufferKind::DeviceLocal).map_err(err)?);
+        let push = [1.0f32.to_bits(), 1.0f32.to_bits(), n as u32];
+        let ab = [a, b];
+        let ba = [b, a];
+        let ops: Vec<Op> = (0..count)
+            .map(|i| Op::Dispatch { kernel: self.k.scale_add, buffers: if i % 2 == 0 { &ab } else { &ba }, push_constants: bytes(&push), groups: [1, 1, 1] })
+            .collect();
+        let dep = ex.create_batch(&ops).map_err(err)?;
+        let mut rng = Rng(11);
+        let input: Vec<f32> = (0..n).map(|_| (rng.next() % 1000) as f32).collect();
+        let mut wall = Vec::new();
+        let mut gpu = Vec::new();
+        for rep in 0..reps + 1 {
+            let t = ex.submit(&[Op::Write { buffer: a, offset: 0, data: bytes(&input) }], PLAIN).map_err(err)?;
+            ex.wait(t, u64::MAX).map_err(err)?;
+            let start = Instant::now();
+            let t = ex.replay(dep, &[], TIMED).map_err(err)?;
+            ex.wait(t, u64::MAX).map_err(err)?;
+            let w = start.elapsed().as_nanos() as f64;
+            let g = ex.timing(t).map_err(err)?.gpu_ns() as f64;
+            let mut out = vec![0f32; n];
+            let t = ex.submit(&[read_into(a, &mut out)], PLAIN).map_err(err)?;
+            ex.wait(t, u64::MAX).map_err(err)?;
+            if (0..n).any(|e| out[e] != input[e] + count as f32) {
+                return Err("dependent batch: wrong result".into());
+            }
+            if rep > 0 {
+                wall.push(w / count as f64 / 1e3);
+                gpu.push(g / count as f64 / 1e3);
+            }
+        }
+        self.rows.push(Row { name: format!("recorded batch of {count} dependent dispatches, per dispatch, wall"), unit: "us", stats: Stats::of(wall), ceiling: None, rate: false });
+        self.rows.push(Row { name: format!("recorded batch of {count} dependent dispatches, per dispatch, GPU"), unit: "us", stats: Stats::of(gpu), ceiling: None, rate: false });
+        // Independent: lcg (1 step) on `count` separate buffers.
+        let bufs: Vec<BufferId> = (0..count).map(|_| ex.create_buffer(256, BufferKind::DeviceLocal)).collect::<Result<_, _>>().map_err(err)?;
+        let seeds: Vec<u32> = (0..n).map(|_| rng.next() as u32).collect();
+        let lp = [n as u32, 1u32];
+        let ops: Vec<Op> = bufs
+            .iter()
+            .map(|b| Op::Dispatch { kernel: self.k.lcg, buffers: std::slice::from_ref(b), push_constants: bytes(&lp), groups: [1, 1, 1] })
+            .collect();
+        let ind = ex.create_batch(&ops).map_err(err)?;
+        for b in &bufs {
+            ex.submit(&[Op::Write { buffer: *b, offset: 0, data: bytes(&seeds) }], PLAIN).map_err(err)?;
+        }
+        let (mut wall, mut gpu) = (Vec::new(), Vec::new());
+        for rep in 0..reps + 1 {
+            ex.wait_all().map_err(err)?;
+            let start = Instant::now();
+            let t = ex.replay(ind, &[], TIMED).map_err(err)?;
+            ex.wait(t, u64::MAX).map_err(err)?;
+            let w = start.elapsed().as_nanos() as f64;
+            let g = ex.timing(t).map_err(err)?.gpu_ns() as f64;
+            if rep > 0 {
+                wall.push(w / count as f64 / 1e3);
+                gpu.push(g / count as f64 / 1e3);
+            }
+        }
+        let replays = reps as u32 + 1;
+        for (j, b) in bufs.iter().enumerate().step_by(37) {
+            let mut out = vec![0u32; n];
+            let t = ex.submit(&[read_into(*b, &mut out)], PLAIN).map_err(err)?;
+            ex.wait(t, u64::MAX).map_err(err)?;
+            if (0..n).any(|e| out[e] != lcg(seeds[e], replays)) {
+                return Err(format!("independent batch: buffer {j} wrong"));
+            }
+        }
+        self.rows.push(Row { name: format!("recorded batch of {count} independent dispatches, per dispatch, wall"), unit: "us", stats: Stats::of(wall), ceiling: None, rate: false });
+        self.rows.push(Row { name: format!("recorded batch of {count} independent dispatches, per dispatch, GPU"), unit: "us", stats: Stats::of(gpu), ceiling: None, rate: false });
+        ex.destroy_batch(dep).map_err(err)?;
+        ex.destroy_batch(ind).map_err(err)?;
+        let _ = PushUpdate { op: 0, push_constants: &[] };
+        for b in bufs.into_iter().chain([a, b]) {
+            ex.destroy_buffer(b).map_err(err)?;
+        }
+        Ok(())
+    }
+
     /// GPU time of one timed submission of `op`, median over repeats.
     fn gpu_times(&self, ops: &[Op<'_>], reps: usize) -> R<Vec<f64>> {
         let mut v = Vec::new();
@@ -313,22 +445,48 @@ impl Bench<'_> {
                 return Err(format!("saxpy: element {i} is {} not {want}", out[i]));
             }
         }
+        // Read-mostly ceiling: each invocation sums 16 vec4s and writes one.
+        let per = 16usize;
+        let sum_groups = [((n / 4).div_ceil(256 * per)).min(max_groups) as u32, 1, 1];
+        let threads = sum_groups[0] as usize * 256;
+        let partial = ex.create_buffer((threads * 16) as u64, BufferKind::DeviceLocal).map_err(err)?;
+        let read_sum = Op::Dispatch { kernel: self.k.read_sum, buffers: &[x, partial], push_constants: bytes(&push_copy), groups: sum_groups };
+        let mut sums = vec![0f32; threads * 4];
+        let t = ex.submit(&[read_sum, read_into(partial, &mut sums)], PLAIN).map_err(err)?;
+        ex.wait(t, u64::MAX).map_err(err)?;
+        for (tid, lanes) in sums.chunks(4).enumerate().step_by(97) {
+            for (lane, got) in lanes.iter().enumerate() {
+                let mut want = 0f64;
+                let mut i = tid;
+                while i < n / 4 {
+                    want += f64::from(hx[4 * i + lane]);
+                    i += threads;
+                }
+                if (f64::from(*got) - want).abs() > 1e-5 * want.abs().max(1.0) {
+                    return Err(format!("read_sum: invocation {tid} lane {lane} is {got}, not {want}"));
+                }
+            }
+        }
         let dma = Op::Copy { src: x, src_offset: 0, dst: y, dst_offset: 0, size: (n * 4) as u64 };
-        let (mut copy_rates, mut dma_rates, mut saxpy_rates) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut copy_rates, mut dma_rates, mut read_rates, mut saxpy_rates) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for rep in 0..reps + 2 {
             let c = self.gpu_times(&[copy], 1)?[0];
             let d = self.gpu_times(&[dma], 1)?[0];
+            let r = self.gpu_times(&[read_sum], 1)?[0];
             let s = self.gpu_times(&[saxpy], 1)?[0];
             if rep >= 2 {
                 copy_rates.push((2 * n * 4) as f64 / c);
                 dma_rates.push((2 * n * 4) as f64 / d);
+                read_rates.push((n * 4 + threads * 16) as f64 / r);
                 saxpy_rates.push((3 * n * 4) as f64 / s);
             }
         }
-        let ceiling = Stats::of(copy_rates.clone()).max.max(Stats::of(dma_rates.clone()).max);
+        let ceiling = [&copy_rates, &dma_rates, &read_rates].iter().map(|v| Stats::of((*v).clone()).max).fold(0.0, f64::max);
         self.rows.push(Row { name: format!("copy kernel, {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(copy_rates), ceiling: None, rate: true });
         self.rows.push(Row { name: format!("vkCmdCopyBuffer, {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(dma_rates), ceiling: None, rate: true });
-        self.rows.push(Row { name: format!("saxpy, {n} fp32, device-local, GPU time"), unit: "GB/s", stats: Stats::of(saxpy_rates), ceiling: Some((ceiling, "best copy")), rate: true });
+        self.rows.push(Row { name: format!("read-mostly kernel, {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(read_rates), ceiling: None, rate: true });
+        self.rows.push(Row { name: format!("saxpy, {n} fp32, device-local, GPU time"), unit: "GB/s", stats: Stats::of(saxpy_rates), ceiling: Some((ceiling, "best of the three above")), rate: true });
+        ex.destroy_buffer(partial).map_err(err)?;
         ex.destroy_buffer(x).map_err(err)?;
         ex.destroy_buffer(y).map_err(err)
     }
@@ -375,16 +533,16 @@ fn report(ex: &Executor, rows: &[Row], quick: bool) -> String {
     let _ = writeln!(s, "device: {} ({}), Vulkan {}.{}.{}{}", info.name, info.device_type.name(),
         info.api_version >> 22, (info.api_version >> 12) & 0x3ff, info.api_version & 0xfff,
         if quick { "  [--quick: smoke test, not a timing]" } else { "" });
-    let _ = writeln!(s, "{:<62} {:>10} {:>10} {:>10} {:>6}  {}", "scenario", "min", "median", "max", "unit", "ceiling");
+    let _ = writeln!(s, "{:<70} {:>10} {:>10} {:>10} {:>6}  {}", "scenario", "min", "median", "max", "unit", "ceiling");
     for r in rows {
         let ceiling = match r.ceiling {
             Some((c, what)) => format!("{c:.1} ({what})"),
             None => String::new(),
         };
         if r.over_ceiling() {
-            let _ = writeln!(s, "{:<62} MEASUREMENT ERROR: median {:.1} {} exceeds its ceiling {ceiling}", r.name, r.stats.median, r.unit);
+            let _ = writeln!(s, "{:<70} MEASUREMENT ERROR: median {:.1} {} exceeds its ceiling {ceiling}", r.name, r.stats.median, r.unit);
         } else {
-            let _ = writeln!(s, "{:<62} {:>10.2} {:>10.2} {:>10.2} {:>6}  {ceiling}", r.name, r.stats.min, r.stats.median, r.stats.max, r.unit);
+            let _ = writeln!(s, "{:<70} {:>10.2} {:>10.2} {:>10.2} {:>6}  {ceiling}", r.name, r.stats.min, r.stats.median, r.stats.max, r.unit);
         }
     }
     s
@@ -412,6 +570,8 @@ fn run() -> R<()> {
     bench.round_trip()?;
     bench.streamed_independent()?;
     bench.streamed_dependent()?;
+    bench.submit_cost_recording_only()?;
+    bench.batch_replay()?;
     bench.saxpy()?;
     bench.transfers()?;
     print!("{}", report(&ex, &bench.rows, quick));

@@ -20,6 +20,7 @@ use crate::error::{gpuasync_status, Error, ErrorKind, Result};
 use crate::executor::Executor;
 use crate::slots::{Family, Slots};
 
+pub mod batch;
 pub mod buffer;
 pub mod device;
 pub mod executor;

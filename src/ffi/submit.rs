@@ -128,6 +128,25 @@ unsafe fn translate<'a>(op: &'a gpuasync_op, index: usize, bindings: &mut Vec<Ve
     })
 }
 
+/// Translate C ops into core ops (borrowing the caller's memory) and hand them to `f`.
+///
+/// # Safety
+/// The ops' pointers must be valid as documented on `gpuasync_op`.
+pub(crate) unsafe fn with_ops<R>(ops: &[gpuasync_op], f: impl FnOnce(&[Op<'_>]) -> Result<R>) -> Result<R> {
+    let mut bindings = vec![Vec::new(); ops.len()];
+    let mut translated = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        // SAFETY: forwarded from the caller.
+        translated.push(unsafe { translate(op, i, &mut bindings)? });
+    }
+    for (op, b) in translated.iter_mut().zip(&bindings) {
+        if let Op::Dispatch { buffers, .. } = op {
+            *buffers = b;
+        }
+    }
+    f(&translated)
+}
+
 /// Submit `op_count` ops as one unit of work and return its ticket at once.
 /// Barriers are inserted between ops that touch the same buffer, and the work is
 /// ordered after earlier submissions that touch the same buffers. On error
@@ -146,18 +165,8 @@ pub extern "C" fn gpuasync_executor_submit(
         // SAFETY: the caller provides `op_count` ops at `ops`.
         let ops = unsafe { slice(ops, op_count, "ops")? };
         let ex = lookup(executor)?;
-        let mut bindings = vec![Vec::new(); ops.len()];
-        let mut translated = Vec::with_capacity(ops.len());
-        for (i, op) in ops.iter().enumerate() {
-            // SAFETY: the caller's op pointers follow `gpuasync_op`'s contract.
-            translated.push(unsafe { translate(op, i, &mut bindings)? });
-        }
-        for (op, b) in translated.iter_mut().zip(&bindings) {
-            if let Op::Dispatch { buffers, .. } = op {
-                *buffers = b;
-            }
-        }
-        let t = ex.submit(&translated, flags)?;
+        // SAFETY: the caller's op pointers follow `gpuasync_op`'s contract.
+        let t = unsafe { with_ops(ops, |ops| ex.submit(ops, flags)) }?;
         // SAFETY: checked non-null above.
         unsafe { write_out(ticket, t) };
         Ok(())

@@ -1,0 +1,253 @@
+//! Recorded batches: device-side ops (copy, fill, dispatch) recorded once into a
+//! command buffer and replayed with one call, the role CUDA graphs play. Push
+//! constants may change per replay: the command buffer is re-recorded then (host
+//! cost of one recording, no new objects). One replay of a batch is in flight at
+//! a time; a replay while the previous one runs waits for it (or returns
+//! `WouldBlock` with `SubmitFlags::no_block`).
+//!
+//! A replay is its own queue submission, ordered with every other submission by
+//! its ticket. It begins with one barrier that orders it after all earlier work,
+//! and later submissions see its buffer accesses like any other's.
+
+use std::sync::atomic::Ordering;
+
+use ash::vk;
+use parking_lot::MutexGuard;
+
+use crate::error::{bail, Error, ErrorKind, Result};
+use crate::executor::{BufferId, Executor, Garbage, KernelId, State};
+use crate::submit::{Op, Recording, SubmitFlags};
+
+/// A recorded batch handle, packed like `BufferId`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BatchId(pub u64);
+
+/// One op of a batch, owned (the caller's slices are copied at creation).
+#[derive(Clone, Debug)]
+pub(crate) enum BatchOp {
+    Copy { src: BufferId, src_offset: u64, dst: BufferId, dst_offset: u64, size: u64 },
+    Fill { buffer: BufferId, offset: u64, size: u64, value: u32 },
+    Dispatch { kernel: KernelId, buffers: Vec<BufferId>, push_constants: Vec<u8>, groups: [u32; 3] },
+}
+
+impl BatchOp {
+    fn as_op(&self) -> Op<'_> {
+        match self {
+            Self::Copy { src, src_offset, dst, dst_offset, size } => {
+                Op::Copy { src: *src, src_offset: *src_offset, dst: *dst, dst_offset: *dst_offset, size: *size }
+            }
+            Self::Fill { buffer, offset, size, value } => {
+                Op::Fill { buffer: *buffer, offset: *offset, size: *size, value: *value }
+            }
+            Self::Dispatch { kernel, buffers, push_constants, groups } => {
+                Op::Dispatch { kernel: *kernel, buffers, push_constants, groups: *groups }
+            }
+        }
+    }
+}
+
+pub(crate) struct BatchEntry {
+    ops: Vec<BatchOp>,
+    /// The recorded command buffer; re-recorded when push constants change.
+    pub command_buffer: vk::CommandBuffer,
+    /// Push constants the command buffer was recorded with differ from `ops`.
+    stale: bool,
+    /// The timestamp query pair the batch owns (reset inside its command buffer).
+    pub query: Option<u32>,
+    /// Ticket of the latest replay (0: never replayed).
+    pub last_use: u64,
+}
+
+/// A change of one dispatch's push constants for the next replays.
+#[derive(Clone, Copy, Debug)]
+pub struct PushUpdate<'a> {
+    /// Index of a dispatch op in the batch's op list.
+    pub op: usize,
+    pub push_constants: &'a [u8],
+}
+
+impl Executor {
+    /// Record `ops` (copies, fills and dispatches; no host reads or writes) into a
+    /// batch to replay. Checked now against buffers and kernels, like a submit.
+    pub fn create_batch(&self, ops: &[Op<'_>]) -> Result<BatchId> {
+        let mut owned = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            owned.push(match *op {
+                Op::Copy { src, src_offset, dst, dst_offset, size } => BatchOp::Copy { src, src_offset, dst, dst_offset, size },
+                Op::Fill { buffer, offset, size, value } => BatchOp::Fill { buffer, offset, size, value },
+                Op::Dispatch { kernel, buffers, push_constants, groups } => BatchOp::Dispatch {
+                    kernel,
+                    buffers: buffers.to_vec(),
+                    push_constants: push_constants.to_vec(),
+                    groups,
+                },
+                Op::Write { .. } | Op::Read { .. } => bail!(
+                    InvalidArgument,
+                    "op {i}: a batch holds device-side ops (copy, fill, dispatch); write and read with a submit"
+                ),
+            });
+        }
+        let mut st = self.queue.state.lock();
+        let plan_ops: Vec<Op<'_>> = owned.iter().map(BatchOp::as_op).collect();
+        self.plan(&st, &plan_ops)?;
+        drop(plan_ops);
+        let command_buffer = self.take_command_buffer(&mut st)?;
+        let query = st.free_queries.pop();
+        let entry = BatchEntry { ops: owned, command_buffer, stale: true, query, last_use: 0 };
+        match st.batches.insert(entry) {
+            Ok(id) => Ok(BatchId(id)),
+            Err(entry) => {
+                st.free_commands.push(entry.command_buffer);
+                if let Some(q) = entry.query {
+                    st.free_queries.push(q);
+                }
+                bail!(OutOfHostMemory, "too many live batches (2^24)")
+            }
+        }
+    }
+
+    /// Replay a batch, with `updates` applied to its push constants (they stay
+    /// for later replays). Returns the replay's ticket.
+    pub fn replay(&self, id: BatchId, updates: &[PushUpdate<'_>], flags: SubmitFlags) -> Result<u64> {
+        let queue = &*self.queue;
+        let mut st = queue.state.lock();
+        if let Some(e) = &st.broken {
+            return Err(e.clone());
+        }
+        self.check_updates(&st, id, updates)?;
+        self.make_room(&mut st, flags)?;
+        // One replay in flight per batch: its command buffer (and queries) are reused.
+        loop {
+            let last = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?.last_use;
+            if last <= queue.retired.load(Ordering::Acquire) {
+                break;
+            }
+            let reached = queue.progress()?;
+            if reached >= last {
+                self.retire(&mut st, reached);
+                continue;
+            }
+            if flags.no_block {
+                bail!(WouldBlock, "the batch's previous replay (ticket {last}) is still in flight");
+            }
+            MutexGuard::unlocked(&mut st, || {
+                queue.drain()?;
+                queue.wait_for(last, u64::MAX)
+            })?;
+        }
+        // The batch's buffers and kernels must still exist.
+        let ops: Vec<BatchOp> = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?.ops.clone();
+        let plan_ops: Vec<Op<'_>> = ops.iter().map(BatchOp::as_op).collect();
+        let plan = self.plan(&st, &plan_ops).map_err(|e| {
+            Error::new(e.kind, format!("batch no longer valid (destroyed buffer or kernel?): {}", e.message))
+        })?;
+
+        let ticket = st.last_ticket + 1;
+        {
+            let entry = st.batches.get_mut(id.0).ok_or_else(|| invalid_batch(id))?;
+            for u in updates {
+                if let Some(BatchOp::Dispatch { push_constants, .. }) = entry.ops.get_mut(u.op) {
+                    if push_constants.as_slice() != u.push_constants {
+                        push_constants.copy_from_slice(u.push_constants);
+                        entry.stale = true;
+                    }
+                }
+            }
+        }
+        let (cb, stale, query) = {
+            let e = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?;
+            (e.command_buffer, e.stale, e.query)
+        };
+        if stale {
+            let ops: Vec<BatchOp> = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?.ops.clone();
+            let plan_ops: Vec<Op<'_>> = ops.iter().map(BatchOp::as_op).collect();
+            let mut bundle = self.begin_bundle(&mut st, cb, ticket, vk::CommandBufferUsageFlags::empty())?;
+            bundle.recycle = false;
+            // One barrier first: the replay follows all earlier work on its buffers.
+            bundle.ordered_after_earlier = true;
+            crate::submit::leading_barrier(&self.device, cb);
+            let rec = Recording {
+                write_base: None,
+                read_base: None,
+                query,
+                barriers: true,
+                staging_offset: 0,
+                reset_query: true,
+            };
+            self.record(&st, &mut bundle, &plan_ops, &plan, &rec);
+            // SAFETY: `cb` is recording, owned by the batch, with no replay in flight.
+            unsafe { self.device.end_command_buffer(cb) }.map_err(|e| Error::vulkan("vkEndCommandBuffer", e))?;
+            if let Some(e) = st.batches.get_mut(id.0) {
+                e.stale = false;
+            }
+        }
+
+        // Queue the replay behind everything recorded before it.
+        queue.close_bundle(&mut st)?;
+        let mut bundle = crate::submit::Bundle::replay(cb, ticket);
+        if let (true, Some(q)) = (flags.timestamps, query) {
+            bundle.queries.push((ticket, q, self.host_ns(), false));
+        }
+        st.last_ticket = ticket;
+        queue.issued.store(ticket, Ordering::Release);
+        for u in &plan.uses {
+            if let Some(b) = st.buffers.get_mut(u.id.0) {
+                b.last_access = ticket;
+                if u.write {
+                    b.last_write = ticket;
+                }
+            }
+        }
+        for op in &ops {
+            if let BatchOp::Dispatch { kernel, .. } = op {
+                if let Some(k) = st.kernels.get_mut(kernel.0) {
+                    k.last_use = ticket;
+                }
+            }
+        }
+        if let Some(e) = st.batches.get_mut(id.0) {
+            e.last_use = ticket;
+        }
+        st.to_submit.push_back((cb, ticket));
+        st.in_flight.push_back(bundle);
+        MutexGuard::unlocked(&mut st, || queue.drain())?;
+        Ok(ticket)
+    }
+
+    fn check_updates(&self, st: &State, id: BatchId, updates: &[PushUpdate<'_>]) -> Result<()> {
+        let entry = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?;
+        for u in updates {
+            match entry.ops.get(u.op) {
+                Some(BatchOp::Dispatch { push_constants, .. }) => {
+                    if push_constants.len() != u.push_constants.len() {
+                        bail!(
+                            KernelMismatch,
+                            "push update for op {}: the kernel's block is {} bytes, the update has {}",
+                            u.op,
+                            push_constants.len(),
+                            u.push_constants.len()
+                        );
+                    }
+                }
+                Some(_) => bail!(InvalidArgument, "push update for op {}: not a dispatch", u.op),
+                None => bail!(InvalidArgument, "push update for op {}: the batch has {} ops", u.op, entry.ops.len()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Destroy a batch; deferred until its last replay completes.
+    pub fn destroy_batch(&self, id: BatchId) -> Result<()> {
+        let mut st = self.queue.state.lock();
+        let entry = st.batches.remove(id.0).ok_or_else(|| invalid_batch(id))?;
+        self.defer(&mut st, entry.last_use, Garbage::Batch(entry.command_buffer, entry.query));
+        Ok(())
+    }
+}
+
+pub(crate) fn invalid_batch(id: BatchId) -> Error {
+    Error::new(
+        ErrorKind::InvalidHandle,
+        format!("batch handle {:#x} is null, destroyed, or belongs to another executor", id.0),
+    )
+}
