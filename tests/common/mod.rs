@@ -126,8 +126,6 @@ pub struct LcgParams {
 
 /// Elements of the "long" lcg dispatch.
 pub const LONG_N: usize = 1 << 16;
-/// Lavapipe's calibration, kept for tests not yet moved to `long_iters`.
-pub const LONG_ITERS: u32 = 12_000;
 /// How long the "long" dispatch should keep the device busy, so that a poll right
 /// after submit reliably sees it incomplete, without slowing the suite much.
 const LONG_TARGET_NS: f64 = 400e6;
@@ -150,9 +148,18 @@ pub fn long_iters(ex: &Executor) -> u32 {
             let ns = ex.timing(t).expect("calibration timing").gpu_ns().max(1) as f64;
             // Measure on at least 20 ms of work so launch overhead does not dominate.
             if ns > 20e6 || probe >= u32::MAX / 16 {
-                break (f64::from(probe) * LONG_TARGET_NS / ns).clamp(2_000.0, f64::from(u32::MAX / 2)) as u32;
+                // llvmpipe (lavapipe) caps a shader loop at 65,535 iterations and
+                // then gives wrong results: stay under it on CPU devices.
+                let cap = if ex.device_info().device_type == gpuasync::DeviceType::Cpu { 65_535.0 } else { f64::from(u32::MAX / 2) };
+                break (f64::from(probe) * LONG_TARGET_NS / ns).clamp(2_000.0, cap) as u32;
             }
             probe = probe.saturating_mul(((25e6 / ns).ceil() as u32).clamp(2, 1000));
+            if ex.device_info().device_type == gpuasync::DeviceType::Cpu {
+                probe = probe.min(65_535);
+                if probe == 65_535 {
+                    break 65_535;
+                }
+            }
         };
         ex.destroy_buffer(b).expect("destroy calibration buffer");
         ex.destroy_kernel(k).expect("destroy calibration kernel");
@@ -409,4 +416,31 @@ pub fn saxpy_exact(a: f32, x: f32, y: f32) -> f32 {
 pub unsafe fn read_mapped<T: Copy>(ptr: *const T, n: usize) -> Vec<T> {
     // SAFETY: the caller's promise.
     (0..n).map(|i| unsafe { std::ptr::read_volatile(ptr.add(i)) }).collect()
+}
+
+/// An executor that is leaked instead of dropped when the test panics. Dropping an
+/// executor delivers outstanding reads, but on unwind the read destinations
+/// (locals declared after the executor) are freed first: dropping it then would
+/// write into freed memory and crash the whole test binary, hiding the failure.
+/// Leaked, its reads are never delivered (only poll, wait and drop deliver).
+pub struct LeakOnPanic(std::mem::ManuallyDrop<Executor>);
+
+pub fn leak_on_panic(ex: Executor) -> LeakOnPanic {
+    LeakOnPanic(std::mem::ManuallyDrop::new(ex))
+}
+
+impl std::ops::Deref for LeakOnPanic {
+    type Target = Executor;
+    fn deref(&self) -> &Executor {
+        &self.0
+    }
+}
+
+impl Drop for LeakOnPanic {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            // SAFETY: dropped exactly once, here; never used afterwards.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.0) };
+        }
+    }
 }
