@@ -17,7 +17,7 @@ use crate::error::{bail, Error, ErrorKind, Result};
 use crate::kernel::{self, KernelInterface, Pipeline, SpecConstant};
 use crate::memory::{self, BufferKind, RawBuffer};
 use crate::slots::{Family, Slots};
-use crate::submit::Bundle;
+use crate::submit::{Bundle, Plan};
 use crate::timing::{Timing, TimingLog};
 
 /// How many submissions may be in flight when the description does not say.
@@ -105,6 +105,8 @@ pub(crate) struct State {
     pub garbage: Vec<(u64, Garbage)>,
     /// Set when a queue submission failed: its tickets can never complete.
     pub broken: Option<Error>,
+    /// Reused by every submit so that checking ops allocates nothing.
+    pub scratch_plan: Plan,
 }
 
 /// The submission side of the executor, shared with the flusher thread: the
@@ -353,6 +355,7 @@ impl Executor {
                 timings: TimingLog::default(),
                 garbage: Vec::new(),
                 broken: None,
+                scratch_plan: Plan::default(),
             }),
             submit_lock: Mutex::new(()),
             flusher_spin_ns: std::env::var("GPUASYNC_FLUSHER_SPIN_NS")

@@ -16,6 +16,8 @@
 //! a hazard; one such barrier orders everything after it behind all earlier
 //! bundles.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::Ordering;
 
 use ash::vk;
@@ -88,7 +90,7 @@ pub struct SubmitFlags {
 }
 
 /// A bundle goes to the queue when it holds this many submissions.
-const MAX_BUNDLE_SUBMISSIONS: u32 = 1024;
+const MAX_BUNDLE_SUBMISSIONS: u32 = 256;
 
 /// A command buffer of one or more submissions, open for recording or handed to
 /// the queue; what its completion releases.
@@ -158,10 +160,13 @@ pub(crate) struct Use {
     pub write: bool,
 }
 
-/// Accesses since the last barrier in the command buffer being recorded.
+/// Accesses since the last barrier in the command buffer being recorded: which
+/// buffers were read and which written. A hash map (keyed by the raw handle, with
+/// a multiplicative hash: handles are distinct integers) keeps a bundle of a
+/// thousand independent submissions linear, not quadratic.
 #[derive(Default)]
 struct Hazards {
-    touched: Vec<(vk::Buffer, bool, bool)>,
+    touched: HashMap<u64, (bool, bool), BuildHasherDefault<HandleHasher>>,
 }
 
 impl Hazards {
@@ -169,21 +174,39 @@ impl Hazards {
     fn conflicts(&self, uses: &[Use]) -> bool {
         uses.iter().any(|u| {
             self.touched
-                .iter()
-                .any(|&(raw, read, write)| raw == u.raw && (write || (u.write && read)))
+                .get(&vk::Handle::as_raw(u.raw))
+                .is_some_and(|&(read, write)| write || (u.write && read))
         })
     }
 
     fn record(&mut self, uses: &[Use]) {
         for u in uses {
-            match self.touched.iter_mut().find(|(raw, _, _)| *raw == u.raw) {
-                Some(t) => {
-                    t.1 |= u.read;
-                    t.2 |= u.write;
-                }
-                None => self.touched.push((u.raw, u.read, u.write)),
-            }
+            let t = self.touched.entry(vk::Handle::as_raw(u.raw)).or_default();
+            t.0 |= u.read;
+            t.1 |= u.write;
         }
+    }
+
+    fn clear(&mut self) {
+        self.touched.clear();
+    }
+}
+
+/// Hashes one u64 (a Vulkan handle) by a multiply: enough for distinct handles.
+#[derive(Default)]
+struct HandleHasher(u64);
+
+impl Hasher for HandleHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01B3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -414,7 +437,8 @@ impl Executor {
             return Err(e.clone());
         }
         self.make_room(&mut st, flags)?;
-        let plan = self.plan(&st, ops)?;
+        let mut plan = std::mem::take(&mut st.scratch_plan);
+        self.plan_into(&st, ops, &mut plan)?;
         let timestamps = flags.timestamps && st.query_pool != vk::QueryPool::null();
 
         // Staging: one host-visible buffer for all writes, one for all reads.
@@ -464,6 +488,7 @@ impl Executor {
         let full = bundle.submissions >= MAX_BUNDLE_SUBMISSIONS;
         let fresh = bundle.submissions == 1;
         st.open = Some(bundle);
+        st.scratch_plan = plan;
 
         // A lone submission to an idle GPU goes at once (latency); while the GPU
         // is busy, the bundle stays open for more and the flusher hands it over
@@ -554,6 +579,16 @@ impl Executor {
     /// Check every op against its buffers and kernel before anything is recorded.
     pub(crate) fn plan(&self, st: &State, ops: &[Op<'_>]) -> Result<Plan> {
         let mut plan = Plan::default();
+        self.plan_into(st, ops, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// `plan`, filling a reused `Plan` (no allocation on the hot path).
+    fn plan_into(&self, st: &State, ops: &[Op<'_>], plan: &mut Plan) -> Result<()> {
+        plan.uses.clear();
+        plan.op_uses.clear();
+        plan.write_bytes = 0;
+        plan.read_bytes = 0;
         for (i, op) in ops.iter().enumerate() {
             let start = plan.uses.len();
             let context = |e: Error| Error::new(e.kind, format!("op {i}: {}", e.message));
@@ -606,7 +641,7 @@ impl Executor {
             }
             plan.op_uses.push(start..plan.uses.len());
         }
-        Ok(plan)
+        Ok(())
     }
 
     fn check_dispatch(
@@ -732,7 +767,7 @@ impl Executor {
             if after_earlier {
                 buffer_barrier(d, cb);
                 bundle.ordered_after_earlier = true;
-                bundle.hazards = Hazards::default();
+                bundle.hazards.clear();
             }
         }
 
@@ -743,7 +778,7 @@ impl Executor {
             if rec.barriers && bundle.hazards.conflicts(uses) {
                 buffer_barrier(d, cb);
                 bundle.ordered_after_earlier = true;
-                bundle.hazards = Hazards::default();
+                bundle.hazards.clear();
             }
             bundle.hazards.record(uses);
             match *op {
@@ -806,37 +841,43 @@ impl Executor {
     }
 
     /// Bind a dispatch's buffers with push descriptors (no descriptor sets to
-    /// allocate or cache).
+    /// allocate or cache), without allocating for up to 16 bindings.
     fn push_bindings(&self, cb: vk::CommandBuffer, layout: vk::PipelineLayout, uses: &[Use]) {
         const INLINE: usize = 16;
         if uses.is_empty() {
             return;
         }
-        let mut infos = [[vk::DescriptorBufferInfo::default(); 1]; INLINE];
-        let mut heap_infos = Vec::new();
-        let infos: &mut [[vk::DescriptorBufferInfo; 1]] = if uses.len() <= INLINE {
-            &mut infos[..uses.len()]
+        if uses.len() > INLINE {
+            for (start, chunk) in (0..).step_by(INLINE).zip(uses.chunks(INLINE)) {
+                self.push_binding_range(cb, layout, start, chunk);
+            }
         } else {
-            heap_infos.resize(uses.len(), [vk::DescriptorBufferInfo::default()]);
-            &mut heap_infos
-        };
-        for (info, u) in infos.iter_mut().zip(uses) {
-            info[0] = vk::DescriptorBufferInfo { buffer: u.raw, offset: 0, range: vk::WHOLE_SIZE };
+            self.push_binding_range(cb, layout, 0, uses);
         }
-        let writes: Vec<_> = infos
-            .iter()
-            .enumerate()
-            .map(|(i, info)| {
-                vk::WriteDescriptorSet::default()
-                    .dst_binding(i as u32)
-                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                    .buffer_info(info)
-            })
-            .collect();
+    }
+
+    fn push_binding_range(&self, cb: vk::CommandBuffer, layout: vk::PipelineLayout, first: u32, uses: &[Use]) {
+        let mut infos = [[vk::DescriptorBufferInfo::default(); 1]; 16];
+        let mut writes = [vk::WriteDescriptorSet::default(); 16];
+        for (i, u) in uses.iter().enumerate() {
+            infos[i][0] = vk::DescriptorBufferInfo { buffer: u.raw, offset: 0, range: vk::WHOLE_SIZE };
+        }
+        for (i, info) in infos.iter().take(uses.len()).enumerate() {
+            writes[i] = vk::WriteDescriptorSet::default()
+                .dst_binding(first + i as u32)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .buffer_info(info);
+        }
         // SAFETY: the writes match the kernel's push-descriptor set layout (binding
         // count checked in `plan`); all buffers are live; `cb` is recording.
         unsafe {
-            self.push_descriptor.cmd_push_descriptor_set(cb, vk::PipelineBindPoint::COMPUTE, layout, 0, &writes)
+            self.push_descriptor.cmd_push_descriptor_set(
+                cb,
+                vk::PipelineBindPoint::COMPUTE,
+                layout,
+                0,
+                &writes[..uses.len()],
+            )
         };
     }
 
