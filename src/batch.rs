@@ -174,7 +174,7 @@ impl Executor {
                 staging_offset: 0,
                 reset_query: true,
             };
-            self.record(&st, &mut bundle, &plan_ops, &plan, &rec);
+            self.record(&mut st, &mut bundle, &plan_ops, &plan, &rec);
             // SAFETY: `cb` is recording, owned by the batch, with no replay in flight.
             unsafe { self.device.end_command_buffer(cb) }.map_err(|e| Error::vulkan("vkEndCommandBuffer", e))?;
             if let Some(e) = st.batches.get_mut(id.0) {

@@ -12,6 +12,7 @@ use gpu_allocator::{AllocationSizes, AllocatorDebugSettings};
 use parking_lot::{Condvar, Mutex};
 
 use crate::batch::BatchEntry;
+use crate::descriptors::{DescriptorMode, SetCache};
 use crate::device::{self, DeviceInfo, Instance};
 use crate::error::{bail, Error, ErrorKind, Result};
 use crate::kernel::{self, KernelInterface, Pipeline, SpecConstant};
@@ -75,6 +76,8 @@ pub(crate) enum Garbage {
     Kernel(Pipeline),
     /// A recorded batch's command buffer and timestamp query pair.
     Batch(vk::CommandBuffer, Option<u32>),
+    /// A cached descriptor set (and its pool) that named a destroyed object.
+    DescriptorSet(vk::DescriptorSet, vk::DescriptorPool),
 }
 
 /// Everything behind the executor's lock. The lock is held briefly and never
@@ -107,6 +110,8 @@ pub(crate) struct State {
     pub broken: Option<Error>,
     /// Reused by every submit so that checking ops allocates nothing.
     pub scratch_plan: Plan,
+    /// Descriptor sets per (kernel, buffers), in `DescriptorMode::Cached`.
+    pub set_cache: SetCache,
 }
 
 /// The submission side of the executor, shared with the flusher thread: the
@@ -146,6 +151,7 @@ pub struct Executor {
     pipeline_cache: vk::PipelineCache,
     pipeline_cache_path: Option<std::path::PathBuf>,
     pub(crate) max_in_flight: u64,
+    pub(crate) descriptor_mode: DescriptorMode,
     pub(crate) spin_ns: u64,
     pub(crate) epoch: Instant,
     pub(crate) queue: Arc<Queue>,
@@ -356,6 +362,7 @@ impl Executor {
                 garbage: Vec::new(),
                 broken: None,
                 scratch_plan: Plan::default(),
+                set_cache: SetCache::default(),
             }),
             submit_lock: Mutex::new(()),
             flusher_spin_ns: std::env::var("GPUASYNC_FLUSHER_SPIN_NS")
@@ -376,6 +383,7 @@ impl Executor {
             pipeline_cache: cache,
             pipeline_cache_path: cache_path,
             max_in_flight: u64::from(max_in_flight),
+            descriptor_mode: DescriptorMode::from_env(),
             spin_ns,
             epoch: Instant::now(),
             queue,
@@ -449,6 +457,9 @@ impl Executor {
         let Some(entry) = state.buffers.remove(id.0) else {
             return Err(invalid_buffer(id));
         };
+        for set in state.set_cache.evict(vk::Handle::as_raw(entry.buffer.raw)) {
+            self.defer(&mut state, entry.last_access, Garbage::DescriptorSet(set.0, set.1));
+        }
         self.defer(&mut state, entry.last_access, Garbage::Buffer(entry.buffer));
         Ok(())
     }
@@ -494,7 +505,7 @@ impl Executor {
                 "workgroup size {x}x{y}x{z} is outside the device's limit of {max_invocations} invocations"
             );
         }
-        let pipeline = kernel::create_pipeline(&self.device, self.pipeline_cache, words, entry, &interface, spec)?;
+        let pipeline = kernel::create_pipeline(&self.device, self.descriptor_mode, self.pipeline_cache, words, entry, &interface, spec)?;
         let mut state = self.queue.state.lock();
         match state.kernels.insert(KernelEntry { pipeline, interface, last_use: 0 }) {
             Ok(id) => Ok(KernelId(id)),
@@ -528,6 +539,9 @@ impl Executor {
         let Some(entry) = state.kernels.remove(id.0) else {
             return Err(invalid_kernel(id));
         };
+        for set in state.set_cache.evict(vk::Handle::as_raw(entry.pipeline.set_layout)) {
+            self.defer(&mut state, entry.last_use, Garbage::DescriptorSet(set.0, set.1));
+        }
         self.defer(&mut state, entry.last_use, Garbage::Kernel(entry.pipeline));
         Ok(())
     }
@@ -549,6 +563,12 @@ impl Executor {
             }
             // SAFETY: garbage is destroyed only once its last ticket has completed.
             Garbage::Kernel(pipeline) => unsafe { pipeline.destroy(&self.device) },
+            Garbage::DescriptorSet(set, pool) => {
+                // SAFETY: the pool allows freeing sets; no pending work uses `set`.
+                if let Err(e) = unsafe { self.device.free_descriptor_sets(pool, &[set]) } {
+                    eprintln!("gpuasync: freeing a descriptor set failed: {e}");
+                }
+            }
             Garbage::Batch(cb, query) => {
                 state.free_commands.push(cb);
                 if let Some(q) = query {
@@ -814,6 +834,7 @@ impl Drop for Executor {
         for b in batches {
             self.destroy_garbage(&mut st, Garbage::Batch(b.command_buffer, b.query));
         }
+        st.set_cache.destroy(&self.device);
         drop(st.allocator.take());
         // SAFETY: the device is idle and every object below was created from it and
         // is destroyed exactly once (null handles are ignored by Vulkan).

@@ -204,6 +204,7 @@ pub(crate) struct Pipeline {
 
 pub(crate) fn create_pipeline(
     device: &ash::Device,
+    mode: crate::descriptors::DescriptorMode,
     cache: vk::PipelineCache,
     words: &[u32],
     entry: &str,
@@ -220,9 +221,11 @@ pub(crate) fn create_pipeline(
                 .stage_flags(vk::ShaderStageFlags::COMPUTE)
         })
         .collect();
-    let set_info = vk::DescriptorSetLayoutCreateInfo::default()
-        .flags(vk::DescriptorSetLayoutCreateFlags::PUSH_DESCRIPTOR_KHR)
-        .bindings(&bindings);
+    let flags = match mode {
+        crate::descriptors::DescriptorMode::Push => vk::DescriptorSetLayoutCreateFlags::PUSH_DESCRIPTOR_KHR,
+        crate::descriptors::DescriptorMode::Cached => vk::DescriptorSetLayoutCreateFlags::empty(),
+    };
+    let set_info = vk::DescriptorSetLayoutCreateInfo::default().flags(flags).bindings(&bindings);
     // SAFETY: `set_info` points at live locals.
     let set_layout = unsafe { device.create_descriptor_set_layout(&set_info, None) }
         .map_err(|e| Error::vulkan("vkCreateDescriptorSetLayout", e))?;

@@ -6,6 +6,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod batch;
+mod descriptors;
 mod device;
 mod error;
 mod executor;

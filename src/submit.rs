@@ -26,6 +26,7 @@ use parking_lot::MutexGuard;
 
 use crate::error::{bail, Error, ErrorKind, Result};
 use crate::executor::{invalid_buffer, invalid_kernel, teardown, BufferId, Executor, KernelId, Queue, State};
+use crate::descriptors::DescriptorMode;
 use crate::memory::{self, BufferKind, RawBuffer};
 
 /// Fill or read to the end of the buffer.
@@ -458,7 +459,7 @@ impl Executor {
         let query = if timestamps { st.free_queries.pop() } else { None };
         let offset = bundle.staging.len();
         let rec = Recording { write_base: write_base.map(|i| (i, staging[i].raw)), read_base: read_base.map(|i| (i, staging[i].raw)), query, barriers, staging_offset: offset, reset_query: false };
-        self.record(&st, &mut bundle, ops, &plan, &rec);
+        self.record(&mut st, &mut bundle, ops, &plan, &rec);
 
         // Recorded: commit the new state.
         st.last_ticket = ticket;
@@ -742,7 +743,7 @@ impl Executor {
         cbs.into_iter().next().ok_or_else(|| Error::new(ErrorKind::Internal, "no command buffer returned"))
     }
 
-    pub(crate) fn record(&self, st: &State, bundle: &mut Bundle, ops: &[Op<'_>], plan: &Plan, rec: &Recording) {
+    pub(crate) fn record(&self, st: &mut State, bundle: &mut Bundle, ops: &[Op<'_>], plan: &Plan, rec: &Recording) {
         let d = &self.device;
         let cb = bundle.command_buffer;
         if let Some(q) = rec.query {
@@ -817,17 +818,18 @@ impl Executor {
                 }
                 Op::Dispatch { kernel, push_constants, groups, .. } => {
                     let Some(k) = st.kernels.get(kernel.0) else { continue };
-                    if bundle.bound_pipeline != k.pipeline.raw {
+                    let (pipeline, layout, set_layout) = (k.pipeline.raw, k.pipeline.layout, k.pipeline.set_layout);
+                    if bundle.bound_pipeline != pipeline {
                         // SAFETY: the pipeline is live (checked in `plan`).
-                        unsafe { d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, k.pipeline.raw) };
-                        bundle.bound_pipeline = k.pipeline.raw;
+                        unsafe { d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, pipeline) };
+                        bundle.bound_pipeline = pipeline;
                     }
-                    self.push_bindings(cb, k.pipeline.layout, uses);
+                    self.bind_buffers(st, cb, layout, set_layout, uses);
                     // SAFETY: the push-constant size equals the kernel's block (checked
                     // in `plan`); group counts are within the device limits.
                     unsafe {
                         if !push_constants.is_empty() {
-                            d.cmd_push_constants(cb, k.pipeline.layout, vk::ShaderStageFlags::COMPUTE, 0, push_constants);
+                            d.cmd_push_constants(cb, layout, vk::ShaderStageFlags::COMPUTE, 0, push_constants);
                         }
                         d.cmd_dispatch(cb, groups[0], groups[1], groups[2]);
                     }
@@ -837,6 +839,31 @@ impl Executor {
         if let Some(q) = rec.query {
             // SAFETY: as for the first timestamp.
             unsafe { d.cmd_write_timestamp2(cb, vk::PipelineStageFlags2::BOTTOM_OF_PIPE, st.query_pool, q + 1) };
+        }
+    }
+
+    /// Bind a dispatch's buffers the executor's way (see `descriptors`).
+    fn bind_buffers(&self, st: &mut State, cb: vk::CommandBuffer, layout: vk::PipelineLayout, set_layout: vk::DescriptorSetLayout, uses: &[Use]) {
+        if self.descriptor_mode == DescriptorMode::Push || uses.is_empty() {
+            return self.push_bindings(cb, layout, uses);
+        }
+        let mut raw = [vk::Buffer::null(); 32];
+        let buffers: Vec<vk::Buffer>;
+        let list: &[vk::Buffer] = if uses.len() <= raw.len() {
+            for (r, u) in raw.iter_mut().zip(uses) {
+                *r = u.raw;
+            }
+            &raw[..uses.len()]
+        } else {
+            buffers = uses.iter().map(|u| u.raw).collect();
+            &buffers
+        };
+        match st.set_cache.get(&self.device, set_layout, list) {
+            // SAFETY: the set matches the kernel's layout and its buffers are live.
+            Ok(set) => unsafe {
+                self.device.cmd_bind_descriptor_sets(cb, vk::PipelineBindPoint::COMPUTE, layout, 0, &[set], &[])
+            },
+            Err(e) => eprintln!("gpuasync: descriptor set allocation failed: {e}"),
         }
     }
 
