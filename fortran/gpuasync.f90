@@ -5,9 +5,12 @@
 !> - Raw `bind(c)` interfaces, one per C function of `include/gpuasync.h`, with
 !>   the C names (`gpuasync_buffer_create`, ...). Every C struct `gpuasync_X`
 !>   is `type(c_gpuasync_X)` here (`c_gpuasync_buffer`, `c_gpuasync_op`, ...).
-!> - Derived types `gpuasync_executor`, `gpuasync_buffer` and
-!>   `gpuasync_kernel`, each wrapping its C handle, with type-bound procedures.
-!>   Buffers and kernels remember their executor.
+!> - Derived types `gpuasync_executor`, `gpuasync_buffer`, `gpuasync_kernel`
+!>   and `gpuasync_batch`, each wrapping its C handle, with type-bound
+!>   procedures. Buffers, kernels and batches remember their executor. A batch
+!>   is made from `gpuasync_batch_op` values (`gpuasync_dispatch_op`,
+!>   `gpuasync_copy_op`, `gpuasync_fill_op`) and replayed with optional
+!>   `gpuasync_push_update` values; op numbers count from 1.
 !>
 !> Conventions of the derived-type layer:
 !>
@@ -29,7 +32,7 @@
 module gpuasync
     use, intrinsic :: iso_c_binding, only: c_ptr, c_null_ptr, c_funptr, c_loc, c_f_pointer, c_associated, &
         c_int, c_int32_t, c_int64_t, c_size_t, c_char, c_double, c_null_char
-    use, intrinsic :: iso_fortran_env, only: real32, real64, int32, int64
+    use, intrinsic :: iso_fortran_env, only: real32, real64, int8, int32, int64
     implicit none
     private
 
@@ -179,6 +182,19 @@ module gpuasync
         type(c_ptr) :: push_constants = c_null_ptr
     end type c_gpuasync_op
 
+    !> C `gpuasync_batch`: a recorded batch of device-side ops.
+    type, bind(c), public :: c_gpuasync_batch
+        integer(c_int64_t) :: id = 0
+    end type c_gpuasync_batch
+
+    !> C `gpuasync_push_update`: new push constants for one dispatch of a batch.
+    !> `op_index` counts from 0 here, as in C.
+    type, bind(c), public :: c_gpuasync_push_update
+        integer(c_int32_t) :: op_index = 0
+        integer(c_int32_t) :: size = 0
+        type(c_ptr) :: data = c_null_ptr
+    end type c_gpuasync_push_update
+
     ! ---- the derived-type layer ------------------------------------------------
 
     !> An executor: one device and its asynchronous queue.
@@ -251,6 +267,65 @@ module gpuasync
         procedure :: dispatch => kernel_dispatch
     end type gpuasync_kernel
 
+    !> One device-side op of a batch (a dispatch, a copy or a fill), made by
+    !> `gpuasync_dispatch_op`, `gpuasync_copy_op` or `gpuasync_fill_op`. It owns
+    !> copies of its buffer handles and push-constant bytes, so the arguments it
+    !> was made from may change or go away. A problem found while making it
+    !> (e.g. a non-contiguous push block) is reported by `batch%create`.
+    type, public :: gpuasync_batch_op
+        private
+        !> `GPUASYNC_OP_COPY`, `_FILL` or `_DISPATCH`; 0: not made by a helper.
+        integer(c_int32_t) :: kind = 0
+        !> The executor of the op's kernel and buffers (zero: none created).
+        type(c_gpuasync_executor) :: executor
+        type(c_gpuasync_buffer) :: buffer, src
+        integer(c_int64_t) :: offset = 0, size = 0, src_offset = 0
+        integer(c_int32_t) :: fill_value = 0
+        integer(c_int32_t) :: groups(3) = 1
+        type(c_gpuasync_kernel) :: kernel
+        type(c_gpuasync_buffer), allocatable :: bindings(:)
+        integer(int8), allocatable :: push(:)
+        !> A problem found by the helper: its status and message.
+        integer :: status = GPUASYNC_OK
+        character(len=:), allocatable :: problem
+    end type gpuasync_batch_op
+
+    !> New push constants for one dispatch of a batch, for a replay and the
+    !> ones after it: `gpuasync_push_update(op, push, push_bytes)`, `op`
+    !> counting from 1 in the batch's op list. Owns a copy of the bytes.
+    type, public :: gpuasync_push_update
+        private
+        integer :: op = 0
+        integer(int8), allocatable :: bytes(:)
+        integer :: status = GPUASYNC_OK
+        character(len=:), allocatable :: problem
+    end type gpuasync_push_update
+
+    !> Makes a `gpuasync_push_update` (the type's components are private).
+    interface gpuasync_push_update
+        module procedure push_update_new
+    end interface gpuasync_push_update
+
+    !> A recorded batch of device-side ops (dispatches, copies, fills) owned by
+    !> one executor, replayed with one call; push constants may change per replay.
+    type, public :: gpuasync_batch
+        !> The owning executor's C handle.
+        type(c_gpuasync_executor) :: executor
+        !> The C handle; zero until `create`, and again after `destroy`.
+        type(c_gpuasync_batch) :: handle
+    contains
+        !> Record a list of ops (checked now, like a submission).
+        procedure :: create => batch_create
+        !> Run the recorded ops as one submission, with optional push updates.
+        procedure :: replay => batch_replay
+        !> Free the batch (deferred until a replay in flight completes).
+        procedure :: destroy => batch_destroy
+        !> Whether `create` succeeded and `destroy` has not run on this variable.
+        procedure :: is_created => batch_is_created
+    end type gpuasync_batch
+
+    public :: gpuasync_dispatch_op, gpuasync_copy_op, gpuasync_fill_op
+
     public :: gpuasync_status_name, gpuasync_last_message, gpuasync_library_version
 
     ! ---- raw C interfaces, one per function of include/gpuasync.h --------------
@@ -264,7 +339,7 @@ module gpuasync
         gpuasync_ticket_poll, gpuasync_ticket_wait, gpuasync_ticket_timing, gpuasync_kernel_create, &
         gpuasync_kernel_create_from_file, gpuasync_kernel_describe, gpuasync_kernel_destroy, &
         gpuasync_kernel_dispatch, gpuasync_version, gpuasync_status_string, gpuasync_last_error, &
-        gpuasync_executor_submit
+        gpuasync_executor_submit, gpuasync_batch_create, gpuasync_batch_replay, gpuasync_batch_destroy
 
     interface
         function gpuasync_buffer_create(executor, size, kind, buffer) &
@@ -509,6 +584,36 @@ module gpuasync
             integer(c_int64_t), intent(out) :: ticket
             integer(c_int) :: status
         end function gpuasync_executor_submit
+
+        function gpuasync_batch_create(executor, ops, op_count, batch) &
+                result(status) bind(c, name="gpuasync_batch_create")
+            import :: c_int, c_size_t, c_gpuasync_executor, c_gpuasync_op, c_gpuasync_batch
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_op), intent(in) :: ops(*)
+            integer(c_size_t), value, intent(in) :: op_count
+            type(c_gpuasync_batch), intent(out) :: batch
+            integer(c_int) :: status
+        end function gpuasync_batch_create
+
+        function gpuasync_batch_replay(executor, batch, updates, update_count, flags, ticket) &
+                result(status) bind(c, name="gpuasync_batch_replay")
+            import :: c_int, c_int32_t, c_int64_t, c_size_t, c_gpuasync_executor, c_gpuasync_batch, &
+                c_gpuasync_push_update
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_batch), value, intent(in) :: batch
+            type(c_gpuasync_push_update), intent(in) :: updates(*)
+            integer(c_size_t), value, intent(in) :: update_count
+            integer(c_int32_t), value, intent(in) :: flags
+            integer(c_int64_t), intent(out) :: ticket
+            integer(c_int) :: status
+        end function gpuasync_batch_replay
+
+        function gpuasync_batch_destroy(executor, batch) result(status) bind(c, name="gpuasync_batch_destroy")
+            import :: c_int, c_gpuasync_executor, c_gpuasync_batch
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_batch), value, intent(in) :: batch
+            integer(c_int) :: status
+        end function gpuasync_batch_destroy
     end interface
 
 contains
@@ -1365,6 +1470,332 @@ contains
         if (status == GPUASYNC_OK .and. present(ticket)) ticket = c_ticket
         call report(status, 'kernel%dispatch', stat, errmsg)
     end subroutine kernel_dispatch
+
+    ! ---- batch ------------------------------------------------------------------------
+
+    !> A copy of `push_bytes` bytes of `push` (any interoperable scalar, array
+    !> or `bind(c)` derived type), or a problem: `push` and `push_bytes` must
+    !> come together, `push` must be contiguous, the size must fit 32 bits.
+    subroutine copy_push_bytes(push, push_bytes, bytes, status, problem)
+        type(*), dimension(..), intent(in), target, optional :: push
+        integer(c_size_t), intent(in), optional :: push_bytes
+        integer(int8), allocatable, intent(out) :: bytes(:)
+        integer, intent(out) :: status
+        character(len=:), allocatable, intent(out) :: problem
+        integer(int8), pointer :: view(:)
+
+        status = GPUASYNC_OK
+        allocate (bytes(0))
+        if (present(push) .neqv. present(push_bytes)) then
+            status = GPUASYNC_INVALID_ARGUMENT
+            problem = 'push and push_bytes (c_sizeof(push)) must come together'
+            return
+        end if
+        if (.not. present(push)) return
+        if (.not. is_contiguous(push)) then
+            status = GPUASYNC_INVALID_ARGUMENT
+            problem = 'the push constants are not contiguous'
+            return
+        end if
+        if (push_bytes < 0 .or. push_bytes > int(huge(0_c_int32_t), c_size_t)) then
+            status = GPUASYNC_INVALID_ARGUMENT
+            problem = 'push_bytes must be from 0 to 2**31-1'
+            return
+        end if
+        if (push_bytes == 0 .or. size(push) == 0) return
+        call c_f_pointer(c_loc(push), view, [push_bytes])
+        bytes = view
+    end subroutine copy_push_bytes
+
+    !> A batch op that runs `kernel` over `groups` workgroups (1 to 3 counts;
+    !> missing ones are 1) with `buffers(i)` at binding i-1 and the push block
+    !> `push` of `push_bytes` bytes (`c_sizeof(push)`), as `kernel%dispatch`
+    !> does. The handles and the push bytes are copied now.
+    function gpuasync_dispatch_op(kernel, buffers, groups, push, push_bytes) result(op)
+        type(gpuasync_kernel), intent(in) :: kernel
+        type(gpuasync_buffer), intent(in) :: buffers(:)
+        integer, intent(in) :: groups(:)
+        type(*), dimension(..), intent(in), target, optional :: push
+        integer(c_size_t), intent(in), optional :: push_bytes
+        type(gpuasync_batch_op) :: op
+        integer :: i
+
+        op%kind = GPUASYNC_OP_DISPATCH
+        op%kernel = kernel%handle
+        op%executor = kernel%executor
+        allocate (op%bindings(size(buffers)))
+        do i = 1, size(buffers)
+            op%bindings(i) = buffers(i)%handle
+            if (buffers(i)%handle%id == 0) cycle
+            if (op%executor%id == 0) op%executor = buffers(i)%executor
+            if (buffers(i)%executor%id /= op%executor%id) then
+                op%status = GPUASYNC_INVALID_HANDLE
+                op%problem = 'a buffer belongs to another executor than the kernel'
+            end if
+        end do
+        if (size(groups) < 1 .or. size(groups) > 3) then
+            op%status = GPUASYNC_INVALID_ARGUMENT
+            op%problem = 'groups must hold 1 to 3 workgroup counts'
+            return
+        end if
+        op%groups(1:size(groups)) = int(groups, c_int32_t)
+        if (op%status /= GPUASYNC_OK) return
+        call copy_push_bytes(push, push_bytes, op%push, op%status, op%problem)
+    end function gpuasync_dispatch_op
+
+    !> A batch op that copies `size_bytes` bytes of `source` (at
+    !> `source_offset_bytes`) into `destination` (at `offset_bytes`), as
+    !> `destination%copy_from` does.
+    function gpuasync_copy_op(destination, source, size_bytes, offset_bytes, source_offset_bytes) result(op)
+        type(gpuasync_buffer), intent(in) :: destination, source
+        integer(int64), intent(in) :: size_bytes
+        integer(int64), intent(in), optional :: offset_bytes, source_offset_bytes
+        type(gpuasync_batch_op) :: op
+
+        op%kind = GPUASYNC_OP_COPY
+        op%buffer = destination%handle
+        op%src = source%handle
+        op%size = size_bytes
+        if (present(offset_bytes)) op%offset = offset_bytes
+        if (present(source_offset_bytes)) op%src_offset = source_offset_bytes
+        op%executor = destination%executor
+        if (op%executor%id == 0) op%executor = source%executor
+        if (destination%handle%id /= 0 .and. source%handle%id /= 0 .and. &
+                destination%executor%id /= source%executor%id) then
+            op%status = GPUASYNC_INVALID_HANDLE
+            op%problem = 'the source and destination buffers belong to different executors'
+        end if
+    end function gpuasync_copy_op
+
+    !> A batch op that fills `size_bytes` bytes (default: the whole buffer) of
+    !> `buffer` at `offset_bytes` with the 32-bit pattern `value`, as
+    !> `buffer%fill` does; multiples of 4.
+    function gpuasync_fill_op(buffer, value, offset_bytes, size_bytes) result(op)
+        type(gpuasync_buffer), intent(in) :: buffer
+        integer(int32), intent(in) :: value
+        integer(int64), intent(in), optional :: offset_bytes, size_bytes
+        type(gpuasync_batch_op) :: op
+
+        op%kind = GPUASYNC_OP_FILL
+        op%buffer = buffer%handle
+        op%executor = buffer%executor
+        op%fill_value = value
+        op%size = GPUASYNC_WHOLE_SIZE
+        if (present(offset_bytes)) op%offset = offset_bytes
+        if (present(size_bytes)) op%size = size_bytes
+    end function gpuasync_fill_op
+
+    !> New push constants `push` (`push_bytes` bytes: `c_sizeof(push)`) for op
+    !> number `op` (counting from 1) of a batch, a dispatch. The bytes are
+    !> copied now. Behind the generic `gpuasync_push_update`.
+    function push_update_new(op, push, push_bytes) result(update)
+        integer, intent(in) :: op
+        type(*), dimension(..), intent(in), target :: push
+        integer(c_size_t), intent(in) :: push_bytes
+        type(gpuasync_push_update) :: update
+
+        update%op = op
+        call copy_push_bytes(push, push_bytes, update%bytes, update%status, update%problem)
+        if (update%status == GPUASYNC_OK .and. op < 1) then
+            update%status = GPUASYNC_INVALID_ARGUMENT
+            update%problem = 'op numbers count from 1'
+        end if
+    end function push_update_new
+
+    !> The text of a number, for messages.
+    pure function number_text(n) result(text)
+        integer, intent(in) :: n
+        character(len=:), allocatable :: text
+        character(len=24) :: buffer
+
+        write (buffer, '(i0)') n
+        text = trim(buffer)
+    end function number_text
+
+    !> The C library's last message, with a note when it may count ops from 0.
+    function batch_message() result(message)
+        character(len=:), allocatable :: message
+
+        message = gpuasync_last_message()
+        if (index(message, 'op ') > 0) message = message // &
+            ' (the C library counts ops from 0: its op k is Fortran op k+1)'
+    end function batch_message
+
+    !> Whether a batch variable refers to a live batch. There is no query
+    !> function, so it asks for a replay with an update of op 2**32-1, which the
+    !> library refuses (`GPUASYNC_INVALID_ARGUMENT`, nothing replayed) for a live
+    !> batch and with `GPUASYNC_INVALID_HANDLE` for any other.
+    logical function batch_is_live(batch) result(live)
+        type(gpuasync_batch), intent(in) :: batch
+        type(c_gpuasync_push_update) :: probe(1)
+        integer(c_int64_t) :: ticket
+        integer :: status
+
+        live = .false.
+        if (batch%handle%id == 0) return
+        probe(1)%op_index = -1
+        status = gpuasync_batch_replay(batch%executor, batch%handle, probe, 1_c_size_t, 0_c_int32_t, ticket)
+        live = status == GPUASYNC_INVALID_ARGUMENT .or. status == GPUASYNC_OK
+    end function batch_is_live
+
+    !> Record `ops` (made by `gpuasync_dispatch_op`, `gpuasync_copy_op`,
+    !> `gpuasync_fill_op`; op number k is `ops(k)`) into a batch owned by
+    !> `executor`. Buffers and kernels are checked now, as a submission's are;
+    !> the ops' push constants are the first replay's.
+    subroutine batch_create(self, executor, ops, stat, errmsg)
+        class(gpuasync_batch), intent(inout) :: self
+        type(gpuasync_executor), intent(in) :: executor
+        type(gpuasync_batch_op), intent(in), target :: ops(:)
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        type(c_gpuasync_op), allocatable :: c_ops(:)
+        type(c_gpuasync_batch) :: handle
+        integer :: i, status
+
+        if (batch_is_live(self)) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'batch%create', stat, errmsg, &
+                'this batch variable already holds a live batch; destroy it first')
+            return
+        end if
+        if (.not. executor_check(executor, 'batch%create', stat, errmsg)) return
+        allocate (c_ops(max(1, size(ops))))
+        do i = 1, size(ops)
+            if (ops(i)%kind == 0) then
+                call report(GPUASYNC_INVALID_ARGUMENT, 'batch%create', stat, errmsg, 'op ' // number_text(i) // &
+                    ' was not made by gpuasync_dispatch_op, gpuasync_copy_op or gpuasync_fill_op')
+                return
+            end if
+            if (ops(i)%status /= GPUASYNC_OK) then
+                call report(ops(i)%status, 'batch%create', stat, errmsg, 'op ' // number_text(i) // ': ' // &
+                    ops(i)%problem)
+                return
+            end if
+            if (ops(i)%executor%id /= 0 .and. ops(i)%executor%id /= executor%handle%id) then
+                call report(GPUASYNC_INVALID_HANDLE, 'batch%create', stat, errmsg, 'op ' // number_text(i) // &
+                    ': its buffers or kernel belong to another executor')
+                return
+            end if
+            c_ops(i)%kind = ops(i)%kind
+            c_ops(i)%buffer = ops(i)%buffer
+            c_ops(i)%offset = ops(i)%offset
+            c_ops(i)%size = ops(i)%size
+            c_ops(i)%src = ops(i)%src
+            c_ops(i)%src_offset = ops(i)%src_offset
+            c_ops(i)%fill_value = ops(i)%fill_value
+            c_ops(i)%groups = ops(i)%groups
+            c_ops(i)%kernel = ops(i)%kernel
+            if (allocated(ops(i)%bindings)) then
+                c_ops(i)%binding_count = int(size(ops(i)%bindings), c_int32_t)
+                if (size(ops(i)%bindings) > 0) c_ops(i)%bindings = c_loc(ops(i)%bindings)
+            end if
+            if (allocated(ops(i)%push)) then
+                c_ops(i)%push_constant_size = int(size(ops(i)%push), c_int32_t)
+                if (size(ops(i)%push) > 0) c_ops(i)%push_constants = c_loc(ops(i)%push)
+            end if
+        end do
+        status = gpuasync_batch_create(executor%handle, c_ops, int(size(ops), c_size_t), handle)
+        if (status == GPUASYNC_OK) then
+            self%executor = executor%handle
+            self%handle = handle
+            call report(status, 'batch%create', stat, errmsg)
+        else
+            call report(status, 'batch%create', stat, errmsg, batch_message())
+        end if
+    end subroutine batch_create
+
+    !> Report an uncreated batch; true when the handle is set.
+    logical function batch_check(self, procedure_name, stat, errmsg) result(ok)
+        class(gpuasync_batch), intent(in) :: self
+        character(len=*), intent(in) :: procedure_name
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        ok = self%handle%id /= 0
+        if (.not. ok) call report(GPUASYNC_INVALID_HANDLE, procedure_name, stat, errmsg, &
+            'the batch is not created (or was destroyed)')
+    end function batch_check
+
+    !> Replay the batch as one submission, ordered after all earlier work,
+    !> after applying `updates` (each `gpuasync_push_update(op, push,
+    !> push_bytes)`, op counting from 1); updates stay for later replays.
+    !> Returns at once; `ticket` completes when the replay has run. One replay
+    !> of a batch is in flight at a time: a replay while the previous one runs
+    !> waits for it, or, with `no_block=.true.`, replays nothing and reports
+    !> `GPUASYNC_WOULD_BLOCK` (with `submitted` present: `submitted=.false.`
+    !> and no error).
+    subroutine batch_replay(self, updates, ticket, timestamps, no_block, submitted, stat, errmsg)
+        class(gpuasync_batch), intent(in) :: self
+        type(gpuasync_push_update), intent(in), target, optional :: updates(:)
+        integer(int64), intent(out), optional :: ticket
+        logical, intent(in), optional :: timestamps, no_block
+        logical, intent(out), optional :: submitted
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        type(c_gpuasync_push_update), allocatable :: c_updates(:)
+        integer(c_int32_t) :: flags
+        integer(c_int64_t) :: c_ticket
+        integer :: i, n, status
+
+        if (present(ticket)) ticket = 0
+        if (present(submitted)) submitted = .false.
+        if (.not. batch_check(self, 'batch%replay', stat, errmsg)) return
+        n = 0
+        if (present(updates)) n = size(updates)
+        allocate (c_updates(max(1, n)))
+        do i = 1, n
+            if (updates(i)%status /= GPUASYNC_OK .or. .not. allocated(updates(i)%bytes)) then
+                if (allocated(updates(i)%problem)) then
+                    call report(updates(i)%status, 'batch%replay', stat, errmsg, 'update ' // number_text(i) // &
+                        ': ' // updates(i)%problem)
+                else
+                    call report(GPUASYNC_INVALID_ARGUMENT, 'batch%replay', stat, errmsg, 'update ' // &
+                        number_text(i) // ' was not made by gpuasync_push_update(op, push, push_bytes)')
+                end if
+                return
+            end if
+            c_updates(i)%op_index = int(updates(i)%op - 1, c_int32_t)
+            c_updates(i)%size = int(size(updates(i)%bytes), c_int32_t)
+            if (size(updates(i)%bytes) > 0) c_updates(i)%data = c_loc(updates(i)%bytes)
+        end do
+        flags = submit_flags(timestamps)
+        if (present(no_block)) then
+            if (no_block) flags = ior(flags, int(GPUASYNC_SUBMIT_NO_BLOCK, c_int32_t))
+        end if
+        status = gpuasync_batch_replay(self%executor, self%handle, c_updates, int(n, c_size_t), flags, c_ticket)
+        if (status == GPUASYNC_OK) then
+            if (present(ticket)) ticket = c_ticket
+            if (present(submitted)) submitted = .true.
+            call report(status, 'batch%replay', stat, errmsg)
+        else if (status == GPUASYNC_WOULD_BLOCK .and. present(submitted)) then
+            call report(GPUASYNC_OK, 'batch%replay', stat, errmsg)
+        else
+            call report(status, 'batch%replay', stat, errmsg, batch_message())
+        end if
+    end subroutine batch_replay
+
+    !> Free the batch. A replay in flight still completes; this variable (not
+    !> its copies) becomes uncreated.
+    subroutine batch_destroy(self, stat, errmsg)
+        class(gpuasync_batch), intent(inout) :: self
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer :: status
+
+        if (.not. batch_check(self, 'batch%destroy', stat, errmsg)) return
+        status = gpuasync_batch_destroy(self%executor, self%handle)
+        if (status == GPUASYNC_OK) then
+            self%handle = c_gpuasync_batch()
+            self%executor = c_gpuasync_executor()
+        end if
+        call report(status, 'batch%destroy', stat, errmsg)
+    end subroutine batch_destroy
+
+    !> Whether this variable holds a batch (created, not destroyed through it).
+    pure logical function batch_is_created(self)
+        class(gpuasync_batch), intent(in) :: self
+
+        batch_is_created = self%handle%id /= 0
+    end function batch_is_created
 
     ! ---- generated: one specific per kind and rank ---------------------------------
 
