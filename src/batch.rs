@@ -48,6 +48,12 @@ impl BatchOp {
 
 pub(crate) struct BatchEntry {
     ops: Vec<BatchOp>,
+    /// Every buffer the ops touch and whether they write it, for the tickets
+    /// that order later work.
+    uses: Vec<(BufferId, bool)>,
+    /// The executor's destroy count when the ops were last checked: while it is
+    /// unchanged, every buffer and kernel of the batch still exists.
+    checked_at: u64,
     /// The recorded command buffer; re-recorded when push constants change.
     pub command_buffer: vk::CommandBuffer,
     /// Push constants the command buffer was recorded with differ from `ops`.
@@ -89,11 +95,13 @@ impl Executor {
         }
         let mut st = self.queue.state.lock();
         let plan_ops: Vec<Op<'_>> = owned.iter().map(BatchOp::as_op).collect();
-        self.plan(&st, &plan_ops)?;
+        let plan = self.plan(&st, &plan_ops)?;
         drop(plan_ops);
+        let uses = plan.uses.iter().map(|u| (u.id, u.write)).collect();
         let command_buffer = self.take_command_buffer(&mut st)?;
         let query = st.free_queries.pop();
-        let entry = BatchEntry { ops: owned, command_buffer, stale: true, query, last_use: 0 };
+        let checked_at = st.destroyed;
+        let entry = BatchEntry { ops: owned, uses, checked_at, command_buffer, stale: true, query, last_use: 0 };
         match st.batches.insert(entry) {
             Ok(id) => Ok(BatchId(id)),
             Err(entry) => {
@@ -135,13 +143,7 @@ impl Executor {
                 queue.wait_for(last, u64::MAX)
             })?;
         }
-        // The batch's buffers and kernels must still exist.
-        let ops: Vec<BatchOp> = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?.ops.clone();
-        let plan_ops: Vec<Op<'_>> = ops.iter().map(BatchOp::as_op).collect();
-        let plan = self.plan(&st, &plan_ops).map_err(|e| {
-            Error::new(e.kind, format!("batch no longer valid (destroyed buffer or kernel?): {}", e.message))
-        })?;
-
+        // Apply the updates; a change means re-recording.
         let ticket = st.last_ticket + 1;
         {
             let entry = st.batches.get_mut(id.0).ok_or_else(|| invalid_batch(id))?;
@@ -154,32 +156,23 @@ impl Executor {
                 }
             }
         }
-        let (cb, stale, query) = {
-            let e = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?;
-            (e.command_buffer, e.stale, e.query)
-        };
-        if stale {
-            let ops: Vec<BatchOp> = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?.ops.clone();
-            let plan_ops: Vec<Op<'_>> = ops.iter().map(BatchOp::as_op).collect();
-            let mut bundle = self.begin_bundle(&mut st, cb, ticket, vk::CommandBufferUsageFlags::empty())?;
-            bundle.recycle = false;
-            // One barrier first: the replay follows all earlier work on its buffers.
-            bundle.ordered_after_earlier = true;
-            crate::submit::leading_barrier(&self.device, cb);
-            let rec = Recording {
-                write_base: None,
-                read_base: None,
-                query,
-                barriers: true,
-                staging_offset: 0,
-                reset_query: true,
-            };
-            self.record(&mut st, &mut bundle, &plan_ops, &plan, &rec);
-            // SAFETY: `cb` is recording, owned by the batch, with no replay in flight.
-            unsafe { self.device.end_command_buffer(cb) }.map_err(|e| Error::vulkan("vkEndCommandBuffer", e))?;
+        let entry = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?;
+        let (cb, stale, query, unchecked) =
+            (entry.command_buffer, entry.stale, entry.query, entry.checked_at != st.destroyed);
+        // The batch's buffers and kernels must still exist: checked again only if
+        // something was destroyed since, or to re-record.
+        if stale || unchecked {
+            let ops = std::mem::take(&mut st.batches.get_mut(id.0).ok_or_else(|| invalid_batch(id))?.ops);
+            let checked = self.check_and_record(&mut st, &ops, cb, ticket, query, stale);
+            let destroyed = st.destroyed;
             if let Some(e) = st.batches.get_mut(id.0) {
-                e.stale = false;
+                e.ops = ops;
+                if checked.is_ok() {
+                    e.stale = false;
+                    e.checked_at = destroyed;
+                }
             }
+            checked?;
         }
 
         // Queue the replay behind everything recorded before it.
@@ -190,10 +183,13 @@ impl Executor {
         }
         st.last_ticket = ticket;
         queue.issued.store(ticket, Ordering::Release);
-        for u in &plan.uses {
-            if let Some(b) = st.buffers.get_mut(u.id.0) {
+        let Some(entry) = st.batches.get_mut(id.0) else { return Err(invalid_batch(id)) };
+        entry.last_use = ticket;
+        let (uses, ops) = (std::mem::take(&mut entry.uses), std::mem::take(&mut entry.ops));
+        for &(buffer, write) in &uses {
+            if let Some(b) = st.buffers.get_mut(buffer.0) {
                 b.last_access = ticket;
-                if u.write {
+                if write {
                     b.last_write = ticket;
                 }
             }
@@ -205,13 +201,43 @@ impl Executor {
                 }
             }
         }
-        if let Some(e) = st.batches.get_mut(id.0) {
-            e.last_use = ticket;
+        if let Some(entry) = st.batches.get_mut(id.0) {
+            entry.uses = uses;
+            entry.ops = ops;
         }
         st.to_submit.push_back((cb, ticket));
         st.in_flight.push_back(bundle);
         MutexGuard::unlocked(&mut st, || queue.drain())?;
         Ok(ticket)
+    }
+
+    /// Check a batch's ops against the live buffers and kernels, and re-record its
+    /// command buffer when `record` (no replay of it is in flight).
+    fn check_and_record(
+        &self,
+        st: &mut State,
+        ops: &[BatchOp],
+        cb: vk::CommandBuffer,
+        ticket: u64,
+        query: Option<u32>,
+        record: bool,
+    ) -> Result<()> {
+        let plan_ops: Vec<Op<'_>> = ops.iter().map(BatchOp::as_op).collect();
+        let plan = self.plan(st, &plan_ops).map_err(|e| {
+            Error::new(e.kind, format!("batch no longer valid (destroyed buffer or kernel?): {}", e.message))
+        })?;
+        if record {
+            let mut bundle = self.begin_bundle(st, cb, ticket, vk::CommandBufferUsageFlags::empty())?;
+            bundle.recycle = false;
+            // One barrier first: the replay follows all earlier work on its buffers.
+            bundle.ordered_after_earlier = true;
+            crate::submit::leading_barrier(&self.device, cb);
+            let rec = Recording { write_base: None, read_base: None, query, barriers: true, staging_offset: 0, reset_query: true };
+            self.record(st, &mut bundle, &plan_ops, &plan, &rec);
+            // SAFETY: `cb` is recording, owned by the batch, with no replay in flight.
+            unsafe { self.device.end_command_buffer(cb) }.map_err(|e| Error::vulkan("vkEndCommandBuffer", e))?;
+        }
+        Ok(())
     }
 
     fn check_updates(&self, st: &State, id: BatchId, updates: &[PushUpdate<'_>]) -> Result<()> {

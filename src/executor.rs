@@ -108,6 +108,9 @@ pub(crate) struct State {
     pub garbage: Vec<(u64, Garbage)>,
     /// Set when a queue submission failed: its tickets can never complete.
     pub broken: Option<Error>,
+    /// How many buffers and kernels have been destroyed (batches re-check their
+    /// objects when it changes).
+    pub destroyed: u64,
     /// Reused by every submit so that checking ops allocates nothing.
     pub scratch_plan: Plan,
     /// Descriptor sets per (kernel, buffers), in `DescriptorMode::Cached`.
@@ -361,6 +364,7 @@ impl Executor {
                 timings: TimingLog::default(),
                 garbage: Vec::new(),
                 broken: None,
+                destroyed: 0,
                 scratch_plan: Plan::default(),
                 set_cache: SetCache::default(),
             }),
@@ -457,6 +461,7 @@ impl Executor {
         let Some(entry) = state.buffers.remove(id.0) else {
             return Err(invalid_buffer(id));
         };
+        state.destroyed += 1;
         for set in state.set_cache.evict(vk::Handle::as_raw(entry.buffer.raw)) {
             self.defer(&mut state, entry.last_access, Garbage::DescriptorSet(set.0, set.1));
         }
@@ -539,6 +544,7 @@ impl Executor {
         let Some(entry) = state.kernels.remove(id.0) else {
             return Err(invalid_kernel(id));
         };
+        state.destroyed += 1;
         for set in state.set_cache.evict(vk::Handle::as_raw(entry.pipeline.set_layout)) {
             self.defer(&mut state, entry.last_use, Garbage::DescriptorSet(set.0, set.1));
         }
