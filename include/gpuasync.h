@@ -9,7 +9,8 @@
  *   gpuasync_status; GPUASYNC_OK (0) is success.
  * - Output parameters are written only on success: there are no partial
  *   successes.
- * - Handles (gpuasync_executor, gpuasync_buffer, gpuasync_kernel) hold a
+ * - Handles (gpuasync_executor, gpuasync_buffer, gpuasync_kernel,
+ *   gpuasync_batch) hold a
  *   64-bit id; zero is the null handle. A null, destroyed, stale or forged
  *   handle, or one from another executor, is GPUASYNC_INVALID_HANDLE, never
  *   undefined behaviour.
@@ -20,9 +21,10 @@
  *   gpuasync_ticket_wait blocks up to a timeout (GPUASYNC_TIMEOUT is a status,
  *   not an error, and changes nothing). Ticket 0 is always complete.
  * - A write copies the caller's bytes before returning. A read's bytes land in
- *   the caller's memory when a poll or wait first observes its ticket complete
- *   (during that call, on the calling thread): keep the memory valid and
- *   untouched until then. No background thread ever writes user memory.
+ *   the caller's memory during the first gpuasync call (a poll, wait, submit or
+ *   destroy, on whichever thread makes it) that finds its ticket complete, at
+ *   the latest the poll or wait that reports it complete: keep the memory valid
+ *   and untouched until then. No background thread ever writes user memory.
  * - Objects may be destroyed while work using them is in flight: their
  *   destruction waits for that work. Destroying an executor waits for all.
  * - Any thread may use an executor concurrently.

@@ -143,13 +143,15 @@ impl Executor {
                 queue.wait_for(last, u64::MAX)
             })?;
         }
-        // Apply the updates; a change means re-recording.
+        // Apply the updates (a change means re-recording); undone if the replay fails.
         let ticket = st.last_ticket + 1;
+        let mut undo = Vec::new();
         {
             let entry = st.batches.get_mut(id.0).ok_or_else(|| invalid_batch(id))?;
             for u in updates {
                 if let Some(BatchOp::Dispatch { push_constants, .. }) = entry.ops.get_mut(u.op) {
                     if push_constants.as_slice() != u.push_constants {
+                        undo.push((u.op, push_constants.clone(), entry.stale));
                         push_constants.copy_from_slice(u.push_constants);
                         entry.stale = true;
                     }
@@ -172,7 +174,17 @@ impl Executor {
                     e.checked_at = destroyed;
                 }
             }
-            checked?;
+            if let Err(e) = checked {
+                if let Some(entry) = st.batches.get_mut(id.0) {
+                    for (op, old, stale) in undo.into_iter().rev() {
+                        if let Some(BatchOp::Dispatch { push_constants, .. }) = entry.ops.get_mut(op) {
+                            *push_constants = old;
+                        }
+                        entry.stale = stale || entry.stale;
+                    }
+                }
+                return Err(e);
+            }
         }
 
         // Queue the replay behind everything recorded before it.
@@ -227,13 +239,20 @@ impl Executor {
             Error::new(e.kind, format!("batch no longer valid (destroyed buffer or kernel?): {}", e.message))
         })?;
         if record {
-            let mut bundle = self.begin_bundle(st, cb, ticket, vk::CommandBufferUsageFlags::empty())?;
+            self.prepare_sets(st, &plan_ops, &plan)?;
+            let mut bundle = self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::empty())?;
             bundle.recycle = false;
             // One barrier first: the replay follows all earlier work on its buffers.
             bundle.ordered_after_earlier = true;
             crate::submit::leading_barrier(&self.device, cb);
             let rec = Recording { write_base: None, read_base: None, query, barriers: true, staging_offset: 0, reset_query: true };
             self.record(st, &mut bundle, &plan_ops, &plan, &rec);
+            let host_visible_writes = plan.uses.iter().any(|u| {
+                u.write && st.buffers.get(u.id.0).is_some_and(|b| b.kind != crate::memory::BufferKind::DeviceLocal)
+            });
+            if host_visible_writes {
+                crate::submit::host_barrier(&self.device, cb);
+            }
             // SAFETY: `cb` is recording, owned by the batch, with no replay in flight.
             unsafe { self.device.end_command_buffer(cb) }.map_err(|e| Error::vulkan("vkEndCommandBuffer", e))?;
         }

@@ -92,7 +92,8 @@ impl SetCache {
 
     fn allocate(&mut self, device: &ash::Device, layout: vk::DescriptorSetLayout) -> Result<(vk::DescriptorSet, vk::DescriptorPool)> {
         let layouts = [layout];
-        if let Some(&pool) = self.pools.last() {
+        // Every pool may have room again: sets are freed when their buffers go.
+        for &pool in self.pools.iter().rev() {
             let info = vk::DescriptorSetAllocateInfo::default().descriptor_pool(pool).set_layouts(&layouts);
             // SAFETY: pool and layout are live; access is under the executor's lock.
             match unsafe { device.allocate_descriptor_sets(&info) } {
@@ -117,12 +118,25 @@ impl SetCache {
         Ok((sets[0], pool))
     }
 
-    /// Take out every set that names `handle` (a buffer or a set layout); the
-    /// caller frees them once the work that used them is done.
-    pub fn evict(&mut self, handle: u64) -> Vec<(vk::DescriptorSet, vk::DescriptorPool)> {
+    /// Take out every set that binds `buffer`; the caller frees them once the
+    /// work that used them is done.
+    pub fn evict_buffer(&mut self, buffer: vk::Buffer) -> Vec<(vk::DescriptorSet, vk::DescriptorPool)> {
+        let raw = vk::Handle::as_raw(buffer);
+        self.evict(|key| key[1..].contains(&raw))
+    }
+
+    /// Take out every set made for `layout` (a kernel being destroyed).
+    pub fn evict_layout(&mut self, layout: vk::DescriptorSetLayout) -> Vec<(vk::DescriptorSet, vk::DescriptorPool)> {
+        let raw = vk::Handle::as_raw(layout);
+        self.evict(|key| key[0] == raw)
+    }
+
+    /// Handles of different types may share a value, so each is matched only
+    /// in its own slot of the key.
+    fn evict(&mut self, matches: impl Fn(&[u64]) -> bool) -> Vec<(vk::DescriptorSet, vk::DescriptorPool)> {
         let mut out = Vec::new();
         self.sets.retain(|key, &mut (set, pool)| {
-            let keep = !key.contains(&handle);
+            let keep = !matches(key);
             if !keep {
                 out.push((set, pool));
             }

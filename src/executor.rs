@@ -23,6 +23,8 @@ use crate::timing::{Timing, TimingLog};
 
 /// How many submissions may be in flight when the description does not say.
 const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
+/// The largest bound on submissions in flight (two timestamp queries each).
+const MAX_IN_FLIGHT_LIMIT: u32 = 1 << 16;
 /// How long `wait` spins on the timeline before it sleeps, when not told.
 const DEFAULT_SPIN_NS: u64 = 100_000;
 /// How long the flusher spins before it sleeps (the GPU still has a bundle
@@ -128,6 +130,8 @@ pub(crate) struct Queue {
     /// Held while handing bundles to the queue (the queue's external
     /// synchronisation). Taken before the state lock, never while holding it.
     pub submit_lock: Mutex<()>,
+    /// Set with `State::broken`: read without the lock on the poll/wait path.
+    pub broken: AtomicBool,
     /// How long the flusher spins before sleeping when it waits for the GPU.
     pub flusher_spin_ns: u64,
     /// Wakes the flusher when a bundle is left open.
@@ -135,7 +139,8 @@ pub(crate) struct Queue {
     pub shutdown: AtomicBool,
     /// The highest ticket handed out, readable without the lock.
     pub issued: AtomicU64,
-    /// The highest ticket handed to the queue (the rest are in the open bundle).
+    /// The highest ticket handed to the queue (the rest are in `to_submit` or the
+    /// open bundle).
     pub submitted: AtomicU64,
     /// The highest ticket whose completion has been processed (reads delivered).
     pub retired: AtomicU64,
@@ -155,6 +160,8 @@ pub struct Executor {
     pipeline_cache_path: Option<std::path::PathBuf>,
     pub(crate) max_in_flight: u64,
     pub(crate) descriptor_mode: DescriptorMode,
+    /// `maxPushDescriptors`: the most bindings a kernel may have in push mode.
+    push_descriptor_limit: u32,
     pub(crate) spin_ns: u64,
     pub(crate) epoch: Instant,
     pub(crate) queue: Arc<Queue>,
@@ -208,6 +215,9 @@ impl Drop for Parts<'_> {
 
 impl Executor {
     pub fn new(desc: &ExecutorDesc) -> Result<Self> {
+        if desc.max_in_flight > MAX_IN_FLIGHT_LIMIT {
+            bail!(InvalidArgument, "max_in_flight {} is above the limit of {MAX_IN_FLIGHT_LIMIT}", desc.max_in_flight);
+        }
         let validation = desc.validation || env_flag("GPUASYNC_VALIDATION");
         let instance = Instance::new(validation)?;
         let devices = instance.devices()?;
@@ -278,10 +288,16 @@ impl Executor {
         };
         // SAFETY: plain query on the physical device of this instance.
         let props = unsafe { instance.raw.get_physical_device_properties(physical) };
+        let mut push_props = vk::PhysicalDevicePushDescriptorPropertiesKHR::default();
+        let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut push_props);
+        // SAFETY: as above; the chain holds a live local.
+        unsafe { instance.raw.get_physical_device_properties2(physical, &mut props2) };
+        let push_descriptor_limit = push_props.max_push_descriptors;
         let push_descriptor = ash::khr::push_descriptor::Device::new(&instance.raw, &raw);
         // SAFETY: queue 0 of `family` was requested above.
         let queue = unsafe { raw.get_device_queue(family, 0) };
         let max_in_flight = if desc.max_in_flight == 0 { DEFAULT_MAX_IN_FLIGHT } else { desc.max_in_flight };
+
 
         let mut timeline_info = vk::SemaphoreTypeCreateInfo::default()
             .semaphore_type(vk::SemaphoreType::TIMELINE)
@@ -369,6 +385,7 @@ impl Executor {
                 set_cache: SetCache::default(),
             }),
             submit_lock: Mutex::new(()),
+            broken: AtomicBool::new(false),
             flusher_spin_ns: std::env::var("GPUASYNC_FLUSHER_SPIN_NS")
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
@@ -388,6 +405,7 @@ impl Executor {
             pipeline_cache_path: cache_path,
             max_in_flight: u64::from(max_in_flight),
             descriptor_mode: DescriptorMode::from_env(),
+            push_descriptor_limit,
             spin_ns,
             epoch: Instant::now(),
             queue,
@@ -462,7 +480,7 @@ impl Executor {
             return Err(invalid_buffer(id));
         };
         state.destroyed += 1;
-        for set in state.set_cache.evict(vk::Handle::as_raw(entry.buffer.raw)) {
+        for set in state.set_cache.evict_buffer(entry.buffer.raw) {
             self.defer(&mut state, entry.last_access, Garbage::DescriptorSet(set.0, set.1));
         }
         self.defer(&mut state, entry.last_access, Garbage::Buffer(entry.buffer));
@@ -500,6 +518,16 @@ impl Executor {
                 Unsupported,
                 "kernel's push constants are {} bytes, the device allows {max_push}",
                 interface.push_constant_size
+            );
+        }
+        if self.descriptor_mode == DescriptorMode::Push
+            && interface.bindings.len() as u32 > self.push_descriptor_limit
+        {
+            bail!(
+                Unsupported,
+                "kernel has {} bindings; push descriptors allow {} on this device (use GPUASYNC_DESCRIPTORS=cached)",
+                interface.bindings.len(),
+                self.push_descriptor_limit
             );
         }
         let max_invocations = self.limits.max_compute_work_group_invocations;
@@ -545,7 +573,7 @@ impl Executor {
             return Err(invalid_kernel(id));
         };
         state.destroyed += 1;
-        for set in state.set_cache.evict(vk::Handle::as_raw(entry.pipeline.set_layout)) {
+        for set in state.set_cache.evict_layout(entry.pipeline.set_layout) {
             self.defer(&mut state, entry.last_use, Garbage::DescriptorSet(set.0, set.1));
         }
         self.defer(&mut state, entry.last_use, Garbage::Kernel(entry.pipeline));
@@ -591,6 +619,11 @@ impl Executor {
     // ---- completion ----------------------------------------------------------
 
     fn check_issued(&self, ticket: u64) -> Result<()> {
+        if self.queue.broken.load(Ordering::Acquire) {
+            if let Some(e) = &self.queue.state.lock().broken {
+                return Err(e.clone());
+            }
+        }
         let issued = self.queue.issued.load(Ordering::Acquire);
         if ticket > issued {
             bail!(InvalidArgument, "ticket {ticket} was never issued (the latest is {issued})");
@@ -616,8 +649,9 @@ impl Executor {
         Ok(())
     }
 
-    /// Has `ticket` completed? Never blocks. Delivers the reads of every submission
-    /// found complete. Ticket 0 is always complete.
+    /// Has `ticket` completed? Never waits for the GPU (it may wait briefly for
+    /// another thread's lock). Delivers the reads of every submission found
+    /// complete. Ticket 0 is always complete.
     pub fn poll(&self, ticket: u64) -> Result<bool> {
         if ticket <= self.queue.retired.load(Ordering::Acquire) {
             return Ok(true);
@@ -647,7 +681,17 @@ impl Executor {
         // signals exactly.)
         let signal = {
             let st = self.queue.state.lock();
-            st.in_flight.iter().find(|b| b.last_ticket >= ticket).map_or(ticket, |b| b.last_ticket)
+            if ticket <= self.queue.retired.load(Ordering::Acquire) {
+                return Ok(true);
+            }
+            if let Some(e) = &st.broken {
+                return Err(e.clone());
+            }
+            match st.in_flight.iter().find(|b| b.first_ticket <= ticket && ticket <= b.last_ticket) {
+                Some(b) => b.last_ticket,
+                // Retired by another thread since the check above.
+                None => return Ok(true),
+            }
         };
         if !self.queue.spin_then_wait(signal, self.spin_ns, timeout_ns)? {
             return Ok(false);
@@ -851,5 +895,15 @@ impl Drop for Executor {
             self.device.destroy_semaphore(self.queue.timeline, None);
             self.device.destroy_device(None);
         }
+    }
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("device", &self.info.name)
+            .field("issued", &self.queue.issued.load(Ordering::Relaxed))
+            .field("retired", &self.queue.retired.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }

@@ -65,7 +65,10 @@ pub(crate) fn reflect(words: &[u32], entry: &str, spec: &[SpecConstant]) -> Resu
         .collect::<Vec<_>>();
     let mut config = ReflectConfig::new();
     config.spv(words.to_vec()).ref_all_rscs(true);
-    for s in spec {
+    for (i, s) in spec.iter().enumerate() {
+        if spec[..i].iter().any(|earlier| earlier.id == s.id) {
+            bail!(InvalidArgument, "specialization constant {} is given twice", s.id);
+        }
         let value = match spec_types.iter().find(|(id, _)| *id == s.id).map(|(_, t)| t) {
             None => bail!(InvalidArgument, "kernel has no specialization constant with constant_id {}", s.id),
             Some(Type::Scalar(ScalarType::Boolean)) => ConstantValue::Bool(s.value != 0),
@@ -116,6 +119,9 @@ pub(crate) fn reflect(words: &[u32], entry: &str, spec: &[SpecConstant]) -> Resu
         if let Variable::PushConstant { ty, .. } = v {
             let size = ty.nbyte().ok_or_else(|| invalid("push constants", "block has no fixed size"))?;
             push_constant_size = u32::try_from(size).map_err(|e| invalid("push constants", e))?;
+            if push_constant_size % 4 != 0 {
+                bail!(InvalidSpirv, "push-constant block is {push_constant_size} bytes; Vulkan needs a multiple of 4");
+            }
         }
     }
     Ok(KernelInterface { bindings, push_constant_size, local_size: local_size(ep) })

@@ -2,12 +2,16 @@
 //! handing it to the queue, and the tickets that say when it is done.
 //!
 //! Coalesced submission: every `submit` records into the executor's open
-//! command buffer (a `Bundle`). The bundle goes to the queue at once when the GPU
-//! has less than two bundles to run (so it never idles while work is pending),
-//! when a poll or wait needs one of its tickets, when it reaches
-//! `MAX_BUNDLE_SUBMISSIONS`, and otherwise from the flusher thread as soon as the
-//! GPU is down to its last bundle. Each separate command buffer costs the GPU
-//! microseconds; a dispatch inside one costs a fraction of one.
+//! command buffer (a `Bundle`). A lone submission to an idle GPU is handed to
+//! the queue at once (latency). While the GPU is busy, the bundle stays open for
+//! more; the flusher thread hands it over as soon as the GPU is down to its last
+//! bundle, a poll or wait that needs one of its tickets hands it over at once,
+//! and so does reaching `MAX_BUNDLE_SUBMISSIONS`. So the GPU never idles while
+//! work is pending, no work waits for a later call, and the submitting thread
+//! does not pay for vkQueueSubmit2 while the GPU is busy. Each separate command
+//! buffer costs the GPU microseconds; a dispatch inside one, a fraction of one.
+//! A ticket completes when its whole bundle does (the queue signals the bundle's
+//! last ticket), never before its own work.
 //!
 //! Barriers: inside a bundle, one memory barrier between ops with a real hazard
 //! on a buffer (read-after-write, write-after-read, write-after-write), none
@@ -233,6 +237,19 @@ fn barrier(
     unsafe { device.cmd_pipeline_barrier2(cb, &info) };
 }
 
+/// Make staging copies and writes to mapped buffers visible to the host, which
+/// reads them after the ticket completes: a semaphore wait alone does not.
+pub(crate) fn host_barrier(device: &ash::Device, cb: vk::CommandBuffer) {
+    barrier(
+        device,
+        cb,
+        SHADER_OR_TRANSFER,
+        vk::AccessFlags2::SHADER_STORAGE_WRITE | vk::AccessFlags2::TRANSFER_WRITE,
+        vk::PipelineStageFlags2::HOST,
+        vk::AccessFlags2::HOST_READ,
+    );
+}
+
 /// The barrier a recorded batch begins with: all earlier work on its buffers.
 pub(crate) fn leading_barrier(device: &ash::Device, cb: vk::CommandBuffer) {
     buffer_barrier(device, cb);
@@ -289,21 +306,13 @@ impl Queue {
         let Some(bundle) = st.open.take() else { return Ok(()) };
         let cb = bundle.command_buffer;
         if bundle.host_reads {
-            // Make staging copies and writes to mapped buffers visible to the host,
-            // which reads them at retire: a semaphore wait alone does not.
-            barrier(
-                &self.device,
-                cb,
-                SHADER_OR_TRANSFER,
-                vk::AccessFlags2::SHADER_STORAGE_WRITE | vk::AccessFlags2::TRANSFER_WRITE,
-                vk::PipelineStageFlags2::HOST,
-                vk::AccessFlags2::HOST_READ,
-            );
+            host_barrier(&self.device, cb);
         }
         // SAFETY: `cb` is recording and owned by the bundle, under the state lock.
         if let Err(e) = unsafe { self.device.end_command_buffer(cb) } {
             let e = Error::vulkan("vkEndCommandBuffer", e);
-            self.break_with(st, bundle, &e);
+            self.discard(st, bundle);
+            self.break_queued(st, &e);
             return Err(e);
         }
         st.to_submit.push_back((cb, bundle.last_ticket));
@@ -316,7 +325,17 @@ impl Queue {
     pub(crate) fn drain(&self) -> Result<()> {
         let _queue = self.submit_lock.lock();
         loop {
-            let Some((cb, ticket)) = self.state.lock().to_submit.pop_front() else { return Ok(()) };
+            let next = {
+                let mut st = self.state.lock();
+                if let Some(e) = st.broken.clone() {
+                    // Nothing more goes to the queue: what waits would signal values
+                    // past the lost tickets and make them look complete.
+                    self.break_queued(&mut st, &e);
+                    return Err(e);
+                }
+                st.to_submit.pop_front()
+            };
+            let Some((cb, ticket)) = next else { return Ok(()) };
             let cbs = [vk::CommandBufferSubmitInfo::default().command_buffer(cb)];
             let signal = [vk::SemaphoreSubmitInfo::default()
                 .semaphore(self.timeline)
@@ -330,26 +349,56 @@ impl Queue {
             if let Err(e) = result {
                 let e = Error::vulkan("vkQueueSubmit2", e);
                 let mut st = self.state.lock();
+                let e = Error::new(e.kind, format!("{}; tickets from {ticket} on can never complete", e.message));
+                st.broken = Some(e.clone());
+                self.broken.store(true, Ordering::Release);
                 if let Some(i) = st.in_flight.iter().position(|b| b.last_ticket == ticket) {
                     if let Some(bundle) = st.in_flight.remove(i) {
-                        self.break_with(&mut st, bundle, &e);
+                        self.discard(&mut st, bundle);
                     }
                 }
+                self.break_queued(&mut st, &e);
                 return Err(e);
             }
             self.submitted.store(ticket, Ordering::Release);
         }
     }
 
-    /// A bundle could not be submitted: its tickets can never complete, so the
-    /// executor is marked broken; the bundle never ran and is freed at once.
-    fn break_with(&self, st: &mut State, bundle: Bundle, e: &Error) {
-        let e = Error::new(
-            e.kind,
-            format!("{}; tickets {}..={} can never complete", e.message, bundle.first_ticket, bundle.last_ticket),
-        );
-        st.broken = Some(e);
-        st.free_commands.push(bundle.command_buffer);
+    /// The executor is broken: drop every bundle not yet handed to the queue
+    /// (the open one and those waiting in `to_submit`). None of them ran; their
+    /// reads are never delivered.
+    fn break_queued(&self, st: &mut State, e: &Error) {
+        if st.broken.is_none() {
+            st.broken = Some(e.clone());
+        }
+        self.broken.store(true, Ordering::Release);
+        let lost: Vec<u64> = st.to_submit.drain(..).map(|(_, t)| t).collect();
+        for ticket in lost {
+            if let Some(i) = st.in_flight.iter().position(|b| b.last_ticket == ticket) {
+                if let Some(bundle) = st.in_flight.remove(i) {
+                    self.discard(st, bundle);
+                }
+            }
+        }
+        if let Some(open) = st.open.take() {
+            // SAFETY: the open bundle's command buffer is recording and owned by
+            // it; ending it lets the pool reset it later.
+            let _ = unsafe { self.device.end_command_buffer(open.command_buffer) };
+            self.discard(st, open);
+        }
+    }
+
+    /// Free a bundle that never reached the queue: its command buffer (unless a
+    /// batch owns it), staging, and pooled queries.
+    pub(crate) fn discard(&self, st: &mut State, bundle: Bundle) {
+        if bundle.recycle {
+            st.free_commands.push(bundle.command_buffer);
+        }
+        for &(_, base, _, pooled) in &bundle.queries {
+            if pooled {
+                st.free_queries.push(base);
+            }
+        }
         if let Some(allocator) = st.allocator.as_mut() {
             for staging in bundle.staging {
                 memory::destroy_buffer(&self.device, allocator, staging);
@@ -425,8 +474,11 @@ impl Queue {
 }
 
 impl Executor {
-    /// Record `ops` as one submission and return its ticket at once. On error
-    /// nothing was submitted and nothing changed.
+    /// Record `ops` as one submission and return its ticket at once. An error
+    /// found in the ops changes nothing. An error handing work to the queue
+    /// breaks the executor (every later call reports it) and drops the work not
+    /// yet handed over, this submission's included: nothing of it will land in
+    /// the caller's memory.
     pub fn submit(&self, ops: &[Op<'_>], flags: SubmitFlags) -> Result<u64> {
         self.submit_inner(ops, flags, true)
     }
@@ -440,6 +492,7 @@ impl Executor {
         self.make_room(&mut st, flags)?;
         let mut plan = std::mem::take(&mut st.scratch_plan);
         self.plan_into(&st, ops, &mut plan)?;
+        self.prepare_sets(&mut st, ops, &plan)?;
         let timestamps = flags.timestamps && st.query_pool != vk::QueryPool::null();
 
         // Staging: one host-visible buffer for all writes, one for all reads.
@@ -495,7 +548,10 @@ impl Executor {
         // is busy, the bundle stays open for more and the flusher hands it over
         // when the GPU is down to its last bundle (throughput, and the submitting
         // thread does not pay for vkQueueSubmit2).
-        if full || (fresh && queue.bundles_pending(&st)? == 0) {
+        // From here on the submission is committed: a failure to hand it over
+        // breaks the executor (its bundle is dropped, so nothing lands in the
+        // caller's memory later) and is reported as this call's error.
+        if full || (fresh && queue.bundles_pending(&st).map_or(true, |p| p == 0)) {
             queue.flush(&mut st)?;
         } else if fresh {
             queue.wake.notify_one();
@@ -543,13 +599,14 @@ impl Executor {
             return Ok(open);
         }
         let cb = self.take_command_buffer(st)?;
-        self.begin_bundle(st, cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT)
+        self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT).inspect_err(|_| {
+            st.free_commands.push(cb);
+        })
     }
 
     /// Begin recording `cb` as a bundle whose first ticket is `ticket`.
     pub(crate) fn begin_bundle(
         &self,
-        st: &mut State,
         cb: vk::CommandBuffer,
         ticket: u64,
         usage: vk::CommandBufferUsageFlags,
@@ -557,10 +614,7 @@ impl Executor {
         let begin = vk::CommandBufferBeginInfo::default().flags(usage);
         // SAFETY: `cb` is idle (fresh, retired, or a batch's with no replay in
         // flight) and its pool allows resets.
-        if let Err(e) = unsafe { self.device.begin_command_buffer(cb, &begin) } {
-            st.free_commands.push(cb);
-            return Err(Error::vulkan("vkBeginCommandBuffer", e));
-        }
+        unsafe { self.device.begin_command_buffer(cb, &begin) }.map_err(|e| Error::vulkan("vkBeginCommandBuffer", e))?;
         Ok(Bundle {
             command_buffer: cb,
             first_ticket: ticket,
@@ -840,6 +894,27 @@ impl Executor {
             // SAFETY: as for the first timestamp.
             unsafe { d.cmd_write_timestamp2(cb, vk::PipelineStageFlags2::BOTTOM_OF_PIPE, st.query_pool, q + 1) };
         }
+    }
+
+    /// Make sure every dispatch's descriptor set exists (cached mode), so that
+    /// recording cannot fail after the submission is committed.
+    pub(crate) fn prepare_sets(&self, st: &mut State, ops: &[Op<'_>], plan: &Plan) -> Result<()> {
+        if self.descriptor_mode == DescriptorMode::Push {
+            return Ok(());
+        }
+        for (op, uses) in ops.iter().zip(&plan.op_uses) {
+            if let Op::Dispatch { kernel, .. } = op {
+                let uses = &plan.uses[uses.clone()];
+                let Some(k) = st.kernels.get(kernel.0) else { continue };
+                if uses.is_empty() {
+                    continue;
+                }
+                let set_layout = k.pipeline.set_layout;
+                let buffers: Vec<vk::Buffer> = uses.iter().map(|u| u.raw).collect();
+                st.set_cache.get(&self.device, set_layout, &buffers)?;
+            }
+        }
+        Ok(())
     }
 
     /// Bind a dispatch's buffers the executor's way (see `descriptors`).

@@ -460,3 +460,15 @@ fn error_in_the_middle_of_a_submit_submits_nothing() {
     assert_eq!(t2, t1 + 1);
     assert_clean(&ex);
 }
+
+#[test]
+fn duplicate_specialization_constant_and_absurd_in_flight_bound() {
+    let ex = executor();
+    let spec = [gpuasync::SpecConstant { id: 1, value: 5 }, gpuasync::SpecConstant { id: 1, value: 6 }];
+    expect_err(ex.create_kernel(&spirv("spec_fill"), "main", &spec), ErrorKind::InvalidArgument);
+    let desc = gpuasync::ExecutorDesc { validation: true, max_in_flight: u32::MAX, ..Default::default() };
+    expect_err(gpuasync::Executor::new(&desc), ErrorKind::InvalidArgument);
+    let k = kernel(&ex, "spec_fill");
+    ex.destroy_kernel(k).unwrap();
+    assert_clean(&ex);
+}

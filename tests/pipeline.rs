@@ -9,7 +9,7 @@
 //! How coalescing shapes these tests (src/submit.rs): a submission to an idle GPU
 //! goes to the queue at once; while the GPU is busy, submissions are recorded into
 //! one open batch, which the flusher thread hands over when the GPU is down to its
-//! last batch (a poll or wait of one of its tickets, or 1024 submissions, hands it
+//! last batch (a poll or wait of one of its tickets, or 256 submissions, hands it
 //! over earlier). So behind a long kernel (batch 1) the flusher hands over at most
 //! one more batch; the tests that need a known layout poll the first ticket after
 //! the long kernel (which hands its batch over), after which everything submitted
@@ -130,7 +130,7 @@ fn chain_of_2500_at_the_in_flight_bound() {
 }
 
 /// With room for 4,096 in flight, the open batch behind the long kernel fills to
-/// its size bound (1,024 submissions) and is handed over while the GPU is busy.
+/// its size bound (256 submissions) and is handed over while the GPU is busy.
 #[test]
 fn chain_of_2500_through_full_batches() {
     let ex = leak_on_panic(executor_with(ExecutorDesc { max_in_flight: 4096, ..Default::default() }));
@@ -788,5 +788,33 @@ fn wait_on_a_ticket_inside_a_coalesced_batch() {
     assert!(ex.wait(t4, u64::MAX).unwrap());
     assert_eq_all(&out4, &want4, "last ticket of the batch");
     assert_eq_all(&long_out, &lcg_reference(&long_in, iters), "long lcg");
+    assert_clean(&ex);
+}
+
+/// A wait on a ticket that another thread retires at the same moment reports it
+/// complete (not TIMEOUT, and without waiting for later work). Found by review:
+/// the wait once picked the next bundle's signal when its own had just retired.
+#[test]
+fn wait_races_a_poll_that_retires_the_ticket() {
+    let ex = leak_on_panic(executor());
+    let k = kernel(&ex, "lcg");
+    let n = 1 << 12;
+    let (small, busy) = (buffer(&ex, 256), buffer(&ex, n * 4));
+    let p = LcgParams { n: n as u32, iterations: 2_000 };
+    let long = Op::Dispatch { kernel: k, buffers: &[busy], push_constants: push(&p), groups: groups(n, 64) };
+    for round in 0..200u32 {
+        let t1 = ex.submit(&[Op::Fill { buffer: small, offset: 0, size: 256, value: round }], PLAIN).unwrap();
+        let t2 = ex.submit(&[long], PLAIN).unwrap();
+        let _ = ex.poll(t2).unwrap();
+        // Let the GPU finish t1 (not yet retired: nothing polled it) while t2 runs.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        std::thread::scope(|s| {
+            let a = s.spawn(|| ex.poll(t1).unwrap());
+            let b = s.spawn(|| ex.wait(t1, 0).unwrap());
+            assert!(a.join().unwrap(), "round {round}: poll of a completed ticket");
+            assert!(b.join().unwrap(), "round {round}: wait(0) of a completed ticket timed out");
+        });
+        assert!(ex.wait(t2, u64::MAX).unwrap());
+    }
     assert_clean(&ex);
 }

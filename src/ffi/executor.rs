@@ -115,8 +115,21 @@ pub extern "C" fn gpuasync_executor_create(
 #[no_mangle]
 pub extern "C" fn gpuasync_executor_destroy(executor: gpuasync_executor) -> gpuasync_status {
     call(|| {
-        drop(unregister(executor)?);
-        Ok(())
+        let mut ex = unregister(executor)?;
+        // Other threads may still be inside a call on this executor; teardown
+        // (which delivers pending reads) must run here, before this returns.
+        loop {
+            match std::sync::Arc::try_unwrap(ex) {
+                Ok(last) => {
+                    drop(last);
+                    return Ok(());
+                }
+                Err(shared) => {
+                    ex = shared;
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                }
+            }
+        }
     })
 }
 
