@@ -23,6 +23,8 @@ use crate::timing::{Timing, TimingLog};
 
 /// How many submissions may be in flight when the description does not say.
 const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
+/// The flusher feeds the GPU when fewer than this many bundles are pending.
+const DEFAULT_FLUSH_DEPTH: usize = 2;
 /// The largest bound on submissions in flight (two timestamp queries each).
 const MAX_IN_FLIGHT_LIMIT: u32 = 1 << 16;
 /// How long `wait` spins on the timeline before it sleeps, when not told.
@@ -134,6 +136,9 @@ pub(crate) struct Queue {
     pub broken: AtomicBool,
     /// How long the flusher spins before sleeping when it waits for the GPU.
     pub flusher_spin_ns: u64,
+    /// The flusher hands the open bundle over when fewer than this many bundles
+    /// are pending on the GPU (`GPUASYNC_FLUSH_DEPTH`, 1 or more).
+    pub flush_depth: usize,
     /// Wakes the flusher when a bundle is left open.
     pub wake: Condvar,
     pub shutdown: AtomicBool,
@@ -390,6 +395,11 @@ impl Executor {
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(spin_ns.min(DEFAULT_FLUSHER_SPIN_NS)),
+            flush_depth: std::env::var("GPUASYNC_FLUSH_DEPTH")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .filter(|&d| d >= 1)
+                .unwrap_or(DEFAULT_FLUSH_DEPTH),
             wake: Condvar::new(),
             shutdown: AtomicBool::new(false),
             issued: AtomicU64::new(0),

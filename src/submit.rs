@@ -443,15 +443,15 @@ impl Queue {
                 continue;
             }
             match self.bundles_pending(&st) {
-                Ok(pending) if pending < 2 => {
+                Ok(pending) if pending < self.flush_depth => {
                     if let Err(e) = self.flush(&mut st) {
                         eprintln!("gpuasync: flusher: {e}");
                     }
                 }
                 Ok(_) => {
-                    // Wait until the GPU reaches the second newest bundle; bounded so
-                    // that shutdown is noticed.
-                    let target = st.in_flight[st.in_flight.len() - 2].last_ticket;
+                    // Wait until fewer than `flush_depth` bundles are pending; bounded
+                    // so that shutdown is noticed.
+                    let target = st.in_flight[st.in_flight.len() - self.flush_depth].last_ticket;
                     let spin = self.flusher_spin_ns;
                     // Never wait for a value whose bundle is not handed over yet: drain
                     // first (it also waits out a drain in progress on another thread).
