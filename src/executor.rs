@@ -16,7 +16,7 @@ use crate::descriptors::{DescriptorMode, SetCache};
 use crate::device::{self, DeviceInfo, Instance};
 use crate::error::{bail, Error, ErrorKind, Result};
 use crate::kernel::{self, KernelInterface, Pipeline, SpecConstant};
-use crate::memory::{self, BufferKind, RawBuffer};
+use crate::memory::{self, BufferKind, RawBuffer, StagingPool};
 use crate::slots::{Family, Slots};
 use crate::submit::{Bundle, Plan};
 use crate::timing::{Timing, TimingLog};
@@ -119,6 +119,8 @@ pub(crate) struct State {
     pub scratch_plan: Plan,
     /// Descriptor sets per (kernel, buffers), in `DescriptorMode::Cached`.
     pub set_cache: SetCache,
+    /// Staging buffers kept for reuse.
+    pub staging_pool: StagingPool,
 }
 
 /// The submission side of the executor, shared with the flusher thread: the
@@ -388,6 +390,7 @@ impl Executor {
                 destroyed: 0,
                 scratch_plan: Plan::default(),
                 set_cache: SetCache::default(),
+                staging_pool: StagingPool::new(),
             }),
             submit_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
@@ -777,7 +780,7 @@ impl Executor {
         }
         if let Some(allocator) = st.allocator.as_mut() {
             for staging in done.staging.drain(..) {
-                memory::destroy_buffer(&self.device, allocator, staging);
+                st.staging_pool.give(&self.device, allocator, staging);
             }
         }
     }
@@ -895,6 +898,10 @@ impl Drop for Executor {
             self.destroy_garbage(&mut st, Garbage::Batch(b.command_buffer, b.query));
         }
         st.set_cache.destroy(&self.device);
+        let state = &mut *st;
+        if let Some(allocator) = state.allocator.as_mut() {
+            state.staging_pool.destroy_all(&self.device, allocator);
+        }
         drop(st.allocator.take());
         // SAFETY: the device is idle and every object below was created from it and
         // is destroyed exactly once (null handles are ignored by Vulkan).

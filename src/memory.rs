@@ -44,6 +44,7 @@ pub(crate) struct RawBuffer {
     pub raw: vk::Buffer,
     pub allocation: Allocation,
     pub size: u64,
+    pub kind: BufferKind,
 }
 
 impl RawBuffer {
@@ -100,7 +101,7 @@ pub(crate) fn create_buffer(
         unsafe { device.destroy_buffer(raw, None) };
         return Err(Error::vulkan("vkBindBufferMemory", e));
     }
-    Ok(RawBuffer { raw, allocation, size })
+    Ok(RawBuffer { raw, allocation, size, kind })
 }
 
 /// Destroy a buffer and free its memory. The caller guarantees the GPU is done with it.
@@ -109,5 +110,71 @@ pub(crate) fn destroy_buffer(device: &ash::Device, allocator: &mut Allocator, bu
     unsafe { device.destroy_buffer(buffer.raw, None) };
     if let Err(e) = allocator.free(buffer.allocation) {
         eprintln!("gpuasync: freeing buffer memory failed: {e}");
+    }
+}
+
+/// Staging buffers kept for reuse once the work that used them is done, so
+/// that transfers do not pay for allocating (and the kernel for zeroing and
+/// mapping) fresh host memory every time. Sizes are rounded up to powers of two
+/// (64 KiB at least) so buffers fit later requests; at most `limit` bytes are
+/// kept (`GPUASYNC_STAGING_POOL_BYTES`, default 512 MiB).
+pub(crate) struct StagingPool {
+    free: Vec<RawBuffer>,
+    bytes: u64,
+    limit: u64,
+}
+
+/// The smallest staging allocation.
+const MIN_STAGING: u64 = 64 << 10;
+
+impl StagingPool {
+    pub fn new() -> Self {
+        let limit = std::env::var("GPUASYNC_STAGING_POOL_BYTES")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(512 << 20);
+        Self { free: Vec::new(), bytes: 0, limit }
+    }
+
+    /// A staging buffer of at least `bytes` of `kind`: a kept one if one fits,
+    /// else a new one of the rounded size.
+    pub fn take(&mut self, device: &ash::Device, allocator: &mut Allocator, bytes: u64, kind: BufferKind) -> Result<RawBuffer> {
+        let size = bytes.max(MIN_STAGING).checked_next_power_of_two().unwrap_or(bytes);
+        let best = self
+            .free
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.kind == kind && b.size >= bytes && b.size <= 2 * size)
+            .min_by_key(|(_, b)| b.size)
+            .map(|(i, _)| i);
+        if let Some(i) = best {
+            let b = self.free.swap_remove(i);
+            self.bytes -= b.size;
+            return Ok(b);
+        }
+        let name = if kind == BufferKind::Readback { "gpuasync staging (reads)" } else { "gpuasync staging (writes)" };
+        create_buffer(device, allocator, size, kind, name)
+    }
+
+    /// Keep `buffer` for reuse (the GPU is done with it), or free it when the
+    /// pool is full, oldest first.
+    pub fn give(&mut self, device: &ash::Device, allocator: &mut Allocator, buffer: RawBuffer) {
+        if buffer.size > self.limit {
+            return destroy_buffer(device, allocator, buffer);
+        }
+        while self.bytes + buffer.size > self.limit && !self.free.is_empty() {
+            let old = self.free.remove(0);
+            self.bytes -= old.size;
+            destroy_buffer(device, allocator, old);
+        }
+        self.bytes += buffer.size;
+        self.free.push(buffer);
+    }
+
+    pub fn destroy_all(&mut self, device: &ash::Device, allocator: &mut Allocator) {
+        for b in self.free.drain(..) {
+            destroy_buffer(device, allocator, b);
+        }
+        self.bytes = 0;
     }
 }

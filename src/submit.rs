@@ -31,7 +31,7 @@ use parking_lot::MutexGuard;
 use crate::error::{bail, Error, ErrorKind, Result};
 use crate::executor::{invalid_buffer, invalid_kernel, teardown, BufferId, Executor, KernelId, Queue, State};
 use crate::descriptors::DescriptorMode;
-use crate::memory::{self, BufferKind, RawBuffer};
+use crate::memory::{BufferKind, RawBuffer};
 
 /// Fill or read to the end of the buffer.
 pub const WHOLE_SIZE: u64 = u64::MAX;
@@ -401,7 +401,7 @@ impl Queue {
         }
         if let Some(allocator) = st.allocator.as_mut() {
             for staging in bundle.staging {
-                memory::destroy_buffer(&self.device, allocator, staging);
+                st.staging_pool.give(&self.device, allocator, staging);
             }
         }
     }
@@ -749,9 +749,8 @@ impl Executor {
         if bytes == 0 {
             return Ok(None);
         }
-        let name = if kind == BufferKind::Readback { "gpuasync staging (reads)" } else { "gpuasync staging (writes)" };
         let allocator = st.allocator.as_mut().ok_or_else(teardown)?;
-        staging.push(memory::create_buffer(&self.device, allocator, bytes, kind, name)?);
+        staging.push(st.staging_pool.take(&self.device, allocator, bytes, kind)?);
         Ok(Some(staging.len() - 1))
     }
 
@@ -778,7 +777,7 @@ impl Executor {
     fn free_staging(&self, st: &mut State, staging: Vec<RawBuffer>) {
         if let Some(allocator) = st.allocator.as_mut() {
             for s in staging {
-                memory::destroy_buffer(&self.device, allocator, s);
+                st.staging_pool.give(&self.device, allocator, s);
             }
         }
     }
