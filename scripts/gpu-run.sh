@@ -32,7 +32,12 @@ done 2>&1 | tee "$out/tests.txt"
         echo "== gpuasync-bench with $v"; env "$v" timeout 300 .gl/bin/gpuasync-bench
     done
 } 2>&1 | grep -v '^\[bench\]' | tee "$out/bench-variants.txt"
-timeout 400 .gl/bin/gpuasync-bench --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
+# Three runs of the benchmark (each warms up and repeats); the table takes the
+# median of their medians (scripts/bench-table.py).
+for run in 1 2 3; do
+    echo "== gpuasync-bench run $run"
+    timeout 300 .gl/bin/gpuasync-bench --json "$out/bench-$run.json"
+done 2>&1 | grep -v '^\[bench\]' | tee "$out/bench.txt"
 .gl/bin/demo spirv/saxpy.spv 2>&1 | tee "$out/demo.txt"
 timeout 300 python3 .gl/anchors/cuda_anchor.py 2>&1 | tee "$out/cuda_anchor.txt"
 nvcc -O2 -arch=sm_90 -o /tmp/la .gl/anchors/launch_anchor.cu && timeout 120 /tmp/la 2>&1 | tee "$out/launch_anchor.txt"

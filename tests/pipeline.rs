@@ -798,19 +798,36 @@ fn wait_on_a_ticket_inside_a_coalesced_batch() {
 fn wait_races_a_poll_that_retires_the_ticket() {
     let ex = leak_on_panic(executor());
     let k = kernel(&ex, "lcg");
-    let n = 1 << 12;
-    let (small, busy) = (buffer(&ex, 256), buffer(&ex, n * 4));
-    let p = LcgParams { n: n as u32, iterations: 2_000 };
-    let long = Op::Dispatch { kernel: k, buffers: &[busy], push_constants: push(&p), groups: groups(n, 64) };
-    for round in 0..200u32 {
+    let small = ex.create_buffer(256, gpuasync::BufferKind::HostVisible).unwrap();
+    let seen = ex.buffer_mapped_ptr(small).unwrap().cast::<u32>();
+    let busy = buffer(&ex, LONG_N * 4);
+    // A fortieth of the calibrated long kernel (~10 ms): still running when t1 is
+    // done; many rounds, since the race window is narrow.
+    let p = LcgParams { n: LONG_N as u32, iterations: (long_iters(&ex) / 40).max(1) };
+    let long = Op::Dispatch { kernel: k, buffers: &[busy], push_constants: push(&p), groups: groups(LONG_N, 64) };
+    for round in 1..=150u32 {
         let t1 = ex.submit(&[Op::Fill { buffer: small, offset: 0, size: 256, value: round }], PLAIN).unwrap();
         let t2 = ex.submit(&[long], PLAIN).unwrap();
         let _ = ex.poll(t2).unwrap();
-        // Let the GPU finish t1 (not yet retired: nothing polled it) while t2 runs.
-        std::thread::sleep(std::time::Duration::from_millis(2));
+        // Let the GPU finish t1 (not retired: nothing polls it) while t2 runs: the
+        // fill shows in the mapping, then a moment for the timeline signal.
+        let start = std::time::Instant::now();
+        // SAFETY: the mapping holds 64 u32s; the GPU writes them (volatile read).
+        while unsafe { seen.read_volatile() } != round {
+            assert!(start.elapsed().as_secs() < 30, "round {round}: the fill never landed");
+            std::hint::spin_loop();
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+        let start_line = std::sync::Barrier::new(2);
         std::thread::scope(|s| {
-            let a = s.spawn(|| ex.poll(t1).unwrap());
-            let b = s.spawn(|| ex.wait(t1, 0).unwrap());
+            let a = s.spawn(|| {
+                start_line.wait();
+                ex.poll(t1).unwrap()
+            });
+            let b = s.spawn(|| {
+                start_line.wait();
+                ex.wait(t1, 0).unwrap()
+            });
             assert!(a.join().unwrap(), "round {round}: poll of a completed ticket");
             assert!(b.join().unwrap(), "round {round}: wait(0) of a completed ticket timed out");
         });
