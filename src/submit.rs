@@ -31,7 +31,7 @@ use parking_lot::MutexGuard;
 use crate::error::{bail, Error, ErrorKind, Result};
 use crate::executor::{invalid_buffer, invalid_kernel, teardown, BufferId, Executor, KernelId, Queue, State};
 use crate::descriptors::DescriptorMode;
-use crate::memory::{BufferKind, RawBuffer};
+use crate::memory::{self, BufferKind, RawBuffer};
 
 /// Fill or read to the end of the buffer.
 pub const WHOLE_SIZE: u64 = u64::MAX;
@@ -148,9 +148,10 @@ impl Bundle {
         for &(index, offset, dst) in &self.reads {
             let Some(src) = self.staging.get_mut(index).and_then(|s| s.mapped()) else { continue };
             let Some(src) = src.get(offset..offset + dst.len) else { continue };
-            // SAFETY: `HostDst::new`'s contract keeps `dst` valid and unaliased until
-            // this delivery; the staging range was bounds-checked just above.
-            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.ptr, dst.len) };
+            // SAFETY: `HostDst::new`'s contract keeps `dst` valid for `len` bytes and
+            // unaliased until this delivery, so it may be viewed as a slice.
+            let out = unsafe { std::slice::from_raw_parts_mut(dst.ptr, dst.len) };
+            memory::parallel_copy(out, src);
         }
         self.reads.clear();
     }
@@ -767,7 +768,7 @@ impl Executor {
         let mut at = 0usize;
         for op in ops {
             if let Op::Write { data, .. } = op {
-                mapped[at..at + data.len()].copy_from_slice(data);
+                memory::parallel_copy(&mut mapped[at..at + data.len()], data);
                 at += align16(data.len() as u64) as usize;
             }
         }

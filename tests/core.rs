@@ -403,3 +403,53 @@ fn validation_canary_is_reported() {
     saxpy_check(&ex, 1000, 11);
     assert_clean(&ex);
 }
+
+/// Transfers big enough to be copied into and out of staging on several
+/// threads (>= 16 MiB), and of sizes that do not divide evenly: every element
+/// comes back.
+#[test]
+fn large_transfers_round_trip() {
+    let ex = executor();
+    let mut rng = Rng::new(0x1a76e);
+    for n in [(24 << 20) / 4 + 3, (64 << 20) / 4] {
+        let data = rng.u32s(n);
+        let b = buffer(&ex, n * 4);
+        let mut back = vec![0u32; n];
+        let t = ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&data) }], PLAIN).unwrap();
+        let r = ex.submit(&[read_op(b, 0, &mut back)], PLAIN).unwrap();
+        assert!(r > t);
+        assert!(ex.wait(r, u64::MAX).unwrap());
+        assert_eq_all(&back, &data, "large round trip");
+        ex.destroy_buffer(b).unwrap();
+    }
+    assert_clean(&ex);
+}
+
+/// The pipeline cache is saved to its file at teardown and loaded by the next
+/// executor; a corrupt file is ignored, not an error.
+#[test]
+fn pipeline_cache_file_round_trip() {
+    let dir = std::env::temp_dir().join(format!("gpuasync-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pipelines.bin");
+    let desc = || gpuasync::ExecutorDesc { validation: true, pipeline_cache: Some(path.clone()), ..Default::default() };
+    {
+        let ex = gpuasync::Executor::new(&desc()).unwrap();
+        kernel(&ex, "saxpy");
+        assert_clean(&ex);
+    }
+    let saved = std::fs::read(&path).expect("the cache file was written at teardown");
+    assert!(saved.len() > 16, "cache file holds a header and data ({} bytes)", saved.len());
+    {
+        let ex = gpuasync::Executor::new(&desc()).unwrap();
+        kernel(&ex, "saxpy");
+        assert_clean(&ex);
+    }
+    std::fs::write(&path, b"not a pipeline cache").unwrap();
+    {
+        let ex = gpuasync::Executor::new(&desc()).unwrap();
+        kernel(&ex, "saxpy");
+        assert_clean(&ex);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
