@@ -150,6 +150,17 @@ module gpuasync
         integer(c_int64_t) :: host_complete_ns = 0
     end type c_gpuasync_timing
 
+    !> C `gpuasync_stats`: what an executor has done so far.
+    type, bind(c), public :: c_gpuasync_stats
+        integer(c_int64_t) :: submissions = 0
+        integer(c_int64_t) :: queue_submissions = 0
+        integer(c_int64_t) :: completed = 0
+        integer(c_int64_t) :: bytes_written = 0
+        integer(c_int64_t) :: bytes_read = 0
+        integer(c_int64_t) :: timed_submissions = 0
+        integer(c_int64_t) :: gpu_time_ns = 0
+    end type c_gpuasync_stats
+
     !> C `gpuasync_spec_constant`: a 32-bit specialization constant.
     type, bind(c), public :: c_gpuasync_spec_constant
         integer(c_int32_t) :: id = 0
@@ -216,6 +227,7 @@ module gpuasync
         procedure :: wait_idle => executor_wait_idle
         !> GPU timestamps of a ticket submitted with `timestamps=.true.`.
         procedure :: timing => executor_timing
+        procedure :: stats => executor_stats
         !> Whether validation is on, and how many messages it reported.
         procedure :: validation => executor_validation
         !> The device's description (C struct).
@@ -491,6 +503,13 @@ module gpuasync
             integer(c_int64_t), value, intent(in) :: timeout_ns
             integer(c_int) :: status
         end function gpuasync_ticket_wait
+
+        function gpuasync_executor_stats(executor, stats) result(status) bind(c, name="gpuasync_executor_stats")
+            import :: c_int, c_gpuasync_executor, c_gpuasync_stats
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_stats), intent(out) :: stats
+            integer(c_int) :: status
+        end function gpuasync_executor_stats
 
         function gpuasync_ticket_timing(executor, ticket, timing) result(status) bind(c, name="gpuasync_ticket_timing")
             import :: c_int, c_int64_t, c_gpuasync_executor, c_gpuasync_timing
@@ -889,6 +908,18 @@ contains
         if (.not. executor_check(self, 'executor%timing', stat, errmsg)) return
         call report(int(gpuasync_ticket_timing(self%handle, ticket, timing)), 'executor%timing', stat, errmsg)
     end subroutine executor_timing
+
+    !> Counters of what the executor has done: submissions, command buffers
+    !> handed to the GPU, completed tickets, bytes written and read, timed GPU time.
+    subroutine executor_stats(self, stats, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        type(c_gpuasync_stats), intent(out) :: stats
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        if (.not. executor_check(self, 'executor%stats', stat, errmsg)) return
+        call report(int(gpuasync_executor_stats(self%handle, stats)), 'executor%stats', stat, errmsg)
+    end subroutine executor_stats
 
     !> Whether the validation layer is really on, and how many warnings and
     !> errors it has reported so far.

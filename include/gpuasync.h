@@ -270,6 +270,26 @@ typedef struct gpuasync_timing {
   uint64_t host_complete_ns;
 } gpuasync_timing;
 
+// What an executor has done so far (see `gpuasync_executor_stats`).
+typedef struct gpuasync_stats {
+  // Tickets issued: submissions and batch replays.
+  uint64_t submissions;
+  // Command buffers handed to the GPU queue: fewer than `submissions` when
+  // small submissions were coalesced.
+  uint64_t queue_submissions;
+  // The highest ticket whose completion has been processed.
+  uint64_t completed;
+  // Bytes copied from the host into buffers by writes.
+  uint64_t bytes_written;
+  // Bytes copied from buffers to the host by reads.
+  uint64_t bytes_read;
+  // Timed submissions (`GPUASYNC_SUBMIT_TIMESTAMPS`) whose timing was collected.
+  uint64_t timed_submissions;
+  // Sum of their GPU spans in nanoseconds; spans of coalesced submissions can
+  // overlap, so this can exceed the GPU's busy time.
+  uint64_t gpu_time_ns;
+} gpuasync_stats;
+
 // A 32-bit (or bool) specialization constant: GLSL `layout(constant_id = id)`.
 // Floats are passed as their bit pattern.
 typedef struct gpuasync_spec_constant {
@@ -430,6 +450,10 @@ enum gpuasync_status gpuasync_ticket_wait(struct gpuasync_executor executor,
 enum gpuasync_status gpuasync_ticket_timing(struct gpuasync_executor executor,
                                             gpuasync_ticket ticket,
                                             struct gpuasync_timing *timing);
+
+// Counters of what the executor has done so far.
+enum gpuasync_status gpuasync_executor_stats(struct gpuasync_executor executor,
+                                             struct gpuasync_stats *stats);
 
 // Build a kernel from `word_count` 32-bit SPIR-V words and the compute entry
 // point `entry` (usually "main"), with optional specialization constants

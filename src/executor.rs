@@ -19,7 +19,7 @@ use crate::kernel::{self, KernelInterface, Pipeline, SpecConstant};
 use crate::memory::{self, BufferKind, RawBuffer, StagingPool};
 use crate::slots::{Family, Slots};
 use crate::submit::{Bundle, Plan};
-use crate::timing::{Timing, TimingLog};
+use crate::timing::{Stats, Timing, TimingLog};
 
 /// How many submissions may be in flight when the description does not say.
 const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
@@ -121,6 +121,8 @@ pub(crate) struct State {
     pub set_cache: SetCache,
     /// Staging buffers kept for reuse.
     pub staging_pool: StagingPool,
+    /// Counters behind `Executor::stats`.
+    pub stats: Stats,
 }
 
 /// The submission side of the executor, shared with the flusher thread: the
@@ -136,6 +138,8 @@ pub(crate) struct Queue {
     pub submit_lock: Mutex<()>,
     /// Set with `State::broken`: read without the lock on the poll/wait path.
     pub broken: AtomicBool,
+    /// vkQueueSubmit2 calls made.
+    pub queue_submissions: AtomicU64,
     /// How long the flusher spins before sleeping when it waits for the GPU.
     pub flusher_spin_ns: u64,
     /// The flusher hands the open bundle over when fewer than this many bundles
@@ -391,9 +395,11 @@ impl Executor {
                 scratch_plan: Plan::default(),
                 set_cache: SetCache::default(),
                 staging_pool: StagingPool::new(),
+                stats: Stats::default(),
             }),
             submit_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
+            queue_submissions: AtomicU64::new(0),
             flusher_spin_ns: std::env::var("GPUASYNC_FLUSHER_SPIN_NS")
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
@@ -757,15 +763,15 @@ impl Executor {
             if got.is_ok() {
                 let period = self.info.timestamp_period_ns;
                 let to_ns = |t: u64| ((t & self.timestamp_mask) as f64 * period) as u64;
-                st.timings.push(
-                    ticket,
-                    Timing {
-                        gpu_begin_ns: to_ns(ticks[0]),
-                        gpu_end_ns: to_ns(ticks[1]),
-                        host_submit_ns,
-                        host_complete_ns: now_ns,
-                    },
-                );
+                let timing = Timing {
+                    gpu_begin_ns: to_ns(ticks[0]),
+                    gpu_end_ns: to_ns(ticks[1]),
+                    host_submit_ns,
+                    host_complete_ns: now_ns,
+                };
+                st.stats.timed_submissions += 1;
+                st.stats.gpu_time_ns += timing.gpu_ns();
+                st.timings.push(ticket, timing);
             }
             if pooled {
                 if self.host_query_reset {
@@ -809,6 +815,17 @@ impl Executor {
                 format!("ticket {ticket} was submitted without timestamps, or its record was dropped (the newest 4096 are kept)"),
             )
         })
+    }
+
+    /// Counters of what the executor has done so far.
+    pub fn stats(&self) -> Stats {
+        let st = self.queue.state.lock();
+        Stats {
+            submissions: st.last_ticket,
+            queue_submissions: self.queue.queue_submissions.load(Ordering::Relaxed),
+            completed: self.queue.retired.load(Ordering::Acquire),
+            ..st.stats
+        }
     }
 
     fn save_pipeline_cache(&self) {

@@ -25,4 +25,4 @@ pub use executor::{BufferId, Executor, ExecutorDesc, KernelId};
 pub use kernel::{BindingAccess, KernelInterface, SpecConstant};
 pub use memory::BufferKind;
 pub use submit::{HostDst, Op, SubmitFlags, WHOLE_SIZE};
-pub use timing::Timing;
+pub use timing::{Stats, Timing};

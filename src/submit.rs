@@ -362,6 +362,7 @@ impl Queue {
                 return Err(e);
             }
             self.submitted.store(ticket, Ordering::Release);
+            self.queue_submissions.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -520,6 +521,8 @@ impl Executor {
         queue.issued.store(ticket, Ordering::Release);
         bundle.last_ticket = ticket;
         bundle.submissions += 1;
+        st.stats.bytes_written += plan.write_bytes_exact;
+        st.stats.bytes_read += plan.read_bytes_exact;
         bundle.staging.extend(staging);
         if let Some(q) = query {
             bundle.queries.push((ticket, q, self.host_ns(), true));
@@ -645,6 +648,8 @@ impl Executor {
         plan.op_uses.clear();
         plan.write_bytes = 0;
         plan.read_bytes = 0;
+        plan.write_bytes_exact = 0;
+        plan.read_bytes_exact = 0;
         for (i, op) in ops.iter().enumerate() {
             let start = plan.uses.len();
             let context = |e: Error| Error::new(e.kind, format!("op {i}: {}", e.message));
@@ -653,6 +658,7 @@ impl Executor {
                     let raw = range(st, buffer, offset, data.len() as u64).map_err(context)?;
                     plan.uses.push(Use { id: buffer, raw, read: false, write: true });
                     plan.write_bytes += align16(data.len() as u64);
+                    plan.write_bytes_exact += data.len() as u64;
                 }
                 Op::Read { buffer, offset, dst } => {
                     if dst.ptr.is_null() && dst.len > 0 {
@@ -661,6 +667,7 @@ impl Executor {
                     let raw = range(st, buffer, offset, dst.len as u64).map_err(context)?;
                     plan.uses.push(Use { id: buffer, raw, read: true, write: false });
                     plan.read_bytes += align16(dst.len as u64);
+                    plan.read_bytes_exact += dst.len as u64;
                 }
                 Op::Copy { src, src_offset, dst, dst_offset, size } => {
                     let s = range(st, src, src_offset, size).map_err(context)?;
@@ -999,6 +1006,9 @@ impl Executor {
 
 #[derive(Default)]
 pub(crate) struct Plan {
+    /// Bytes the writes and reads carry (the staging sizes above are aligned).
+    pub write_bytes_exact: u64,
+    pub read_bytes_exact: u64,
     pub uses: Vec<Use>,
     op_uses: Vec<std::ops::Range<usize>>,
     write_bytes: u64,

@@ -48,3 +48,25 @@ impl TimingLog {
             .map(|i| self.entries[i].1)
     }
 }
+
+/// What an executor has done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Tickets issued: submissions and batch replays.
+    pub submissions: u64,
+    /// Command buffers handed to the queue (vkQueueSubmit2 calls): fewer than
+    /// `submissions` when small submissions were coalesced.
+    pub queue_submissions: u64,
+    /// The highest ticket whose completion has been processed.
+    pub completed: u64,
+    /// Bytes copied from the host into buffers by writes.
+    pub bytes_written: u64,
+    /// Bytes copied from buffers to the host by reads.
+    pub bytes_read: u64,
+    /// Submissions made with timestamps whose timing has been collected.
+    pub timed_submissions: u64,
+    /// Sum of their GPU spans (end - begin), nanoseconds. Spans of submissions
+    /// coalesced into one command buffer can overlap, so this can exceed the
+    /// time the GPU was busy: compare it with the GPU span of the whole run.
+    pub gpu_time_ns: u64,
+}

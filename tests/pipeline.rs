@@ -835,3 +835,40 @@ fn wait_races_a_poll_that_retires_the_ticket() {
     }
     assert_clean(&ex);
 }
+
+/// Executor statistics: coalesced submissions share queue submissions; bytes
+/// moved by writes and reads are counted exactly; timed spans are summed.
+#[test]
+fn stats_count_what_happened() {
+    let ex = leak_on_panic(executor());
+    let k = kernel(&ex, "lcg");
+    let iters = long_iters(&ex);
+    let before = ex.stats();
+    let busy = buffer(&ex, LONG_N * 4);
+    let p = LcgParams { n: LONG_N as u32, iterations: iters };
+    ex.submit(&[Op::Dispatch { kernel: k, buffers: &[busy], push_constants: push(&p), groups: groups(LONG_N, 64) }], PLAIN)
+        .unwrap();
+    let small = buffer(&ex, 1024);
+    let mut rng = Rng::new(3);
+    let mut written = 0u64;
+    let mut outs = vec![vec![0u32; 16]; 100];
+    for (i, out) in outs.iter_mut().enumerate() {
+        let data = rng.u32s(1 + i % 200);
+        written += (data.len() * 4) as u64;
+        ex.submit(&[Op::Write { buffer: small, offset: 0, data: bytes(&data) }, read_op(small, 0, out)], TIMED).unwrap();
+    }
+    ex.wait_all().unwrap();
+    let s = ex.stats();
+    assert_eq!(s.submissions - before.submissions, 101);
+    assert_eq!(s.completed, s.submissions);
+    assert!(
+        s.queue_submissions - before.queue_submissions < 101,
+        "submissions behind a busy GPU share command buffers ({} queue submissions for 101)",
+        s.queue_submissions - before.queue_submissions
+    );
+    assert_eq!(s.bytes_written - before.bytes_written, written);
+    assert_eq!(s.bytes_read - before.bytes_read, 100 * 64);
+    assert_eq!(s.timed_submissions - before.timed_submissions, 100);
+    assert!(s.gpu_time_ns > before.gpu_time_ns);
+    assert_clean(&ex);
+}

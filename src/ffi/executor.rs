@@ -223,3 +223,46 @@ pub extern "C" fn gpuasync_ticket_timing(
         Ok(())
     })
 }
+
+/// What an executor has done so far (see `gpuasync_executor_stats`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct gpuasync_stats {
+    /// Tickets issued: submissions and batch replays.
+    pub submissions: u64,
+    /// Command buffers handed to the GPU queue: fewer than `submissions` when
+    /// small submissions were coalesced.
+    pub queue_submissions: u64,
+    /// The highest ticket whose completion has been processed.
+    pub completed: u64,
+    /// Bytes copied from the host into buffers by writes.
+    pub bytes_written: u64,
+    /// Bytes copied from buffers to the host by reads.
+    pub bytes_read: u64,
+    /// Timed submissions (`GPUASYNC_SUBMIT_TIMESTAMPS`) whose timing was collected.
+    pub timed_submissions: u64,
+    /// Sum of their GPU spans in nanoseconds; spans of coalesced submissions can
+    /// overlap, so this can exceed the GPU's busy time.
+    pub gpu_time_ns: u64,
+}
+
+/// Counters of what the executor has done so far.
+#[no_mangle]
+pub extern "C" fn gpuasync_executor_stats(executor: gpuasync_executor, stats: *mut gpuasync_stats) -> gpuasync_status {
+    call(|| {
+        require!(stats);
+        let s = lookup(executor)?.stats();
+        let out = gpuasync_stats {
+            submissions: s.submissions,
+            queue_submissions: s.queue_submissions,
+            completed: s.completed,
+            bytes_written: s.bytes_written,
+            bytes_read: s.bytes_read,
+            timed_submissions: s.timed_submissions,
+            gpu_time_ns: s.gpu_time_ns,
+        };
+        // SAFETY: checked non-null above.
+        unsafe { write_out(stats, out) };
+        Ok(())
+    })
+}

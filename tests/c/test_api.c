@@ -226,13 +226,15 @@ static fixture make_fixture(void)
 
 static void check_executor_calls(const fixture *f)
 {
-    section("gpuasync_executor_destroy / _device_info / _validation / _wait_idle");
+    section("gpuasync_executor_destroy / _device_info / _validation / _wait_idle / _stats");
     struct gpuasync_device_info info;
+    struct gpuasync_stats stats;
     uint32_t enabled;
     uint64_t messages;
     EXPECT_STATUS(gpuasync_executor_device_info(f->ex, NULL), GPUASYNC_NULL_ARGUMENT);
     EXPECT_STATUS(gpuasync_executor_validation(f->ex, NULL, &messages), GPUASYNC_NULL_ARGUMENT);
     EXPECT_STATUS(gpuasync_executor_validation(f->ex, &enabled, NULL), GPUASYNC_NULL_ARGUMENT);
+    EXPECT_STATUS(gpuasync_executor_stats(f->ex, NULL), GPUASYNC_NULL_ARGUMENT);
     for (int i = 0; i < BAD_EXECUTORS; i++) {
         gpuasync_executor bad = f->bad_ex[i].handle;
         printf("-- %s\n", f->bad_ex[i].what);
@@ -243,7 +245,14 @@ static void check_executor_calls(const fixture *f)
                               messages);
         CHECK(all_bytes(&enabled, sizeof enabled, SENTINEL_BYTE), "  enabled is not written on failure");
         EXPECT_STATUS(gpuasync_executor_wait_idle(bad), GPUASYNC_INVALID_HANDLE);
+        EXPECT_FAIL_UNWRITTEN(gpuasync_executor_stats(bad, &stats), GPUASYNC_INVALID_HANDLE, stats);
     }
+    EXPECT_OK(gpuasync_executor_wait_idle(f->ex));
+    EXPECT_OK(gpuasync_executor_stats(f->ex, &stats));
+    CHECK(stats.completed == stats.submissions && stats.queue_submissions <= stats.submissions,
+          "stats after wait_idle: %llu submissions, %llu completed, %llu queue submissions",
+          (unsigned long long)stats.submissions, (unsigned long long)stats.completed,
+          (unsigned long long)stats.queue_submissions);
     EXPECT_OK(gpuasync_executor_device_info(f->ex, &info));
     CHECK(info.suitable == 1 && info.name[0] != '\0', "the executor's device is suitable and named (%s)", info.name);
     EXPECT_OK(gpuasync_executor_wait_idle(f->ex));
