@@ -139,6 +139,7 @@ module gpuasync
         integer(c_int32_t) :: max_in_flight = 0
         integer(c_int64_t) :: spin_ns = 0
         type(c_ptr) :: pipeline_cache_path = c_null_ptr
+        integer(c_int64_t) :: staging_bytes = 0
     end type c_gpuasync_executor_desc
 
     !> C `gpuasync_timing`: GPU timestamps and host times of one submission, in

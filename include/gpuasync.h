@@ -240,7 +240,8 @@ typedef struct gpuasync_device_info {
 
 // How to create an executor. A zeroed struct (or a null pointer) gives the
 // defaults: the best device, no validation, 1024 submissions in flight, waits
-// that spin up to 100 us before sleeping, no pipeline cache file.
+// that spin up to 100 us before sleeping, no pipeline cache file, 1 GiB of
+// staging memory in flight.
 typedef struct gpuasync_executor_desc {
   // Device index or case-insensitive name substring, or null for automatic
   // choice (discrete > integrated > virtual > CPU). `GPUASYNC_DEVICE` overrides it.
@@ -256,6 +257,11 @@ typedef struct gpuasync_executor_desc {
   // A file the pipeline cache is loaded from and saved to at destroy, or null;
   // `GPUASYNC_PIPELINE_CACHE` overrides it.
   const char *pipeline_cache_path;
+  // Staging memory that work in flight may hold, in bytes; 0 for the default
+  // (1 GiB). A submission that would exceed it waits for older work (or
+  // returns `GPUASYNC_WOULD_BLOCK` with `GPUASYNC_SUBMIT_NO_BLOCK`); one larger
+  // than the whole budget runs alone. `GPUASYNC_STAGING_BYTES` overrides it.
+  uint64_t staging_bytes;
 } gpuasync_executor_desc;
 
 // GPU timestamps and host times of one submission, in nanoseconds.

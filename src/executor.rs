@@ -23,6 +23,8 @@ use crate::timing::{Stats, Timing, TimingLog};
 
 /// How many submissions may be in flight when the description does not say.
 const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
+/// Staging memory that work in flight may hold, when not told.
+const DEFAULT_STAGING_BYTES: u64 = 1 << 30;
 /// The flusher feeds the GPU when fewer than this many bundles are pending.
 const DEFAULT_FLUSH_DEPTH: usize = 2;
 /// The largest bound on submissions in flight (two timestamp queries each).
@@ -49,6 +51,10 @@ pub struct ExecutorDesc {
     /// A file to load the pipeline cache from and save it to at teardown;
     /// `GPUASYNC_PIPELINE_CACHE` overrides it.
     pub pipeline_cache: Option<std::path::PathBuf>,
+    /// Staging bytes that work in flight may hold (0: 1 GiB); a submission that
+    /// would exceed it waits for older work, or is `WouldBlock` with
+    /// `SubmitFlags::no_block`. `GPUASYNC_STAGING_BYTES` overrides it.
+    pub staging_bytes: u64,
 }
 
 /// A buffer handle: index + generation + owning executor (see `slots`).
@@ -123,6 +129,8 @@ pub(crate) struct State {
     pub staging_pool: StagingPool,
     /// Counters behind `Executor::stats`.
     pub stats: Stats,
+    /// Staging bytes held by bundles not yet retired (the budget's use).
+    pub staging_in_use: u64,
 }
 
 /// The submission side of the executor, shared with the flusher thread: the
@@ -170,6 +178,8 @@ pub struct Executor {
     pipeline_cache: vk::PipelineCache,
     pipeline_cache_path: Option<std::path::PathBuf>,
     pub(crate) max_in_flight: u64,
+    /// Staging bytes work in flight may hold.
+    pub(crate) staging_budget: u64,
     pub(crate) descriptor_mode: DescriptorMode,
     /// `maxPushDescriptors`: the most bindings a kernel may have in push mode.
     push_descriptor_limit: u32,
@@ -396,6 +406,7 @@ impl Executor {
                 set_cache: SetCache::default(),
                 staging_pool: StagingPool::new(),
                 stats: Stats::default(),
+                staging_in_use: 0,
             }),
             submit_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
@@ -423,6 +434,11 @@ impl Executor {
             pipeline_cache: cache,
             pipeline_cache_path: cache_path,
             max_in_flight: u64::from(max_in_flight),
+            staging_budget: std::env::var("GPUASYNC_STAGING_BYTES")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .filter(|&b| b > 0)
+                .unwrap_or(if desc.staging_bytes == 0 { DEFAULT_STAGING_BYTES } else { desc.staging_bytes }),
             descriptor_mode: DescriptorMode::from_env(),
             push_descriptor_limit,
             spin_ns,
@@ -786,6 +802,7 @@ impl Executor {
         }
         if let Some(allocator) = st.allocator.as_mut() {
             for staging in done.staging.drain(..) {
+                st.staging_in_use -= staging.size;
                 st.staging_pool.give(&self.device, allocator, staging);
             }
         }

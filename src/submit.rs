@@ -403,6 +403,7 @@ impl Queue {
         }
         if let Some(allocator) = st.allocator.as_mut() {
             for staging in bundle.staging {
+                st.staging_in_use -= staging.size;
                 st.staging_pool.give(&self.device, allocator, staging);
             }
         }
@@ -491,7 +492,7 @@ impl Executor {
         if let Some(e) = &st.broken {
             return Err(e.clone());
         }
-        self.make_room(&mut st, flags)?;
+        self.make_room(&mut st, flags, staging_need(ops))?;
         let mut plan = std::mem::take(&mut st.scratch_plan);
         self.plan_into(&st, ops, &mut plan)?;
         self.prepare_sets(&mut st, ops, &plan)?;
@@ -523,6 +524,7 @@ impl Executor {
         bundle.submissions += 1;
         st.stats.bytes_written += plan.write_bytes_exact;
         st.stats.bytes_read += plan.read_bytes_exact;
+        st.staging_in_use += staging.iter().map(|s| s.size).sum::<u64>();
         bundle.staging.extend(staging);
         if let Some(q) = query {
             bundle.queries.push((ticket, q, self.host_ns(), true));
@@ -564,21 +566,31 @@ impl Executor {
     }
 
     /// Wait (without the lock) until fewer than `max_in_flight` submissions are
-    /// outstanding, or fail with `WouldBlock` if the caller may not block.
-    pub(crate) fn make_room(&self, st: &mut MutexGuard<'_, State>, flags: SubmitFlags) -> Result<()> {
+    /// outstanding and `staging` more bytes fit the staging budget (a submission
+    /// needing more than the whole budget runs when nothing else holds staging),
+    /// or fail with `WouldBlock` if the caller may not block.
+    pub(crate) fn make_room(&self, st: &mut MutexGuard<'_, State>, flags: SubmitFlags, staging: u64) -> Result<()> {
         let queue = &*self.queue;
+        let fits = |st: &State| {
+            st.last_ticket - queue.retired.load(Ordering::Acquire) < self.max_in_flight
+                && (staging == 0 || st.staging_in_use == 0 || st.staging_in_use + staging <= self.staging_budget)
+        };
         loop {
-            let outstanding = st.last_ticket - queue.retired.load(Ordering::Acquire);
-            if outstanding < self.max_in_flight {
+            if fits(st) {
                 return Ok(());
             }
             let reached = queue.progress()?;
             self.retire(st, reached);
-            if st.last_ticket - queue.retired.load(Ordering::Acquire) < self.max_in_flight {
+            if fits(st) {
                 return Ok(());
             }
             if flags.no_block {
-                bail!(WouldBlock, "{} submissions are in flight, the executor's bound", self.max_in_flight);
+                bail!(
+                    WouldBlock,
+                    "the executor is at its bound ({} submissions in flight at most, {} bytes of staging)",
+                    self.max_in_flight,
+                    self.staging_budget
+                );
             }
             if st.in_flight.is_empty() {
                 queue.close_bundle(st)?;
@@ -1025,6 +1037,17 @@ pub(crate) struct Recording {
     pub staging_offset: usize,
     /// Reset the queries inside the command buffer (recorded batches replay it).
     pub reset_query: bool,
+}
+
+/// Staging bytes the writes and reads of `ops` will take (before rounding).
+fn staging_need(ops: &[Op<'_>]) -> u64 {
+    ops.iter()
+        .map(|op| match op {
+            Op::Write { data, .. } => align16(data.len() as u64),
+            Op::Read { dst, .. } => align16(dst.len as u64),
+            _ => 0,
+        })
+        .sum()
 }
 
 fn align16(n: u64) -> u64 {

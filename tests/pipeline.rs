@@ -872,3 +872,44 @@ fn stats_count_what_happened() {
     assert!(s.gpu_time_ns > before.gpu_time_ns);
     assert_clean(&ex);
 }
+
+/// The staging budget: transfers larger than the whole budget still run (alone)
+/// and come back right; while older work holds the budget, a non-blocking submit
+/// that needs staging is WouldBlock and changes nothing, a blocking one waits.
+#[test]
+fn staging_budget_smaller_than_a_transfer() {
+    let ex = leak_on_panic(executor_with(ExecutorDesc { staging_bytes: 64 << 10, ..Default::default() }));
+    let mut rng = Rng::new(0x57a9);
+    // 1 MiB through a 64 KiB budget, both ways.
+    let big = rng.u32s(1 << 18);
+    let b = buffer(&ex, big.len() * 4);
+    let mut back = vec![0u32; big.len()];
+    let t = ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&big) }], PLAIN).unwrap();
+    let r = ex.submit(&[read_op(b, 0, &mut back)], PLAIN).unwrap();
+    assert!(r > t && ex.wait(r, u64::MAX).unwrap());
+    assert_eq_all(&back, &big, "1 MiB through a 64 KiB staging budget");
+
+    // Hold the budget behind a long kernel.
+    let k = kernel(&ex, "lcg");
+    let iters = long_iters(&ex);
+    let busy = buffer(&ex, LONG_N * 4);
+    let p = LcgParams { n: LONG_N as u32, iterations: iters };
+    let small = buffer(&ex, 40 << 10);
+    let first = rng.u32s(10 << 10);
+    let second = rng.u32s(10 << 10);
+    let long = ex.submit(&[Op::Dispatch { kernel: k, buffers: &[busy], push_constants: push(&p), groups: groups(LONG_N, 64) }], PLAIN).unwrap();
+    let t1 = ex.submit(&[Op::Write { buffer: small, offset: 0, data: bytes(&first) }], PLAIN).unwrap();
+    let nb = SubmitFlags { no_block: true, ..PLAIN };
+    expect_err(ex.submit(&[Op::Write { buffer: small, offset: 0, data: bytes(&second) }], nb), ErrorKind::WouldBlock);
+    let mut check = vec![0u32; first.len()];
+    // A read needs staging too: also refused while the budget is held.
+    expect_err(ex.submit(&[read_op(small, 0, &mut check)], nb), ErrorKind::WouldBlock);
+    // Work without staging is not held back by the budget.
+    let fill = ex.submit(&[Op::Fill { buffer: busy, offset: 0, size: 16, value: 1 }], nb).unwrap();
+    assert_eq!((t1, fill), (long + 1, long + 2), "refused submissions take no ticket");
+    // A blocking submit waits for the first write to retire, then goes.
+    let t2 = ex.submit(&[read_op(small, 0, &mut check)], PLAIN).unwrap();
+    assert!(ex.wait(t2, u64::MAX).unwrap());
+    assert_eq_all(&check, &first, "the write before the refused ones landed; the refused one did not");
+    assert_clean(&ex);
+}

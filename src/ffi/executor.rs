@@ -19,7 +19,8 @@ const KNOWN_EXECUTOR_FLAGS: u32 = GPUASYNC_EXECUTOR_VALIDATION | GPUASYNC_EXECUT
 
 /// How to create an executor. A zeroed struct (or a null pointer) gives the
 /// defaults: the best device, no validation, 1024 submissions in flight, waits
-/// that spin up to 100 us before sleeping, no pipeline cache file.
+/// that spin up to 100 us before sleeping, no pipeline cache file, 1 GiB of
+/// staging memory in flight.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct gpuasync_executor_desc {
@@ -37,6 +38,11 @@ pub struct gpuasync_executor_desc {
     /// A file the pipeline cache is loaded from and saved to at destroy, or null;
     /// `GPUASYNC_PIPELINE_CACHE` overrides it.
     pub pipeline_cache_path: *const c_char,
+    /// Staging memory that work in flight may hold, in bytes; 0 for the default
+    /// (1 GiB). A submission that would exceed it waits for older work (or
+    /// returns `GPUASYNC_WOULD_BLOCK` with `GPUASYNC_SUBMIT_NO_BLOCK`); one larger
+    /// than the whole budget runs alone. `GPUASYNC_STAGING_BYTES` overrides it.
+    pub staging_bytes: u64,
 }
 
 /// GPU timestamps and host times of one submission, in nanoseconds.
@@ -92,6 +98,7 @@ pub extern "C" fn gpuasync_executor_create(
             }
             core.validation = desc.flags & GPUASYNC_EXECUTOR_VALIDATION != 0;
             core.max_in_flight = desc.max_in_flight;
+            core.staging_bytes = desc.staging_bytes;
             core.spin_ns = if desc.flags & GPUASYNC_EXECUTOR_NO_SPIN != 0 {
                 Some(0)
             } else {
