@@ -229,6 +229,7 @@ module gpuasync
         !> GPU timestamps of a ticket submitted with `timestamps=.true.`.
         procedure :: timing => executor_timing
         procedure :: stats => executor_stats
+        procedure :: trace => executor_trace
         !> Whether validation is on, and how many messages it reported.
         procedure :: validation => executor_validation
         !> The device's description (C struct).
@@ -504,6 +505,13 @@ module gpuasync
             integer(c_int64_t), value, intent(in) :: timeout_ns
             integer(c_int) :: status
         end function gpuasync_ticket_wait
+
+        function gpuasync_executor_trace(executor, path) result(status) bind(c, name="gpuasync_executor_trace")
+            import :: c_int, c_ptr, c_gpuasync_executor
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_ptr), value, intent(in) :: path
+            integer(c_int) :: status
+        end function gpuasync_executor_trace
 
         function gpuasync_executor_stats(executor, stats) result(status) bind(c, name="gpuasync_executor_stats")
             import :: c_int, c_gpuasync_executor, c_gpuasync_stats
@@ -909,6 +917,24 @@ contains
         if (.not. executor_check(self, 'executor%timing', stat, errmsg)) return
         call report(int(gpuasync_ticket_timing(self%handle, ticket, timing)), 'executor%timing', stat, errmsg)
     end subroutine executor_timing
+
+    !> Start recording a trace (Chrome/Perfetto JSON) into the file `path`, or
+    !> stop and write it when `path` is absent.
+    subroutine executor_trace(self, path, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        character(len=*), intent(in), optional :: path
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        character(kind=c_char, len=:), allocatable, target :: c_path
+
+        if (.not. executor_check(self, 'executor%trace', stat, errmsg)) return
+        if (present(path)) then
+            c_path = trim(path) // c_null_char
+            call report(int(gpuasync_executor_trace(self%handle, c_loc(c_path))), 'executor%trace', stat, errmsg)
+        else
+            call report(int(gpuasync_executor_trace(self%handle, c_null_ptr)), 'executor%trace', stat, errmsg)
+        end if
+    end subroutine executor_trace
 
     !> Counters of what the executor has done: submissions, command buffers
     !> handed to the GPU, completed tickets, bytes written and read, timed GPU time.

@@ -461,6 +461,13 @@ enum gpuasync_status gpuasync_ticket_timing(struct gpuasync_executor executor,
 enum gpuasync_status gpuasync_executor_stats(struct gpuasync_executor executor,
                                              struct gpuasync_stats *stats);
 
+// Start recording a trace (Chrome/Perfetto JSON: host calls per thread, one
+// GPU span per submission, on one clock) into the file `path`; a null `path`
+// stops tracing and writes the file. Also started by `GPUASYNC_TRACE=path`;
+// written at the latest when the executor is destroyed. While tracing, every
+// submission carries timestamps. `GPUASYNC_UNSUPPORTED` without timestamps.
+enum gpuasync_status gpuasync_executor_trace(struct gpuasync_executor executor, const char *path);
+
 // Build a kernel from `word_count` 32-bit SPIR-V words and the compute entry
 // point `entry` (usually "main"), with optional specialization constants
 // (`spec` may be null when `spec_count` is 0). Its interface (bindings,

@@ -117,6 +117,16 @@ impl Executor {
     /// Replay a batch, with `updates` applied to its push constants (they stay
     /// for later replays). Returns the replay's ticket.
     pub fn replay(&self, id: BatchId, updates: &[PushUpdate<'_>], flags: SubmitFlags) -> Result<u64> {
+        if !self.tracing.load(Ordering::Relaxed) {
+            return self.replay_untraced(id, updates, flags);
+        }
+        let start = self.host_ns();
+        let ticket = self.replay_untraced(id, updates, SubmitFlags { timestamps: true, ..flags });
+        self.trace_host("replay", start, *ticket.as_ref().unwrap_or(&0));
+        ticket
+    }
+
+    fn replay_untraced(&self, id: BatchId, updates: &[PushUpdate<'_>], flags: SubmitFlags) -> Result<u64> {
         let queue = &*self.queue;
         let mut st = queue.state.lock();
         if let Some(e) = &st.broken {

@@ -20,6 +20,7 @@ use crate::memory::{self, BufferKind, RawBuffer, StagingPool};
 use crate::slots::{Family, Slots};
 use crate::submit::{Bundle, Plan};
 use crate::timing::{Stats, Timing, TimingLog};
+use crate::trace::{Clock, Event, Trace};
 
 /// How many submissions may be in flight when the description does not say.
 const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
@@ -185,6 +186,12 @@ pub struct Executor {
     push_descriptor_limit: u32,
     pub(crate) spin_ns: u64,
     pub(crate) epoch: Instant,
+    /// `epoch` on CLOCK_MONOTONIC, nanoseconds (the clock of calibrated timestamps).
+    epoch_monotonic_ns: u64,
+    calibration: Option<ash::ext::calibrated_timestamps::Device>,
+    /// The trace being recorded, if any (`trace`); `tracing` mirrors it for the hot path.
+    pub(crate) trace: Mutex<Option<Trace>>,
+    pub(crate) tracing: AtomicBool,
     pub(crate) queue: Arc<Queue>,
     flusher: Option<std::thread::JoinHandle<()>>,
     // Dropped last: the device above is destroyed in `Drop` before this.
@@ -202,6 +209,14 @@ fn next_tag() -> u16 {
             return tag;
         }
     }
+}
+
+/// CLOCK_MONOTONIC now, in nanoseconds (the host domain of calibrated timestamps).
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
 }
 
 fn env_flag(name: &str) -> bool {
@@ -290,7 +305,17 @@ impl Executor {
         let queues = [vk::DeviceQueueCreateInfo::default()
             .queue_family_index(family)
             .queue_priorities(&priorities)];
-        let extensions = [ash::khr::push_descriptor::NAME.as_ptr()];
+        // Calibrated timestamps put GPU spans on the host clock in traces.
+        let calibration = instance.has_extension(physical, ash::ext::calibrated_timestamps::NAME) && {
+            let loader = ash::ext::calibrated_timestamps::Instance::new(&instance.entry, &instance.raw);
+            // SAFETY: a plain query on a physical device of this instance.
+            let domains = unsafe { loader.get_physical_device_calibrateable_time_domains(physical) }.unwrap_or_default();
+            domains.contains(&vk::TimeDomainEXT::DEVICE) && domains.contains(&vk::TimeDomainEXT::CLOCK_MONOTONIC)
+        };
+        let mut extensions = vec![ash::khr::push_descriptor::NAME.as_ptr()];
+        if calibration {
+            extensions.push(ash::ext::calibrated_timestamps::NAME.as_ptr());
+        }
         let info_create = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queues)
             .enabled_extension_names(&extensions)
@@ -443,12 +468,19 @@ impl Executor {
             push_descriptor_limit,
             spin_ns,
             epoch: Instant::now(),
+            epoch_monotonic_ns: monotonic_ns(),
+            calibration: calibration.then(|| ash::ext::calibrated_timestamps::Device::new(&instance.raw, &raw)),
+            trace: Mutex::new(None),
+            tracing: AtomicBool::new(false),
             queue,
             flusher: None,
             device: raw,
             info: DeviceInfo { timestamps, ..info },
             instance,
         };
+        if let Some(path) = std::env::var_os("GPUASYNC_TRACE") {
+            executor.trace_to(std::path::PathBuf::from(path))?;
+        }
         let flusher = Arc::clone(&executor.queue);
         executor.flusher = Some(
             std::thread::Builder::new()
@@ -688,6 +720,16 @@ impl Executor {
     /// another thread's lock). Delivers the reads of every submission found
     /// complete. Ticket 0 is always complete.
     pub fn poll(&self, ticket: u64) -> Result<bool> {
+        if !self.tracing.load(Ordering::Relaxed) {
+            return self.poll_untraced(ticket);
+        }
+        let start = self.host_ns();
+        let done = self.poll_untraced(ticket);
+        self.trace_host(if matches!(done, Ok(true)) { "poll (done)" } else { "poll" }, start, ticket);
+        done
+    }
+
+    fn poll_untraced(&self, ticket: u64) -> Result<bool> {
         if ticket <= self.queue.retired.load(Ordering::Acquire) {
             return Ok(true);
         }
@@ -705,6 +747,16 @@ impl Executor {
     /// timeout: nothing changed. `u64::MAX` waits forever. Spins on the timeline
     /// for up to the executor's spin time before it sleeps in the driver.
     pub fn wait(&self, ticket: u64, timeout_ns: u64) -> Result<bool> {
+        if !self.tracing.load(Ordering::Relaxed) {
+            return self.wait_untraced(ticket, timeout_ns);
+        }
+        let start = self.host_ns();
+        let done = self.wait_untraced(ticket, timeout_ns);
+        self.trace_host(if matches!(done, Ok(false)) { "wait (timeout)" } else { "wait" }, start, ticket);
+        done
+    }
+
+    fn wait_untraced(&self, ticket: u64, timeout_ns: u64) -> Result<bool> {
         if ticket <= self.queue.retired.load(Ordering::Acquire) {
             return Ok(true);
         }
@@ -788,6 +840,18 @@ impl Executor {
                 st.stats.timed_submissions += 1;
                 st.stats.gpu_time_ns += timing.gpu_ns();
                 st.timings.push(ticket, timing);
+                if self.tracing.load(Ordering::Relaxed) {
+                    if let Some(trace) = self.trace.lock().as_mut() {
+                        trace.push(Event {
+                            name: "submission",
+                            clock: Clock::Gpu,
+                            start_ns: timing.gpu_begin_ns,
+                            dur_ns: timing.gpu_ns(),
+                            thread: 0,
+                            ticket,
+                        });
+                    }
+                }
             }
             if pooled {
                 if self.host_query_reset {
@@ -832,6 +896,56 @@ impl Executor {
                 format!("ticket {ticket} was submitted without timestamps, or its record was dropped (the newest 4096 are kept)"),
             )
         })
+    }
+
+    /// Start recording a trace (Chrome/Perfetto JSON) into `path`, replacing any
+    /// trace in progress (which is written first). While tracing, every
+    /// submission carries timestamps.
+    pub fn trace_to(&self, path: std::path::PathBuf) -> Result<()> {
+        if !self.info.timestamps {
+            bail!(Unsupported, "device {} cannot write timestamps on its compute queue", self.info.name);
+        }
+        self.trace_stop()?;
+        let offset = self.calibrated_offset();
+        *self.trace.lock() = Some(Trace::new(path, offset));
+        self.tracing.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Stop tracing and write the file (spans of work still in flight are not in it).
+    pub fn trace_stop(&self) -> Result<()> {
+        self.tracing.store(false, Ordering::Release);
+        let trace = self.trace.lock().take();
+        match trace {
+            Some(t) => t.write(&self.info.name),
+            None => Ok(()),
+        }
+    }
+
+    /// Host-epoch ns minus GPU ns, from one calibrated pair of timestamps.
+    fn calibrated_offset(&self) -> Option<i128> {
+        let calibration = self.calibration.as_ref()?;
+        let infos = [
+            vk::CalibratedTimestampInfoEXT::default().time_domain(vk::TimeDomainEXT::DEVICE),
+            vk::CalibratedTimestampInfoEXT::default().time_domain(vk::TimeDomainEXT::CLOCK_MONOTONIC),
+        ];
+        // SAFETY: the extension is enabled on this device; the infos are valid.
+        let (stamps, _deviation) = unsafe { calibration.get_calibrated_timestamps(&infos) }.ok()?;
+        let gpu_ns = ((stamps[0] & self.timestamp_mask) as f64 * self.info.timestamp_period_ns) as i128;
+        let host_ns = i128::from(stamps[1]) - i128::from(self.epoch_monotonic_ns);
+        Some(host_ns - gpu_ns)
+    }
+
+    /// Record a host span (`start` from `host_ns`) if tracing.
+    pub(crate) fn trace_host(&self, name: &'static str, start: u64, ticket: u64) {
+        if !self.tracing.load(Ordering::Relaxed) {
+            return;
+        }
+        let end = self.host_ns();
+        if let Some(trace) = self.trace.lock().as_mut() {
+            let thread = trace.thread();
+            trace.push(Event { name, clock: Clock::Host, start_ns: start, dur_ns: end.saturating_sub(start), thread, ticket });
+        }
     }
 
     /// Counters of what the executor has done so far.
@@ -915,6 +1029,11 @@ impl Drop for Executor {
                 }
             }
         }
+        drop(st);
+        if let Err(e) = self.trace_stop() {
+            eprintln!("gpuasync: {e}");
+        }
+        let mut st = self.queue.state.lock();
         let garbage: Vec<_> = st.garbage.drain(..).map(|(_, g)| g).collect();
         for g in garbage {
             self.destroy_garbage(&mut st, g);

@@ -15,6 +15,7 @@ mod memory;
 mod slots;
 mod submit;
 mod timing;
+mod trace;
 
 pub mod ffi;
 

@@ -483,7 +483,13 @@ impl Executor {
     /// yet handed over, this submission's included: nothing of it will land in
     /// the caller's memory.
     pub fn submit(&self, ops: &[Op<'_>], flags: SubmitFlags) -> Result<u64> {
-        self.submit_inner(ops, flags, true)
+        if !self.tracing.load(Ordering::Relaxed) {
+            return self.submit_inner(ops, flags, true);
+        }
+        let start = self.host_ns();
+        let ticket = self.submit_inner(ops, SubmitFlags { timestamps: true, ..flags }, true);
+        self.trace_host("submit", start, *ticket.as_ref().unwrap_or(&0));
+        ticket
     }
 
     pub(crate) fn submit_inner(&self, ops: &[Op<'_>], flags: SubmitFlags, barriers: bool) -> Result<u64> {

@@ -913,3 +913,42 @@ fn staging_budget_smaller_than_a_transfer() {
     assert_eq_all(&check, &first, "the write before the refused ones landed; the refused one did not");
     assert_clean(&ex);
 }
+
+/// The trace: valid JSON, host spans for submit/poll/wait on the host process,
+/// one GPU span per submission on the GPU process, GPU spans inside the host's
+/// view of the run (on one clock).
+#[test]
+fn trace_file_has_host_and_gpu_tracks() {
+    assert!(check_json(r#"{"a":[1,2.5e3,"x\"y",true,null],"b":{}}"#).is_ok());
+    assert!(check_json(r#"{"a":[1,2,]}"#).is_err(), "the checker rejects bad JSON");
+    let ex = leak_on_panic(executor());
+    let path = std::env::temp_dir().join(format!("gpuasync-trace-{}.json", std::process::id()));
+    ex.trace_to(path.clone()).unwrap();
+    let k = kernel(&ex, "scale_add");
+    let n = 256usize;
+    let (a, b) = (buffer(&ex, n * 4), buffer(&ex, n * 4));
+    let x = exact_f32s(&mut Rng::new(9), n, 100, 0);
+    let p = ScaleAddParams { a: 1.0, b: 1.0, n: n as u32 };
+    let mut out = vec![0f32; n];
+    let mut tickets = vec![ex.submit(&[Op::Write { buffer: a, offset: 0, data: bytes(&x) }], PLAIN).unwrap()];
+    for i in 0..20 {
+        let (src, dst) = if i % 2 == 0 { (a, b) } else { (b, a) };
+        tickets.push(ex.submit(&[Op::Dispatch { kernel: k, buffers: &[src, dst], push_constants: push(&p), groups: groups(n, 64) }], PLAIN).unwrap());
+    }
+    tickets.push(ex.submit(&[read_op(a, 0, &mut out)], PLAIN).unwrap());
+    let _ = ex.poll(tickets[5]).unwrap();
+    assert!(ex.wait(*tickets.last().unwrap(), u64::MAX).unwrap());
+    assert_eq_all(&out, &x.iter().map(|v| v + 20.0).collect::<Vec<_>>(), "work under tracing");
+    ex.trace_stop().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    check_json(&text).unwrap_or_else(|e| panic!("trace is not valid JSON: {e}"));
+    let count = |needle: &str| text.matches(needle).count();
+    assert_eq!(count(r#""name":"submit","cat":"host""#), tickets.len(), "one host span per submit");
+    assert_eq!(count(r#""name":"submission","cat":"gpu","ph":"X","pid":2"#), tickets.len(), "one GPU span per submission");
+    assert!(count(r#""name":"wait""#) >= 1 && count(r#""name":"poll"#) >= 1);
+    assert!(text.contains("\"process_name\"") && text.contains("GPU queue"));
+    // Every span starts at or after the trace's origin.
+    assert!(!text.contains("\"ts\":-"), "a span starts before the origin");
+    assert_clean(&ex);
+}

@@ -273,3 +273,21 @@ pub extern "C" fn gpuasync_executor_stats(executor: gpuasync_executor, stats: *m
         Ok(())
     })
 }
+
+/// Start recording a trace (Chrome/Perfetto JSON: host calls per thread, one
+/// GPU span per submission, on one clock) into the file `path`; a null `path`
+/// stops tracing and writes the file. Also started by `GPUASYNC_TRACE=path`;
+/// written at the latest when the executor is destroyed. While tracing, every
+/// submission carries timestamps. `GPUASYNC_UNSUPPORTED` without timestamps.
+#[no_mangle]
+pub extern "C" fn gpuasync_executor_trace(executor: gpuasync_executor, path: *const c_char) -> gpuasync_status {
+    call(|| {
+        let ex = lookup(executor)?;
+        if path.is_null() {
+            return ex.trace_stop();
+        }
+        // SAFETY: non-null, a NUL-terminated string per the contract.
+        let path = unsafe { string(path, "path") }?;
+        ex.trace_to(path.into())
+    })
+}

@@ -246,6 +246,7 @@ static void check_executor_calls(const fixture *f)
         CHECK(all_bytes(&enabled, sizeof enabled, SENTINEL_BYTE), "  enabled is not written on failure");
         EXPECT_STATUS(gpuasync_executor_wait_idle(bad), GPUASYNC_INVALID_HANDLE);
         EXPECT_FAIL_UNWRITTEN(gpuasync_executor_stats(bad, &stats), GPUASYNC_INVALID_HANDLE, stats);
+        EXPECT_STATUS(gpuasync_executor_trace(bad, NULL), GPUASYNC_INVALID_HANDLE);
     }
     EXPECT_OK(gpuasync_executor_wait_idle(f->ex));
     EXPECT_OK(gpuasync_executor_stats(f->ex, &stats));

@@ -444,3 +444,83 @@ impl Drop for LeakOnPanic {
         }
     }
 }
+
+/// A strict little JSON checker (RFC 8259 grammar, no dependencies): Ok when
+/// `text` is exactly one JSON value.
+pub fn check_json(text: &str) -> Result<(), String> {
+    fn ws(b: &[u8], mut i: usize) -> usize {
+        while i < b.len() && matches!(b[i], b' ' | b'\n' | b'\r' | b'\t') {
+            i += 1;
+        }
+        i
+    }
+    fn value(b: &[u8], i: usize) -> Result<usize, String> {
+        let i = ws(b, i);
+        match b.get(i) {
+            Some(b'{') => {
+                let mut i = ws(b, i + 1);
+                if b.get(i) == Some(&b'}') {
+                    return Ok(i + 1);
+                }
+                loop {
+                    i = string(b, ws(b, i))?;
+                    i = ws(b, i);
+                    if b.get(i) != Some(&b':') {
+                        return Err(format!("':' expected at {i}"));
+                    }
+                    i = ws(b, value(b, i + 1)?);
+                    match b.get(i) {
+                        Some(b',') => i += 1,
+                        Some(b'}') => return Ok(i + 1),
+                        _ => return Err(format!("',' or '}}' expected at {i}")),
+                    }
+                }
+            }
+            Some(b'[') => {
+                let mut i = ws(b, i + 1);
+                if b.get(i) == Some(&b']') {
+                    return Ok(i + 1);
+                }
+                loop {
+                    i = ws(b, value(b, i)?);
+                    match b.get(i) {
+                        Some(b',') => i += 1,
+                        Some(b']') => return Ok(i + 1),
+                        _ => return Err(format!("',' or ']' expected at {i}")),
+                    }
+                }
+            }
+            Some(b'"') => string(b, i),
+            Some(b't') if b[i..].starts_with(b"true") => Ok(i + 4),
+            Some(b'f') if b[i..].starts_with(b"false") => Ok(i + 5),
+            Some(b'n') if b[i..].starts_with(b"null") => Ok(i + 4),
+            Some(c) if *c == b'-' || c.is_ascii_digit() => {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_digit() || matches!(b[j], b'.' | b'e' | b'E' | b'+' | b'-')) {
+                    j += 1;
+                }
+                std::str::from_utf8(&b[i..j]).ok().and_then(|s| s.parse::<f64>().ok()).ok_or(format!("bad number at {i}"))?;
+                Ok(j)
+            }
+            _ => Err(format!("value expected at {i}")),
+        }
+    }
+    fn string(b: &[u8], i: usize) -> Result<usize, String> {
+        if b.get(i) != Some(&b'"') {
+            return Err(format!("string expected at {i}"));
+        }
+        let mut i = i + 1;
+        while i < b.len() {
+            match b[i] {
+                b'"' => return Ok(i + 1),
+                b'\\' => i += 2,
+                c if c < 0x20 => return Err(format!("control character in string at {i}")),
+                _ => i += 1,
+            }
+        }
+        Err("unterminated string".into())
+    }
+    let b = text.as_bytes();
+    let end = ws(b, value(b, 0)?);
+    if end == b.len() { Ok(()) } else { Err(format!("trailing data at {end}")) }
+}
