@@ -14,6 +14,8 @@ for t in core errors ordering pipeline batch; do
 done
 strip -o .gl/bin/gpuasync-bench target/release/gpuasync-bench
 cp target/release/libgpuasync.so .gl/bin/libgpuasync.so.0 && strip .gl/bin/libgpuasync.so.0
-gcc -std=c11 -O2 -Wall -Wextra -pedantic -Iinclude examples/c/demo.c -o .gl/bin/demo \
-    -L.gl/bin -l:libgpuasync.so.0 -Wl,-rpath,'$ORIGIN' -lm
+for ex in demo pipeline; do
+    gcc -std=c11 -O2 -Wall -Wextra -pedantic -Iinclude -Iexamples/c "examples/c/$ex.c" -o ".gl/bin/$ex" \
+        -L.gl/bin -l:libgpuasync.so.0 -Wl,-rpath,'$ORIGIN' -lm
+done
 du -sh .gl

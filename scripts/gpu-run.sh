@@ -39,5 +39,8 @@ for run in 1 2 3; do
     timeout 300 .gl/bin/gpuasync-bench --json "$out/bench-$run.json"
 done 2>&1 | grep -v '^\[bench\]' | tee "$out/bench.txt"
 .gl/bin/demo spirv/saxpy.spv 2>&1 | tee "$out/demo.txt"
+# The pipeline example (upload / compute / download chunks) with a trace, for
+# the picture in docs/benchmarks.md (scripts/trace-svg.py renders it).
+GPUASYNC_TRACE="$out/trace-pipeline.json" .gl/bin/pipeline spirv/lcg.spv 16 4194304 3 2>&1 | tee "$out/pipeline.txt"
 timeout 300 python3 .gl/anchors/cuda_anchor.py 2>&1 | tee "$out/cuda_anchor.txt"
 nvcc -O2 -arch=sm_90 -o /tmp/la .gl/anchors/launch_anchor.cu && timeout 120 /tmp/la 2>&1 | tee "$out/launch_anchor.txt"
