@@ -364,9 +364,7 @@ enum gpuasync_status gpuasync_buffer_map(struct gpuasync_executor executor,
                                          void **pointer);
 
 // Write `size` bytes of `data` into the buffer at `offset`, asynchronously.
-// `data` is copied before the call returns, so it is free at once. A write of
-// more than 64 MiB is split into 32 MiB submissions so the copy into staging
-// overlaps the GPU's transfer; the ticket is the last one's.
+// `data` is copied before the call returns, so it is free at once.
 enum gpuasync_status gpuasync_buffer_write(struct gpuasync_executor executor,
                                            struct gpuasync_buffer buffer,
                                            uint64_t offset,
@@ -376,8 +374,7 @@ enum gpuasync_status gpuasync_buffer_write(struct gpuasync_executor executor,
                                            gpuasync_ticket *ticket);
 
 // Read `size` bytes of the buffer at `offset` into `destination`,
-// asynchronously (more than 64 MiB: in 32 MiB submissions, delivered chunk by
-// chunk by a wait; the ticket is the last one's). The bytes land when a poll or wait first sees the ticket
+// asynchronously. The bytes land when a poll or wait first sees the ticket
 // complete: keep `destination` valid and untouched until then (Fortran:
 // `asynchronous`).
 enum gpuasync_status gpuasync_buffer_read(struct gpuasync_executor executor,

@@ -780,28 +780,7 @@ impl Executor {
                 None => return Ok(true),
             }
         };
-        // Deliver the reads of earlier bundles as each completes, while later
-        // ones still run: a large read split into chunks then copies out chunk k
-        // while the GPU transfers chunk k+1.
-        let start = Instant::now();
-        loop {
-            let step = {
-                let st = self.queue.state.lock();
-                st.in_flight
-                    .iter()
-                    .take_while(|b| b.last_ticket < signal)
-                    .find(|b| !b.reads.is_empty())
-                    .map(|b| b.last_ticket)
-            };
-            let Some(step) = step else { break };
-            let left = timeout_ns.saturating_sub(start.elapsed().as_nanos() as u64);
-            if !self.queue.spin_then_wait(step, self.spin_ns, left)? {
-                return Ok(false);
-            }
-            self.retire(&mut self.queue.state.lock(), step);
-        }
-        let left = timeout_ns.saturating_sub(start.elapsed().as_nanos() as u64);
-        if !self.queue.spin_then_wait(signal, self.spin_ns, left)? {
+        if !self.queue.spin_then_wait(signal, self.spin_ns, timeout_ns)? {
             return Ok(false);
         }
         let reached = self.queue.progress()?.max(signal);

@@ -94,9 +94,6 @@ pub struct SubmitFlags {
     pub no_block: bool,
 }
 
-/// Writes and reads of more than twice this many bytes are split into chunks.
-const TRANSFER_CHUNK: usize = 32 << 20;
-
 /// A bundle goes to the queue when it holds this many submissions.
 const MAX_BUNDLE_SUBMISSIONS: u32 = 256;
 
@@ -487,67 +484,12 @@ impl Executor {
     /// the caller's memory.
     pub fn submit(&self, ops: &[Op<'_>], flags: SubmitFlags) -> Result<u64> {
         if !self.tracing.load(Ordering::Relaxed) {
-            return self.submit_chunked(ops, flags);
+            return self.submit_inner(ops, flags, true);
         }
         let start = self.host_ns();
-        let ticket = self.submit_chunked(ops, SubmitFlags { timestamps: true, ..flags });
+        let ticket = self.submit_inner(ops, SubmitFlags { timestamps: true, ..flags }, true);
         self.trace_host("submit", start, *ticket.as_ref().unwrap_or(&0));
         ticket
-    }
-
-    /// A submission of one large write or read is split into chunks of
-    /// `TRANSFER_CHUNK` bytes, each its own submission (the ticket returned is
-    /// the last one's; tickets then advance by more than one), so that the copy
-    /// into staging of chunk k+1 overlaps the GPU's transfer of chunk k, and a
-    /// read's copy out of chunk k overlaps the transfer of chunk k+1. Not with
-    /// `no_block`, whose refusal must leave nothing submitted.
-    fn submit_chunked(&self, ops: &[Op<'_>], flags: SubmitFlags) -> Result<u64> {
-        let chunk = TRANSFER_CHUNK;
-        match ops {
-            [Op::Write { buffer, offset, data }] if data.len() > 2 * chunk && !flags.no_block => {
-                // Check the whole range first: an error must leave nothing submitted.
-                self.buffer_size(*buffer).and_then(|size| {
-                    match offset.checked_add(data.len() as u64) {
-                        Some(end) if end <= size => Ok(()),
-                        _ => Err(Error::new(ErrorKind::OutOfRange, format!(
-                            "op 0: range {offset}..{offset}+{} does not fit in a buffer of {size} bytes",
-                            data.len()
-                        ))),
-                    }
-                })?;
-                let mut ticket = 0;
-                for (i, part) in data.chunks(chunk).enumerate() {
-                    let at = offset + (i * chunk) as u64;
-                    ticket = self.submit_inner(&[Op::Write { buffer: *buffer, offset: at, data: part }], flags, true)?;
-                }
-                Ok(ticket)
-            }
-            [Op::Read { buffer, offset, dst }] if dst.len() > 2 * chunk && !flags.no_block => {
-                self.buffer_size(*buffer).and_then(|size| {
-                    match offset.checked_add(dst.len() as u64) {
-                        Some(end) if end <= size => Ok(()),
-                        _ => Err(Error::new(ErrorKind::OutOfRange, format!(
-                            "op 0: range {offset}..{offset}+{} does not fit in a buffer of {size} bytes",
-                            dst.len()
-                        ))),
-                    }
-                })?;
-                let mut ticket = 0;
-                let mut done = 0usize;
-                while done < dst.len() {
-                    let len = chunk.min(dst.len() - done);
-                    // SAFETY: a sub-range of the caller's destination, under the same
-                    // contract (valid and untouched until the last chunk completes,
-                    // which is after this one).
-                    let part = unsafe { HostDst::new(dst.ptr.add(done), len) };
-                    let op = Op::Read { buffer: *buffer, offset: offset + done as u64, dst: part };
-                    ticket = self.submit_inner(&[op], flags, true)?;
-                    done += len;
-                }
-                Ok(ticket)
-            }
-            _ => self.submit_inner(ops, flags, true),
-        }
     }
 
     pub(crate) fn submit_inner(&self, ops: &[Op<'_>], flags: SubmitFlags, barriers: bool) -> Result<u64> {

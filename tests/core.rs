@@ -405,13 +405,13 @@ fn validation_canary_is_reported() {
 }
 
 /// Transfers big enough to be copied into and out of staging on several
-/// threads (>= 16 MiB) or split into chunks (> 64 MiB), of sizes that do not
-/// divide evenly: every element comes back.
+/// threads (>= 16 MiB), and of sizes that do not divide evenly: every element
+/// comes back.
 #[test]
 fn large_transfers_round_trip() {
     let ex = executor();
     let mut rng = Rng::new(0x1a76e);
-    for n in [(24 << 20) / 4 + 3, (64 << 20) / 4, (100 << 20) / 4 + 5] {
+    for n in [(24 << 20) / 4 + 3, (64 << 20) / 4] {
         let data = rng.u32s(n);
         let b = buffer(&ex, n * 4);
         let mut back = vec![0u32; n];
@@ -452,33 +452,4 @@ fn pipeline_cache_file_round_trip() {
         assert_clean(&ex);
     }
     std::fs::remove_dir_all(&dir).ok();
-}
-
-/// A large write at an offset, split into chunks, lands exactly in its range
-/// (the words around it are untouched), and a large read at an offset returns
-/// exactly that range; a range past the end is refused before any chunk goes.
-#[test]
-fn chunked_transfers_at_an_offset() {
-    let ex = executor();
-    let mut rng = Rng::new(0xc4a);
-    let total = (80 << 20) / 4 + 16;
-    let before = rng.u32s(total);
-    let b = buffer(&ex, total * 4);
-    ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&before) }], PLAIN).unwrap();
-    let at = 12usize; // words
-    let middle = rng.u32s((70 << 20) / 4 + 1);
-    let issued = ex.submit(&[Op::Write { buffer: b, offset: (at * 4) as u64, data: bytes(&middle) }], PLAIN).unwrap();
-    let too_far = ex.submit(&[Op::Write { buffer: b, offset: 8, data: bytes(&before) }], PLAIN);
-    expect_err(too_far, ErrorKind::OutOfRange);
-    let mut all = vec![0u32; total];
-    let mut part = vec![0u32; middle.len()];
-    let t1 = ex.submit(&[read_op(b, 0, &mut all)], PLAIN).unwrap();
-    let t2 = ex.submit(&[read_op(b, (at * 4) as u64, &mut part)], PLAIN).unwrap();
-    assert!(t1 > issued, "refused chunked write took no ticket");
-    assert!(ex.wait(t2, u64::MAX).unwrap() && ex.wait(t1, u64::MAX).unwrap());
-    let mut want = before.clone();
-    want[at..at + middle.len()].copy_from_slice(&middle);
-    assert_eq_all(&all, &want, "chunked write at an offset");
-    assert_eq_all(&part, &middle, "chunked read at an offset");
-    assert_clean(&ex);
 }

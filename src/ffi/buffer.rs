@@ -77,9 +77,7 @@ pub extern "C" fn gpuasync_buffer_map(
 }
 
 /// Write `size` bytes of `data` into the buffer at `offset`, asynchronously.
-/// `data` is copied before the call returns, so it is free at once. A write of
-/// more than 64 MiB is split into 32 MiB submissions so the copy into staging
-/// overlaps the GPU's transfer; the ticket is the last one's.
+/// `data` is copied before the call returns, so it is free at once.
 #[no_mangle]
 pub extern "C" fn gpuasync_buffer_write(
     executor: gpuasync_executor,
@@ -98,8 +96,7 @@ pub extern "C" fn gpuasync_buffer_write(
 }
 
 /// Read `size` bytes of the buffer at `offset` into `destination`,
-/// asynchronously (more than 64 MiB: in 32 MiB submissions, delivered chunk by
-/// chunk by a wait; the ticket is the last one's). The bytes land when a poll or wait first sees the ticket
+/// asynchronously. The bytes land when a poll or wait first sees the ticket
 /// complete: keep `destination` valid and untouched until then (Fortran:
 /// `asynchronous`).
 #[no_mangle]
