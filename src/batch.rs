@@ -245,11 +245,11 @@ impl Executor {
         record: bool,
     ) -> Result<()> {
         let plan_ops: Vec<Op<'_>> = ops.iter().map(BatchOp::as_op).collect();
-        let plan = self.plan(st, &plan_ops).map_err(|e| {
+        let mut plan = self.plan(st, &plan_ops).map_err(|e| {
             Error::new(e.kind, format!("batch no longer valid (destroyed buffer or kernel?): {}", e.message))
         })?;
         if record {
-            self.prepare_sets(st, &plan_ops, &plan)?;
+            self.prepare_sets(st, &plan_ops, &mut plan)?;
             let mut bundle = self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::empty())?;
             bundle.recycle = false;
             // One barrier first: the replay follows all earlier work on its buffers.

@@ -110,6 +110,9 @@ pub(crate) struct Bundle {
     /// A barrier in this bundle already orders what follows after all earlier bundles.
     pub ordered_after_earlier: bool,
     bound_pipeline: vk::Pipeline,
+    /// The descriptor set (and layout) bound last, to skip binding it again.
+    bound_set: vk::DescriptorSet,
+    bound_layout: vk::PipelineLayout,
     /// The host reads something this bundle writes (reads, mapped buffers).
     host_reads: bool,
     pub staging: Vec<RawBuffer>,
@@ -135,6 +138,8 @@ impl Bundle {
             hazards: Hazards::default(),
             ordered_after_earlier: true,
             bound_pipeline: vk::Pipeline::null(),
+            bound_set: vk::DescriptorSet::null(),
+            bound_layout: vk::PipelineLayout::null(),
             host_reads: false,
             staging: Vec::new(),
             reads: Vec::new(),
@@ -501,7 +506,7 @@ impl Executor {
         self.make_room(&mut st, flags, staging_need(ops))?;
         let mut plan = std::mem::take(&mut st.scratch_plan);
         self.plan_into(&st, ops, &mut plan)?;
-        self.prepare_sets(&mut st, ops, &plan)?;
+        self.prepare_sets(&mut st, ops, &mut plan)?;
         let timestamps = flags.timestamps && st.query_pool != vk::QueryPool::null();
 
         // Staging: one host-visible buffer for all writes, one for all reads.
@@ -645,6 +650,8 @@ impl Executor {
             hazards: Hazards::default(),
             ordered_after_earlier: false,
             bound_pipeline: vk::Pipeline::null(),
+            bound_set: vk::DescriptorSet::null(),
+            bound_layout: vk::PipelineLayout::null(),
             host_reads: false,
             staging: Vec::new(),
             reads: Vec::new(),
@@ -853,7 +860,7 @@ impl Executor {
 
         let mut write_at = 0u64;
         let mut read_at = 0u64;
-        for (op, uses) in ops.iter().zip(&plan.op_uses) {
+        for (op_index, (op, uses)) in ops.iter().zip(&plan.op_uses).enumerate() {
             let uses = &plan.uses[uses.clone()];
             if rec.barriers && bundle.hazards.conflicts(uses) {
                 buffer_barrier(d, cb);
@@ -897,13 +904,14 @@ impl Executor {
                 }
                 Op::Dispatch { kernel, push_constants, groups, .. } => {
                     let Some(k) = st.kernels.get(kernel.0) else { continue };
-                    let (pipeline, layout, set_layout) = (k.pipeline.raw, k.pipeline.layout, k.pipeline.set_layout);
+                    let (pipeline, layout) = (k.pipeline.raw, k.pipeline.layout);
                     if bundle.bound_pipeline != pipeline {
                         // SAFETY: the pipeline is live (checked in `plan`).
                         unsafe { d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, pipeline) };
                         bundle.bound_pipeline = pipeline;
                     }
-                    self.bind_buffers(st, cb, layout, set_layout, uses);
+                    let set = plan.sets.get(op_index).copied().unwrap_or_default();
+                    self.bind_buffers(bundle, layout, set, uses);
                     // SAFETY: the push-constant size equals the kernel's block (checked
                     // in `plan`); group counts are within the device limits.
                     unsafe {
@@ -923,48 +931,59 @@ impl Executor {
 
     /// Make sure every dispatch's descriptor set exists (cached mode), so that
     /// recording cannot fail after the submission is committed.
-    pub(crate) fn prepare_sets(&self, st: &mut State, ops: &[Op<'_>], plan: &Plan) -> Result<()> {
+    pub(crate) fn prepare_sets(&self, st: &mut State, ops: &[Op<'_>], plan: &mut Plan) -> Result<()> {
+        plan.sets.clear();
         if self.descriptor_mode == DescriptorMode::Push {
             return Ok(());
         }
         for (op, uses) in ops.iter().zip(&plan.op_uses) {
+            let mut set = vk::DescriptorSet::null();
             if let Op::Dispatch { kernel, .. } = op {
                 let uses = &plan.uses[uses.clone()];
-                let Some(k) = st.kernels.get(kernel.0) else { continue };
-                if uses.is_empty() {
-                    continue;
+                if let (false, Some(k)) = (uses.is_empty(), st.kernels.get(kernel.0)) {
+                    let set_layout = k.pipeline.set_layout;
+                    let mut raw = [vk::Buffer::null(); 32];
+                    let heap: Vec<vk::Buffer>;
+                    let list: &[vk::Buffer] = if uses.len() <= raw.len() {
+                        for (r, u) in raw.iter_mut().zip(uses) {
+                            *r = u.raw;
+                        }
+                        &raw[..uses.len()]
+                    } else {
+                        heap = uses.iter().map(|u| u.raw).collect();
+                        &heap
+                    };
+                    set = st.set_cache.get(&self.device, set_layout, list)?;
                 }
-                let set_layout = k.pipeline.set_layout;
-                let buffers: Vec<vk::Buffer> = uses.iter().map(|u| u.raw).collect();
-                st.set_cache.get(&self.device, set_layout, &buffers)?;
             }
+            plan.sets.push(set);
         }
         Ok(())
     }
 
-    /// Bind a dispatch's buffers the executor's way (see `descriptors`).
-    fn bind_buffers(&self, st: &mut State, cb: vk::CommandBuffer, layout: vk::PipelineLayout, set_layout: vk::DescriptorSetLayout, uses: &[Use]) {
+    /// Bind a dispatch's buffers the executor's way (see `descriptors`): the
+    /// set `prepare_sets` found, unless it is bound already.
+    fn bind_buffers(&self, bundle: &mut Bundle, layout: vk::PipelineLayout, set: vk::DescriptorSet, uses: &[Use]) {
         if self.descriptor_mode == DescriptorMode::Push || uses.is_empty() {
-            return self.push_bindings(cb, layout, uses);
+            return self.push_bindings(bundle.command_buffer, layout, uses);
         }
-        let mut raw = [vk::Buffer::null(); 32];
-        let buffers: Vec<vk::Buffer>;
-        let list: &[vk::Buffer] = if uses.len() <= raw.len() {
-            for (r, u) in raw.iter_mut().zip(uses) {
-                *r = u.raw;
-            }
-            &raw[..uses.len()]
-        } else {
-            buffers = uses.iter().map(|u| u.raw).collect();
-            &buffers
+        if set == bundle.bound_set && layout == bundle.bound_layout {
+            return;
+        }
+        // SAFETY: the set was made for this kernel's layout and its buffers are
+        // live (checked in `plan`); the command buffer is recording.
+        unsafe {
+            self.device.cmd_bind_descriptor_sets(
+                bundle.command_buffer,
+                vk::PipelineBindPoint::COMPUTE,
+                layout,
+                0,
+                &[set],
+                &[],
+            )
         };
-        match st.set_cache.get(&self.device, set_layout, list) {
-            // SAFETY: the set matches the kernel's layout and its buffers are live.
-            Ok(set) => unsafe {
-                self.device.cmd_bind_descriptor_sets(cb, vk::PipelineBindPoint::COMPUTE, layout, 0, &[set], &[])
-            },
-            Err(e) => eprintln!("gpuasync: descriptor set allocation failed: {e}"),
-        }
+        bundle.bound_set = set;
+        bundle.bound_layout = layout;
     }
 
     /// Bind a dispatch's buffers with push descriptors (no descriptor sets to
@@ -1024,6 +1043,8 @@ impl Executor {
 
 #[derive(Default)]
 pub(crate) struct Plan {
+    /// Per op, the descriptor set of a dispatch in cached mode (else null).
+    pub sets: Vec<vk::DescriptorSet>,
     /// Bytes the writes and reads carry (the staging sizes above are aligned).
     pub write_bytes_exact: u64,
     pub read_bytes_exact: u64,
