@@ -200,7 +200,7 @@ impl Bench<'_> {
             let wall = start.elapsed().as_nanos() as f64;
             // Check every buffer: buffer j ran ceil((count - j) / width) steps.
             for (j, (b, s)) in buffers.iter().zip(&seeds).enumerate() {
-                let steps = ((count - j) + width - 1) / width;
+                let steps = (count - j).div_ceil(width);
                 let mut out = vec![0u32; n];
                 let t = ex.submit(&[read_into(*b, &mut out)], PLAIN).map_err(err)?;
                 ex.wait(t, u64::MAX).map_err(err)?;

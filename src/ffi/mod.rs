@@ -7,6 +7,9 @@
 //! pointer is `GPUASYNC_NULL_ARGUMENT` unless documented optional; a zero length
 //! with a null pointer is an empty slice; no panic crosses the boundary.
 #![allow(non_camel_case_types)]
+// C entry points take raw pointers by design: each checks them (null, length)
+// and documents what the caller guarantees, as rustls-ffi does.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};

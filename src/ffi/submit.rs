@@ -90,7 +90,7 @@ fn host_len(size: u64) -> Result<usize> {
 ///
 /// # Safety
 /// The op's pointers must be valid as documented on `gpuasync_op`.
-unsafe fn translate<'a>(op: &'a gpuasync_op, index: usize, bindings: &mut Vec<Vec<BufferId>>) -> Result<Op<'a>> {
+unsafe fn translate<'a>(op: &'a gpuasync_op, index: usize, bindings: &mut [Vec<BufferId>]) -> Result<Op<'a>> {
     let buffer = BufferId(op.buffer.id);
     Ok(match op.kind {
         GPUASYNC_OP_WRITE => Op::Write {
