@@ -479,7 +479,10 @@ impl Executor {
             instance,
         };
         if let Some(path) = std::env::var_os("GPUASYNC_TRACE") {
-            executor.trace_to(std::path::PathBuf::from(path))?;
+            // A debugging aid: a problem with it warns, it does not stop the program.
+            if let Err(e) = executor.trace_to(std::path::PathBuf::from(path)) {
+                eprintln!("gpuasync: GPUASYNC_TRACE ignored: {e}");
+            }
         }
         let flusher = Arc::clone(&executor.queue);
         executor.flusher = Some(
@@ -864,9 +867,9 @@ impl Executor {
         if done.recycle {
             st.free_commands.push(done.command_buffer);
         }
+        st.staging_in_use -= done.staging_charge;
         if let Some(allocator) = st.allocator.as_mut() {
             for staging in done.staging.drain(..) {
-                st.staging_in_use -= staging.size;
                 st.staging_pool.give(&self.device, allocator, staging);
             }
         }
@@ -905,17 +908,22 @@ impl Executor {
         if !self.info.timestamps {
             bail!(Unsupported, "device {} cannot write timestamps on its compute queue", self.info.name);
         }
-        self.trace_stop()?;
         let offset = self.calibrated_offset();
-        *self.trace.lock() = Some(Trace::new(path, offset));
+        let old = self.trace.lock().replace(Trace::new(path, offset));
         self.tracing.store(true, Ordering::Release);
-        Ok(())
+        match old {
+            Some(t) => t.write(&self.info.name),
+            None => Ok(()),
+        }
     }
 
     /// Stop tracing and write the file (spans of work still in flight are not in it).
     pub fn trace_stop(&self) -> Result<()> {
-        self.tracing.store(false, Ordering::Release);
-        let trace = self.trace.lock().take();
+        let trace = {
+            let mut guard = self.trace.lock();
+            self.tracing.store(false, Ordering::Release);
+            guard.take()
+        };
         match trace {
             Some(t) => t.write(&self.info.name),
             None => Ok(()),

@@ -139,7 +139,10 @@ impl StagingPool {
     /// A staging buffer of at least `bytes` of `kind`: a kept one if one fits,
     /// else a new one of the rounded size.
     pub fn take(&mut self, device: &ash::Device, allocator: &mut Allocator, bytes: u64, kind: BufferKind) -> Result<RawBuffer> {
-        let size = bytes.max(MIN_STAGING).checked_next_power_of_two().unwrap_or(bytes);
+        // Round up so buffers fit later requests, but only sizes the pool may keep:
+        // a larger transfer gets exactly what it needs.
+        let rounded = bytes.max(MIN_STAGING).checked_next_power_of_two().unwrap_or(bytes);
+        let size = if rounded <= self.limit { rounded } else { bytes };
         let best = self
             .free
             .iter()
@@ -184,18 +187,46 @@ impl StagingPool {
 /// the bus and the memory system carry.
 const PARALLEL_COPY_BYTES: usize = 16 << 20;
 
-/// `dst.copy_from_slice(src)`, on several threads for large copies.
-pub(crate) fn parallel_copy(dst: &mut [u8], src: &[u8]) {
+/// Copy `src` to `dst`, on several threads for large copies; falls back to one
+/// thread if the system refuses more.
+///
+/// # Safety
+/// `dst` must be valid for writes of `src.len()` bytes (it may be
+/// uninitialized) and must not overlap `src` or be accessed by anyone else
+/// during the call.
+pub(crate) unsafe fn parallel_copy(dst: *mut u8, src: &[u8]) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if src.len() < PARALLEL_COPY_BYTES || threads < 2 || dst.len() != src.len() {
-        dst.copy_from_slice(src);
+    if src.len() < PARALLEL_COPY_BYTES || threads < 2 {
+        // SAFETY: the caller's contract.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
         return;
     }
-    // Chunks of whole pages, so threads do not share cache lines.
+    // Chunks of whole pages (whole cache lines when `dst` is page-aligned, as
+    // staging memory is).
     let chunk = src.len().div_ceil(threads).next_multiple_of(4096);
+    /// A destination pointer that may cross to the copying threads.
+    #[derive(Clone, Copy)]
+    struct Dst(*mut u8);
+    // SAFETY: each thread writes a disjoint range of the caller's destination,
+    // which the caller keeps valid and unaliased for the whole call.
+    unsafe impl Send for Dst {}
+    let base = Dst(dst);
     std::thread::scope(|scope| {
-        for (d, s) in dst.chunks_mut(chunk).zip(src.chunks(chunk)) {
-            scope.spawn(move || d.copy_from_slice(s));
+        let mut fallback = Vec::new();
+        for (i, s) in src.chunks(chunk).enumerate() {
+            let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
+                let d = base;
+                // SAFETY: `i * chunk .. i * chunk + s.len()` lies inside the caller's
+                // destination and no other thread writes it.
+                unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), d.0.add(i * chunk), s.len()) };
+            });
+            if spawned.is_err() {
+                fallback.push((i, s));
+            }
+        }
+        for (i, s) in fallback {
+            // SAFETY: as above, on this thread.
+            unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), base.0.add(i * chunk), s.len()) };
         }
     });
 }

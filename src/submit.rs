@@ -6,7 +6,8 @@
 //! the queue at once (latency). While the GPU is busy, the bundle stays open for
 //! more; the flusher thread hands it over as soon as the GPU is down to its last
 //! bundle, a poll or wait that needs one of its tickets hands it over at once,
-//! and so does reaching `MAX_BUNDLE_SUBMISSIONS`. So the GPU never idles while
+//! and so does reaching `MAX_BUNDLE_SUBMISSIONS`. ("Its last bundle" is the
+//! default `GPUASYNC_FLUSH_DEPTH` of 2: fewer than that many pending.) So the GPU never idles while
 //! work is pending, no work waits for a later call, and the submitting thread
 //! does not pay for vkQueueSubmit2 while the GPU is busy. Each separate command
 //! buffer costs the GPU microseconds; a dispatch inside one, a fraction of one.
@@ -90,7 +91,7 @@ pub struct SubmitFlags {
     /// Write GPU timestamps at the start and end of the submission.
     pub timestamps: bool,
     /// Return `WouldBlock` instead of waiting when the executor is at its bound of
-    /// submissions in flight.
+    /// submissions in flight or of staging memory in flight.
     pub no_block: bool,
 }
 
@@ -118,6 +119,8 @@ pub(crate) struct Bundle {
     pub staging: Vec<RawBuffer>,
     /// (index into `staging`, offset there, destination)
     pub reads: Vec<(usize, usize, HostDst)>,
+    /// Staging bytes charged to the executor's budget for this bundle.
+    pub staging_charge: u64,
     /// (ticket, first of its two queries, host submit time, whether the pair
     /// returns to the executor's pool at retire)
     pub queries: Vec<(u64, u32, u64, bool)>,
@@ -142,6 +145,7 @@ impl Bundle {
             bound_layout: vk::PipelineLayout::null(),
             host_reads: false,
             staging: Vec::new(),
+            staging_charge: 0,
             reads: Vec::new(),
             queries: Vec::new(),
             recycle: false,
@@ -153,10 +157,9 @@ impl Bundle {
         for &(index, offset, dst) in &self.reads {
             let Some(src) = self.staging.get_mut(index).and_then(|s| s.mapped()) else { continue };
             let Some(src) = src.get(offset..offset + dst.len) else { continue };
-            // SAFETY: `HostDst::new`'s contract keeps `dst` valid for `len` bytes and
-            // unaliased until this delivery, so it may be viewed as a slice.
-            let out = unsafe { std::slice::from_raw_parts_mut(dst.ptr, dst.len) };
-            memory::parallel_copy(out, src);
+            // SAFETY: `HostDst::new`'s contract keeps `dst` valid for writes of
+            // `len` bytes (possibly uninitialized) and unaliased until this delivery.
+            unsafe { memory::parallel_copy(dst.ptr, src) };
         }
         self.reads.clear();
     }
@@ -406,9 +409,9 @@ impl Queue {
                 st.free_queries.push(base);
             }
         }
+        st.staging_in_use -= bundle.staging_charge;
         if let Some(allocator) = st.allocator.as_mut() {
             for staging in bundle.staging {
-                st.staging_in_use -= staging.size;
                 st.staging_pool.give(&self.device, allocator, staging);
             }
         }
@@ -503,9 +506,13 @@ impl Executor {
         if let Some(e) = &st.broken {
             return Err(e.clone());
         }
-        self.make_room(&mut st, flags, staging_need(ops))?;
+        // Check the ops first (their sizes are trusted from then on), then wait for
+        // room; if that released the lock, check again: objects may be gone.
         let mut plan = std::mem::take(&mut st.scratch_plan);
         self.plan_into(&st, ops, &mut plan)?;
+        if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes)? {
+            self.plan_into(&st, ops, &mut plan)?;
+        }
         self.prepare_sets(&mut st, ops, &mut plan)?;
         let timestamps = flags.timestamps && st.query_pool != vk::QueryPool::null();
 
@@ -535,7 +542,10 @@ impl Executor {
         bundle.submissions += 1;
         st.stats.bytes_written += plan.write_bytes_exact;
         st.stats.bytes_read += plan.read_bytes_exact;
-        st.staging_in_use += staging.iter().map(|s| s.size).sum::<u64>();
+        // The budget is charged what was asked for, and released the same at retire.
+        let charge = plan.write_bytes + plan.read_bytes;
+        st.staging_in_use += charge;
+        bundle.staging_charge += charge;
         bundle.staging.extend(staging);
         if let Some(q) = query {
             bundle.queries.push((ticket, q, self.host_ns(), true));
@@ -580,20 +590,22 @@ impl Executor {
     /// outstanding and `staging` more bytes fit the staging budget (a submission
     /// needing more than the whole budget runs when nothing else holds staging),
     /// or fail with `WouldBlock` if the caller may not block.
-    pub(crate) fn make_room(&self, st: &mut MutexGuard<'_, State>, flags: SubmitFlags, staging: u64) -> Result<()> {
+    /// Returns whether it released the lock on the way.
+    pub(crate) fn make_room(&self, st: &mut MutexGuard<'_, State>, flags: SubmitFlags, staging: u64) -> Result<bool> {
         let queue = &*self.queue;
         let fits = |st: &State| {
             st.last_ticket - queue.retired.load(Ordering::Acquire) < self.max_in_flight
                 && (staging == 0 || st.staging_in_use == 0 || st.staging_in_use + staging <= self.staging_budget)
         };
+        let mut released = false;
         loop {
             if fits(st) {
-                return Ok(());
+                return Ok(released);
             }
             let reached = queue.progress()?;
             self.retire(st, reached);
             if fits(st) {
-                return Ok(());
+                return Ok(released);
             }
             if flags.no_block {
                 bail!(
@@ -610,6 +622,7 @@ impl Executor {
                 return Err(Error::new(ErrorKind::Internal, "in-flight bound reached with nothing in flight"));
             };
             // Drain first: never wait for a value whose bundle is not handed over.
+            released = true;
             MutexGuard::unlocked(st, || {
                 queue.drain()?;
                 queue.wait_for(oldest, u64::MAX)
@@ -654,6 +667,7 @@ impl Executor {
             bound_layout: vk::PipelineLayout::null(),
             host_reads: false,
             staging: Vec::new(),
+            staging_charge: 0,
             reads: Vec::new(),
             queries: Vec::new(),
             recycle: true,
@@ -800,7 +814,9 @@ impl Executor {
         let mut at = 0usize;
         for op in ops {
             if let Op::Write { data, .. } = op {
-                memory::parallel_copy(&mut mapped[at..at + data.len()], data);
+                let region = &mut mapped[at..at + data.len()];
+                // SAFETY: `region` is a live, exclusively borrowed slice of data.len() bytes.
+                unsafe { memory::parallel_copy(region.as_mut_ptr(), data) };
                 at += align16(data.len() as u64) as usize;
             }
         }
@@ -1064,17 +1080,6 @@ pub(crate) struct Recording {
     pub staging_offset: usize,
     /// Reset the queries inside the command buffer (recorded batches replay it).
     pub reset_query: bool,
-}
-
-/// Staging bytes the writes and reads of `ops` will take (before rounding).
-fn staging_need(ops: &[Op<'_>]) -> u64 {
-    ops.iter()
-        .map(|op| match op {
-            Op::Write { data, .. } => align16(data.len() as u64),
-            Op::Read { dst, .. } => align16(dst.len as u64),
-            _ => 0,
-        })
-        .sum()
 }
 
 fn align16(n: u64) -> u64 {

@@ -64,19 +64,20 @@ impl Trace {
         }
     }
 
-    /// Write the JSON file; `host_submit` finds a ticket's submit time for the
-    /// uncalibrated alignment.
+    /// Write the JSON file.
     pub fn write(&self, device: &str) -> Result<()> {
-        let offset = self.calibrated_offset.or_else(|| {
-            // Align the first GPU span to its own submission: the GPU cannot start
-            // before it, so this errs early by at most the submission latency.
-            let first_gpu = self.events.iter().find(|e| matches!(e.clock, Clock::Gpu))?;
-            let submit = self
-                .events
-                .iter()
-                .find(|e| matches!(e.clock, Clock::Host) && e.name == "submit" && e.ticket == first_gpu.ticket)?;
-            Some(i128::from(submit.start_ns + submit.dur_ns) - i128::from(first_gpu.start_ns))
-        });
+        // Without calibration, align the first GPU span that has its host call in
+        // the trace to the end of that call: the GPU cannot start before it, so
+        // this errs early by at most the submission latency.
+        let aligned = || {
+            self.events.iter().filter(|e| matches!(e.clock, Clock::Gpu)).find_map(|gpu| {
+                let host = self.events.iter().find(|e| {
+                    matches!(e.clock, Clock::Host) && matches!(e.name, "submit" | "replay") && e.ticket == gpu.ticket
+                })?;
+                Some(i128::from(host.start_ns + host.dur_ns) - i128::from(gpu.start_ns))
+            })
+        };
+        let offset = self.calibrated_offset.or_else(aligned);
         let to_host = |e: &Event| -> i128 {
             match e.clock {
                 Clock::Host => i128::from(e.start_ns),
@@ -86,7 +87,11 @@ impl Trace {
         let origin = self.events.iter().map(to_host).min().unwrap_or(0);
         let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
         let mut out = String::with_capacity(128 + self.events.len() * 110);
-        let clock = if self.calibrated_offset.is_some() { "calibrated (VK_EXT_calibrated_timestamps)" } else { "approximate (first GPU span aligned to its submit)" };
+        let clock = match (self.calibrated_offset, offset) {
+            (Some(_), _) => "calibrated (VK_EXT_calibrated_timestamps)",
+            (None, Some(_)) => "approximate (first GPU span aligned to its submit)",
+            (None, None) => "unaligned (GPU spans on the GPU's own clock)",
+        };
         let _ = write!(
             out,
             "{{\"displayTimeUnit\":\"ns\",\"otherData\":{{\"device\":\"{}\",\"gpu_clock\":\"{clock}\",\"dropped_events\":{}}},\"traceEvents\":[",
@@ -95,12 +100,26 @@ impl Trace {
         );
         let _ = write!(out, "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{{\"name\":\"host (gpuasync calls)\"}}}}");
         let _ = write!(out, ",{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":2,\"args\":{{\"name\":\"GPU queue: {}\"}}}}", esc(device));
-        let _ = write!(out, ",{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":2,\"tid\":1,\"args\":{{\"name\":\"submissions\"}}}}");
+        // Spans of one track must nest; GPU spans of coalesced submissions can
+        // overlap, so each goes to the first lane free at its start.
+        let mut lanes: Vec<i128> = Vec::new();
         for e in &self.events {
             let ts = (to_host(e) - origin) as f64 / 1e3;
             let (pid, tid) = match e.clock {
                 Clock::Host => (1, e.thread),
-                Clock::Gpu => (2, 1),
+                Clock::Gpu => {
+                    let start = to_host(e);
+                    let end = start + i128::from(e.dur_ns);
+                    let lane = match lanes.iter().position(|&free| free <= start) {
+                        Some(l) => l,
+                        None => {
+                            lanes.push(start);
+                            lanes.len() - 1
+                        }
+                    };
+                    lanes[lane] = end;
+                    (2, lane as u32 + 1)
+                }
             };
             let _ = write!(
                 out,

@@ -472,3 +472,20 @@ fn duplicate_specialization_constant_and_absurd_in_flight_bound() {
     ex.destroy_kernel(k).unwrap();
     assert_clean(&ex);
 }
+
+/// A read or write whose length overflows is OutOfRange (checked before
+/// anything else, the staging budget included), never a panic.
+#[test]
+fn absurd_lengths_are_out_of_range() {
+    let ex = executor();
+    let b = buffer(&ex, 1024);
+    let mut one = [0u8; 1];
+    // SAFETY: the read is refused before anything could be written.
+    let huge = unsafe { gpuasync::HostDst::new(one.as_mut_ptr(), usize::MAX) };
+    let nb = gpuasync::SubmitFlags { no_block: true, ..PLAIN };
+    for flags in [PLAIN, nb] {
+        expect_err(ex.submit(&[Op::Read { buffer: b, offset: 0, dst: huge }], flags), ErrorKind::OutOfRange);
+        expect_err(ex.submit(&[Op::Read { buffer: b, offset: 1, dst: huge }], flags), ErrorKind::OutOfRange);
+    }
+    assert_clean(&ex);
+}

@@ -907,6 +907,12 @@ fn staging_budget_smaller_than_a_transfer() {
     // Work without staging is not held back by the budget.
     let fill = ex.submit(&[Op::Fill { buffer: busy, offset: 0, size: 16, value: 1 }], nb).unwrap();
     assert_eq!((t1, fill), (long + 1, long + 2), "refused submissions take no ticket");
+    // The budget counts the bytes asked for, not the (rounded-up) staging
+    // buffers: 40 KiB + 40 KiB does not fit 64 KiB (refused above), but
+    // 40 KiB + 16 bytes does, although the first write's buffer is 64 KiB.
+    let tiny = [7u32; 4];
+    let t_tiny = ex.submit(&[Op::Write { buffer: busy, offset: 64, data: bytes(&tiny) }], nb).unwrap();
+    assert_eq!(t_tiny, fill + 1);
     // A blocking submit waits for the first write to retire, then goes.
     let t2 = ex.submit(&[read_op(small, 0, &mut check)], PLAIN).unwrap();
     assert!(ex.wait(t2, u64::MAX).unwrap());
