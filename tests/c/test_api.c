@@ -587,14 +587,6 @@ static void check_dispatch(const fixture *f)
                           GPUASYNC_INVALID_ARGUMENT, ticket);
 }
 
-/* A zeroed op of `kind`. */
-static gpuasync_op op_of(uint32_t kind)
-{
-    gpuasync_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = kind;
-    return op;
-}
 
 static void check_submit(const fixture *f, test_rng *rng)
 {

@@ -31,50 +31,9 @@ static void section(const char *name)
     printf("\n== %s\n", name);
 }
 
-static gpuasync_op op_of(uint32_t kind)
-{
-    gpuasync_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = kind;
-    return op;
-}
 
-static gpuasync_op dispatch_op(gpuasync_kernel k, const gpuasync_buffer *bindings, uint32_t binding_count,
-                               const void *push, uint32_t push_size, uint32_t groups_x)
-{
-    gpuasync_op op = op_of(GPUASYNC_OP_DISPATCH);
-    op.kernel = k;
-    op.bindings = bindings;
-    op.binding_count = binding_count;
-    op.push_constants = push;
-    op.push_constant_size = push_size;
-    op.groups[0] = groups_x;
-    op.groups[1] = 1;
-    op.groups[2] = 1;
-    return op;
-}
 
-static gpuasync_op fill_op(gpuasync_buffer b, uint64_t offset, uint64_t size, uint32_t value)
-{
-    gpuasync_op op = op_of(GPUASYNC_OP_FILL);
-    op.buffer = b;
-    op.offset = offset;
-    op.size = size;
-    op.fill_value = value;
-    return op;
-}
 
-static gpuasync_op copy_op(gpuasync_buffer dst, uint64_t dst_offset, gpuasync_buffer src, uint64_t src_offset,
-                           uint64_t size)
-{
-    gpuasync_op op = op_of(GPUASYNC_OP_COPY);
-    op.buffer = dst;
-    op.offset = dst_offset;
-    op.src = src;
-    op.src_offset = src_offset;
-    op.size = size;
-    return op;
-}
 
 static gpuasync_push_update update_of(uint32_t op_index, const void *data, uint32_t size)
 {

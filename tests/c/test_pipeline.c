@@ -38,48 +38,9 @@ static void sleep_ms(long ms)
     nanosleep(&t, NULL);
 }
 
-static gpuasync_op op_of(uint32_t kind)
-{
-    gpuasync_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = kind;
-    return op;
-}
 
-static gpuasync_op write_op(gpuasync_buffer b, uint64_t offset, const void *src, uint64_t size)
-{
-    gpuasync_op op = op_of(GPUASYNC_OP_WRITE);
-    op.buffer = b;
-    op.offset = offset;
-    op.host_src = src;
-    op.size = size;
-    return op;
-}
 
-static gpuasync_op read_op(gpuasync_buffer b, uint64_t offset, void *dst, uint64_t size)
-{
-    gpuasync_op op = op_of(GPUASYNC_OP_READ);
-    op.buffer = b;
-    op.offset = offset;
-    op.host_dst = dst;
-    op.size = size;
-    return op;
-}
 
-static gpuasync_op dispatch_op(gpuasync_kernel k, const gpuasync_buffer *bindings, uint32_t binding_count,
-                               const void *push, uint32_t push_size, uint32_t groups_x)
-{
-    gpuasync_op op = op_of(GPUASYNC_OP_DISPATCH);
-    op.kernel = k;
-    op.bindings = bindings;
-    op.binding_count = binding_count;
-    op.push_constants = push;
-    op.push_constant_size = push_size;
-    op.groups[0] = groups_x;
-    op.groups[1] = 1;
-    op.groups[2] = 1;
-    return op;
-}
 
 /* Host memory that a read must not have touched yet: every word is `mark`. */
 static int untouched(const uint32_t *v, size_t n, uint32_t mark)
