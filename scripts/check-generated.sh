@@ -15,13 +15,21 @@ if ! cmp -s "$tmp/gpuasync.h" include/gpuasync.h; then
     status=1
 fi
 
-for src in spirv/*.comp; do
-    spv="${src%.comp}.spv"
-    glslc --target-env=vulkan1.3 -O -o "$tmp/out.spv" "$src"
+modules=0
+while read -r src spv flags; do
+    # shellcheck disable=SC2086
+    glslc --target-env=vulkan1.3 -O $flags -o "$tmp/out.spv" "$src"
     if ! cmp -s "$tmp/out.spv" "$spv"; then
         echo "STALE: $spv does not match $src; run scripts/gen-spirv.sh" >&2
         status=1
     fi
+    modules=$((modules + 1))
+done < <(scripts/spirv-targets.sh)
+for spv in spirv/*.spv; do
+    if ! scripts/spirv-targets.sh | awk '{print $2}' | grep -qx "$spv"; then
+        echo "STALE: $spv has no source in spirv/; delete it" >&2
+        status=1
+    fi
 done
-[ $status = 0 ] && echo "generated files are up to date (header, $(ls spirv/*.comp | wc -l) SPIR-V modules)"
+[ $status = 0 ] && echo "generated files are up to date (header, $modules SPIR-V modules)"
 exit $status

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Compile every spirv/*.comp to the .spv beside it (committed; checked by the tests).
+# Compile every spirv/*.comp to its .spv module(s) (committed; checked by the
+# tests). Variants: see scripts/spirv-targets.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for src in spirv/*.comp; do
-    glslc --target-env=vulkan1.3 -O -o "${src%.comp}.spv" "$src"
+scripts/spirv-targets.sh | while read -r src out flags; do
+    # shellcheck disable=SC2086
+    glslc --target-env=vulkan1.3 -O $flags -o "$out" "$src"
 done

@@ -48,6 +48,9 @@ impl BatchOp {
 
 pub(crate) struct BatchEntry {
     ops: Vec<BatchOp>,
+    /// The recorded op of each op the caller gave (`usize::MAX`: a built-in op,
+    /// which push updates cannot address).
+    index: Vec<usize>,
     /// Every buffer the ops touch and whether they write it, for the tickets
     /// that order later work.
     uses: Vec<(BufferId, bool)>,
@@ -76,6 +79,12 @@ impl Executor {
     /// Record `ops` (copies, fills and dispatches; no host reads or writes) into a
     /// batch to replay. Checked now against buffers and kernels, like a submit.
     pub fn create_batch(&self, ops: &[Op<'_>]) -> Result<BatchId> {
+        // Built-in ops become their dispatches; the index maps the caller's op
+        // numbers (push updates use them) to the recorded ones.
+        self.with_expanded(ops, |expanded, index| self.create_batch_expanded(expanded, index.to_vec()))
+    }
+
+    fn create_batch_expanded(&self, ops: &[Op<'_>], index: Vec<usize>) -> Result<BatchId> {
         let mut owned = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             owned.push(match *op {
@@ -87,6 +96,7 @@ impl Executor {
                     push_constants: push_constants.to_vec(),
                     groups,
                 },
+                Op::Builtin(_) => bail!(Internal, "op {i}: built-in op left unexpanded"),
                 Op::Write { .. } | Op::Read { .. } => bail!(
                     InvalidArgument,
                     "op {i}: a batch holds device-side ops (copy, fill, dispatch); write and read with a submit"
@@ -101,7 +111,7 @@ impl Executor {
         let command_buffer = self.take_command_buffer(&mut st)?;
         let query = st.free_queries.pop();
         let checked_at = st.destroyed;
-        let entry = BatchEntry { ops: owned, uses, checked_at, command_buffer, stale: true, query, last_use: 0 };
+        let entry = BatchEntry { ops: owned, index, uses, checked_at, command_buffer, stale: true, query, last_use: 0 };
         match st.batches.insert(entry) {
             Ok(id) => Ok(BatchId(id)),
             Err(entry) => {
@@ -159,9 +169,10 @@ impl Executor {
         {
             let entry = st.batches.get_mut(id.0).ok_or_else(|| invalid_batch(id))?;
             for u in updates {
-                if let Some(BatchOp::Dispatch { push_constants, .. }) = entry.ops.get_mut(u.op) {
+                let op = entry.index.get(u.op).copied().unwrap_or(usize::MAX);
+                if let Some(BatchOp::Dispatch { push_constants, .. }) = entry.ops.get_mut(op) {
                     if push_constants.as_slice() != u.push_constants {
-                        undo.push((u.op, push_constants.clone(), entry.stale));
+                        undo.push((op, push_constants.clone(), entry.stale));
                         push_constants.copy_from_slice(u.push_constants);
                         entry.stale = true;
                     }
@@ -272,7 +283,10 @@ impl Executor {
     fn check_updates(&self, st: &State, id: BatchId, updates: &[PushUpdate<'_>]) -> Result<()> {
         let entry = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?;
         for u in updates {
-            match entry.ops.get(u.op) {
+            if entry.index.get(u.op) == Some(&usize::MAX) {
+                bail!(InvalidArgument, "push update for op {}: a built-in op takes no push updates", u.op);
+            }
+            match entry.index.get(u.op).and_then(|&i| entry.ops.get(i)) {
                 Some(BatchOp::Dispatch { push_constants, .. }) => {
                     if push_constants.len() != u.push_constants.len() {
                         bail!(
@@ -285,7 +299,7 @@ impl Executor {
                     }
                 }
                 Some(_) => bail!(InvalidArgument, "push update for op {}: not a dispatch", u.op),
-                None => bail!(InvalidArgument, "push update for op {}: the batch has {} ops", u.op, entry.ops.len()),
+                None => bail!(InvalidArgument, "push update for op {}: the batch has {} ops", u.op, entry.index.len()),
             }
         }
         Ok(())

@@ -192,6 +192,8 @@ pub struct Executor {
     /// The trace being recorded, if any (`trace`); `tracing` mirrors it for the hot path.
     pub(crate) trace: Mutex<Option<Trace>>,
     pub(crate) tracing: AtomicBool,
+    /// Built-in kernels created so far, and the reductions' scratch buffer.
+    pub(crate) builtins: Mutex<crate::builtin::BuiltinCache>,
     pub(crate) queue: Arc<Queue>,
     flusher: Option<std::thread::JoinHandle<()>>,
     // Dropped last: the device above is destroyed in `Drop` before this.
@@ -472,6 +474,7 @@ impl Executor {
             calibration: calibration.then(|| ash::ext::calibrated_timestamps::Device::new(&instance.raw, &raw)),
             trace: Mutex::new(None),
             tracing: AtomicBool::new(false),
+            builtins: Mutex::new(crate::builtin::BuiltinCache::from_env()),
             queue,
             flusher: None,
             device: raw,

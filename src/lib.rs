@@ -6,6 +6,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod batch;
+mod builtin;
 mod descriptors;
 mod device;
 mod error;
@@ -20,6 +21,7 @@ mod trace;
 pub mod ffi;
 
 pub use batch::{BatchId, PushUpdate};
+pub use builtin::{Builtin, BuiltinKind, DType, GemmTile, Operand};
 pub use device::{list_devices, DeviceInfo, DeviceType};
 pub use error::{gpuasync_status, Error, ErrorKind, Result};
 pub use executor::{BufferId, Executor, ExecutorDesc, KernelId};

@@ -83,6 +83,9 @@ pub enum Op<'a> {
     Fill { buffer: BufferId, offset: u64, size: u64, value: u32 },
     /// Run a kernel: `buffers[i]` binds to binding `i`.
     Dispatch { kernel: KernelId, buffers: &'a [BufferId], push_constants: &'a [u8], groups: [u32; 3] },
+    /// A built-in operation (`Builtin`): expands into one or two dispatches of
+    /// an embedded kernel, ordered like any other dispatch.
+    Builtin(&'a crate::builtin::Builtin),
 }
 
 /// Options of one submission.
@@ -491,6 +494,9 @@ impl Executor {
     /// yet handed over, this submission's included: nothing of it will land in
     /// the caller's memory.
     pub fn submit(&self, ops: &[Op<'_>], flags: SubmitFlags) -> Result<u64> {
+        if ops.iter().any(|op| matches!(op, Op::Builtin(_))) {
+            return self.with_expanded(ops, |ops, _| self.submit(ops, flags));
+        }
         if !self.tracing.load(Ordering::Relaxed) {
             return self.submit_inner(ops, flags, true);
         }
@@ -498,6 +504,39 @@ impl Executor {
         let ticket = self.submit_inner(ops, SubmitFlags { timestamps: true, ..flags }, true);
         self.trace_host("submit", start, *ticket.as_ref().unwrap_or(&0));
         ticket
+    }
+
+    /// `ops` with every built-in op replaced by the dispatches that carry it out,
+    /// and for each given op its index in the new list (`usize::MAX` for a
+    /// built-in op).
+    pub(crate) fn with_expanded<R>(&self, ops: &[Op<'_>], f: impl FnOnce(&[Op<'_>], &[usize]) -> Result<R>) -> Result<R> {
+        let mut expanded = Vec::new();
+        let mut spans = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            if let Op::Builtin(b) = op {
+                let start = expanded.len();
+                self.expand_builtin(b, &mut expanded)
+                    .map_err(|e| Error::new(e.kind, format!("op {i}: {}", e.message)))?;
+                spans.push(Some(start..expanded.len()));
+            } else {
+                spans.push(None);
+            }
+        }
+        let mut out = Vec::with_capacity(ops.len() + expanded.len());
+        let mut index = Vec::with_capacity(ops.len());
+        for (op, span) in ops.iter().zip(spans) {
+            match span {
+                Some(r) => {
+                    index.push(usize::MAX);
+                    out.extend(expanded[r].iter().map(crate::builtin::Expanded::as_op));
+                }
+                None => {
+                    index.push(out.len());
+                    out.push(*op);
+                }
+            }
+        }
+        f(&out, &index)
     }
 
     pub(crate) fn submit_inner(&self, ops: &[Op<'_>], flags: SubmitFlags, barriers: bool) -> Result<u64> {
@@ -740,6 +779,10 @@ impl Executor {
                         plan.uses.push(Use { id: *b, raw, read: access.read, write: access.write });
                     }
                 }
+                // Expanded by `with_expanded` before any plan is made.
+                Op::Builtin(_) => {
+                    return Err(context(Error::new(ErrorKind::Internal, "built-in op reached the planner unexpanded")))
+                }
             }
             plan.op_uses.push(start..plan.uses.len());
         }
@@ -918,6 +961,8 @@ impl Executor {
                         unsafe { d.cmd_fill_buffer(cb, uses[0].raw, offset, size, value) };
                     }
                 }
+                // Expanded before planning; `plan` rejects it.
+                Op::Builtin(_) => {}
                 Op::Dispatch { kernel, push_constants, groups, .. } => {
                     let Some(k) = st.kernels.get(kernel.0) else { continue };
                     let (pipeline, layout) = (k.pipeline.raw, k.pipeline.layout);

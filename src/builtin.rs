@@ -1,0 +1,612 @@
+//! Built-in kernels: BLAS-style operations whose SPIR-V is embedded in the
+//! library (compiled from `spirv/{blas1,reduce,gemm}.comp`).
+//!
+//! A built-in op is an ordinary op of a submission or batch: it expands into
+//! one or two dispatches of an embedded kernel, checked here against the
+//! buffers, and then ordered by the same hazard tracking as any dispatch.
+//! Pipelines are created on first use per (kernel, type, variant) and kept for
+//! the executor's life.
+
+use std::collections::HashMap;
+
+use crate::error::{bail, Error, ErrorKind, Result};
+use crate::executor::{BufferId, Executor, KernelId};
+use crate::kernel::SpecConstant;
+use crate::memory::BufferKind;
+use crate::submit::Op;
+
+/// Element type of a built-in op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DType {
+    F32,
+    F64,
+}
+
+impl DType {
+    pub fn bytes(self) -> u64 {
+        match self {
+            DType::F32 => 4,
+            DType::F64 => 8,
+        }
+    }
+}
+
+/// Which built-in operation. Operands are `a`, `b`, `c` of [`Builtin`]:
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BuiltinKind {
+    /// `c[0..n) = alpha`
+    Fill,
+    /// `c = a`
+    Copy,
+    /// `c = alpha * a` (c may be a itself: BLAS scal)
+    Scale,
+    /// `c = alpha * a + b` (c may be b itself: BLAS axpy)
+    Axpy,
+    /// `c = a + b`, elementwise
+    Add,
+    /// `c = a * b`, elementwise
+    Mul,
+    /// `c[0] = sum of a`
+    Sum,
+    /// `c[0] = a . b`
+    Dot,
+    /// `c[0] = ||a||_2`
+    Nrm2,
+    /// `c[0] = max |a_i|` (NaN if any a_i is NaN)
+    Amax,
+    /// `c = alpha * op(a) * op(b) + beta * c`, column-major
+    Gemm,
+}
+
+/// A vector or matrix inside a buffer: element `offset` is its first element;
+/// `ld` is the leading dimension of a matrix (elements between columns).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Operand {
+    pub buffer: BufferId,
+    pub offset: u64,
+    pub ld: u64,
+}
+
+impl From<BufferId> for Operand {
+    fn from(buffer: BufferId) -> Self {
+        Operand { buffer, offset: 0, ld: 0 }
+    }
+}
+
+/// One built-in operation. Level-1 ops use `n` elements of `a`, `b`, `c`; GEMM
+/// uses `m`, `n`, `k`, the transposes and the leading dimensions.
+#[derive(Clone, Copy, Debug)]
+pub struct Builtin {
+    pub kind: BuiltinKind,
+    pub dtype: DType,
+    pub m: u64,
+    pub n: u64,
+    pub k: u64,
+    pub alpha: f64,
+    pub beta: f64,
+    pub trans_a: bool,
+    pub trans_b: bool,
+    pub a: Operand,
+    pub b: Operand,
+    pub c: Operand,
+}
+
+impl Builtin {
+    fn level1(kind: BuiltinKind, dtype: DType, n: u64, alpha: f64, a: Operand, b: Operand, c: Operand) -> Self {
+        Builtin { kind, dtype, m: 0, n, k: 0, alpha, beta: 0.0, trans_a: false, trans_b: false, a, b, c }
+    }
+    pub fn fill(dtype: DType, n: u64, value: f64, c: impl Into<Operand>) -> Self {
+        let c = c.into();
+        Self::level1(BuiltinKind::Fill, dtype, n, value, c, c, c)
+    }
+    pub fn copy(dtype: DType, n: u64, a: impl Into<Operand>, c: impl Into<Operand>) -> Self {
+        let (a, c) = (a.into(), c.into());
+        Self::level1(BuiltinKind::Copy, dtype, n, 0.0, a, a, c)
+    }
+    pub fn scale(dtype: DType, n: u64, alpha: f64, a: impl Into<Operand>, c: impl Into<Operand>) -> Self {
+        let (a, c) = (a.into(), c.into());
+        Self::level1(BuiltinKind::Scale, dtype, n, alpha, a, a, c)
+    }
+    pub fn axpy(dtype: DType, n: u64, alpha: f64, a: impl Into<Operand>, b: impl Into<Operand>, c: impl Into<Operand>) -> Self {
+        Self::level1(BuiltinKind::Axpy, dtype, n, alpha, a.into(), b.into(), c.into())
+    }
+    pub fn add(dtype: DType, n: u64, a: impl Into<Operand>, b: impl Into<Operand>, c: impl Into<Operand>) -> Self {
+        Self::level1(BuiltinKind::Add, dtype, n, 0.0, a.into(), b.into(), c.into())
+    }
+    pub fn mul(dtype: DType, n: u64, a: impl Into<Operand>, b: impl Into<Operand>, c: impl Into<Operand>) -> Self {
+        Self::level1(BuiltinKind::Mul, dtype, n, 0.0, a.into(), b.into(), c.into())
+    }
+    /// `kind` is one of Sum, Nrm2, Amax (one input) or Dot (two).
+    pub fn reduce(kind: BuiltinKind, dtype: DType, n: u64, a: impl Into<Operand>, b: impl Into<Operand>, c: impl Into<Operand>) -> Self {
+        Self::level1(kind, dtype, n, 0.0, a.into(), b.into(), c.into())
+    }
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemm(
+        dtype: DType,
+        trans_a: bool,
+        trans_b: bool,
+        m: u64,
+        n: u64,
+        k: u64,
+        alpha: f64,
+        a: Operand,
+        b: Operand,
+        beta: f64,
+        c: Operand,
+    ) -> Self {
+        Builtin { kind: BuiltinKind::Gemm, dtype, m, n, k, alpha, beta, trans_a, trans_b, a, b, c }
+    }
+}
+
+/// GEMM tiling: `[BM, BN, BK, TM, TN]` (see spirv/gemm.comp).
+pub type GemmTile = [u32; 5];
+
+/// Largest element count a level-1 op takes (the kernels index with 32 bits and
+/// add up to 4 grid strides to an index).
+const MAX_LEVEL1_N: u64 = 1 << 31;
+/// Workgroups of a reduction's first pass, at most (records in the scratch buffer).
+const MAX_PARTS: u64 = 1024;
+/// Workgroups of an elementwise dispatch, at most (grid-stride beyond).
+const MAX_ELEMENTWISE_GROUPS: u64 = 8192;
+const WORKGROUP: u64 = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum KernelKey {
+    Blas1(DType, u32),
+    Reduce(DType, u32, u32),
+    Gemm(DType, GemmTile, bool, bool),
+}
+
+/// The executor's built-in pipelines and the reductions' scratch buffer.
+#[derive(Default)]
+pub(crate) struct BuiltinCache {
+    kernels: HashMap<KernelKey, KernelId>,
+    scratch: Option<BufferId>,
+    gemm_tile: Option<GemmTile>,
+}
+
+/// One dispatch a built-in op expands to (owned, so the ops can borrow it).
+pub(crate) struct Expanded {
+    kernel: KernelId,
+    buffers: [BufferId; 4],
+    binding_count: usize,
+    push: [u8; 64],
+    push_len: usize,
+    groups: [u32; 3],
+}
+
+impl Expanded {
+    pub(crate) fn as_op(&self) -> Op<'_> {
+        Op::Dispatch {
+            kernel: self.kernel,
+            buffers: &self.buffers[..self.binding_count],
+            push_constants: &self.push[..self.push_len],
+            groups: self.groups,
+        }
+    }
+}
+
+/// Push-constant bytes in std430 order.
+struct Push {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Push {
+    fn new() -> Self {
+        Push { bytes: [0; 64], len: 0 }
+    }
+    fn put(&mut self, b: &[u8]) {
+        let align = b.len();
+        self.len = self.len.div_ceil(align) * align;
+        self.bytes[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+    }
+    fn u32(&mut self, v: u64) {
+        // Callers have checked that every value fits 32 bits.
+        self.put(&(v as u32).to_le_bytes());
+    }
+    fn scalar(&mut self, dtype: DType, v: f64) {
+        match dtype {
+            DType::F32 => self.put(&(v as f32).to_le_bytes()),
+            DType::F64 => self.put(&v.to_le_bytes()),
+        }
+    }
+}
+
+fn spirv_words(bytes: &[u8]) -> Vec<u32> {
+    bytes.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect()
+}
+
+fn module(key: &KernelKey) -> &'static [u8] {
+    match key {
+        KernelKey::Blas1(DType::F32, _) => include_bytes!("../spirv/blas1_f32.spv"),
+        KernelKey::Blas1(DType::F64, _) => include_bytes!("../spirv/blas1_f64.spv"),
+        KernelKey::Reduce(DType::F32, ..) => include_bytes!("../spirv/reduce_f32.spv"),
+        KernelKey::Reduce(DType::F64, ..) => include_bytes!("../spirv/reduce_f64.spv"),
+        KernelKey::Gemm(DType::F32, ..) => include_bytes!("../spirv/gemm_f32.spv"),
+        KernelKey::Gemm(DType::F64, ..) => include_bytes!("../spirv/gemm_f64.spv"),
+    }
+}
+
+fn spec_constants(key: &KernelKey) -> Vec<SpecConstant> {
+    let c = |id, value| SpecConstant { id, value };
+    match *key {
+        KernelKey::Blas1(_, op) => vec![c(0, op)],
+        KernelKey::Reduce(_, op, pass) => vec![c(0, op), c(1, pass)],
+        KernelKey::Gemm(_, [bm, bn, bk, tm, tn], ta, tb) => vec![
+            c(0, bm),
+            c(1, bn),
+            c(2, bk),
+            c(3, tm),
+            c(4, tn),
+            c(5, u32::from(ta)),
+            c(6, u32::from(tb)),
+            c(7, (bm / tm) * (bn / tn)),
+        ],
+    }
+}
+
+fn ceil_div(a: u64, b: u64) -> u64 {
+    a.div_ceil(b)
+}
+
+fn bad(op: BuiltinKind, msg: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::InvalidArgument, format!("{op:?}: {msg}"))
+}
+
+/// Elements [first, end) of an operand, in bytes of its buffer.
+#[derive(Clone, Copy)]
+struct Extent {
+    buffer: BufferId,
+    start: u64,
+    end: u64,
+}
+
+impl Extent {
+    fn overlaps(&self, other: &Extent) -> bool {
+        self.buffer == other.buffer && self.start < other.end && other.start < self.end && self.start < self.end
+    }
+    fn same(&self, other: &Extent) -> bool {
+        self.buffer == other.buffer && self.start == other.start && self.end == other.end
+    }
+}
+
+/// A GEMM tiling that a device can run: shared memory and invocations within
+/// its limits, and the divisibility the kernel relies on.
+fn tile_fits(tile: GemmTile, dtype: DType, shared_limit: u32, invocations_limit: u32) -> bool {
+    let [bm, bn, bk, tm, tn] = tile;
+    if bm == 0 || bn == 0 || bk == 0 || tm == 0 || tn == 0 || tm % 4 != 0 || tn % 4 != 0 {
+        return false;
+    }
+    if bm % tm != 0 || bn % tn != 0 {
+        return false;
+    }
+    let threads = (bm / tm) * (bn / tn);
+    if threads == 0 || threads > invocations_limit || (bm * bk) % threads != 0 || (bn * bk) % threads != 0 {
+        return false;
+    }
+    let shared = 2 * u64::from(bk) * u64::from(bm + bn) * dtype.bytes();
+    shared <= u64::from(shared_limit)
+}
+
+/// Parse `GPUASYNC_GEMM_TILE=BMxBNxBKxTMxTN`.
+fn parse_tile(s: &str) -> Option<GemmTile> {
+    let v: Vec<u32> = s.trim().split('x').map(|p| p.trim().parse().ok()).collect::<Option<_>>()?;
+    <[u32; 5]>::try_from(v).ok()
+}
+
+impl BuiltinCache {
+    pub(crate) fn from_env() -> Self {
+        let gemm_tile = std::env::var("GPUASYNC_GEMM_TILE").ok().and_then(|s| parse_tile(&s));
+        BuiltinCache { gemm_tile, ..Default::default() }
+    }
+}
+
+impl Executor {
+    /// Submit one built-in op; returns its ticket (see `submit`).
+    pub fn run_builtin(&self, op: &Builtin, flags: crate::submit::SubmitFlags) -> Result<u64> {
+        self.submit(&[Op::Builtin(op)], flags)
+    }
+
+    /// Use this GEMM tiling (`[BM, BN, BK, TM, TN]`) instead of the library's
+    /// choice, or go back to it with `None`. For tuning and benchmarks; a tiling
+    /// the device cannot run is `Unsupported`.
+    pub fn set_gemm_tile(&self, tile: Option<GemmTile>) -> Result<()> {
+        if let Some(t) = tile {
+            for dtype in [DType::F32, DType::F64] {
+                if dtype == DType::F64 && !self.info.float64 {
+                    continue;
+                }
+                if !tile_fits(t, dtype, self.limits.max_compute_shared_memory_size, self.limits.max_compute_work_group_invocations) {
+                    bail!(Unsupported, "GEMM tile {t:?} does not fit this device (shared memory, invocations or divisibility)");
+                }
+            }
+        }
+        self.builtins.lock().gemm_tile = tile;
+        Ok(())
+    }
+
+    /// The kernel for `key`, created on first use.
+    fn builtin_kernel(&self, key: KernelKey) -> Result<KernelId> {
+        let mut cache = self.builtins.lock();
+        if let Some(&k) = cache.kernels.get(&key) {
+            return Ok(k);
+        }
+        let words = spirv_words(module(&key));
+        let id = self.create_kernel(&words, "main", &spec_constants(&key))?;
+        cache.kernels.insert(key, id);
+        Ok(id)
+    }
+
+    /// The reductions' scratch buffer (4 elements per first-pass workgroup).
+    fn reduction_scratch(&self) -> Result<BufferId> {
+        let mut cache = self.builtins.lock();
+        if let Some(b) = cache.scratch {
+            return Ok(b);
+        }
+        let b = self.create_buffer(MAX_PARTS * 4 * 8, BufferKind::DeviceLocal)?;
+        cache.scratch = Some(b);
+        Ok(b)
+    }
+
+    fn gemm_tile(&self, dtype: DType, m: u64, n: u64) -> GemmTile {
+        let (shared, invocations) = (self.limits.max_compute_shared_memory_size, self.limits.max_compute_work_group_invocations);
+        if let Some(t) = self.builtins.lock().gemm_tile {
+            if tile_fits(t, dtype, shared, invocations) {
+                return t;
+            }
+        }
+        // Large tiles where there are enough of them to fill a big GPU; smaller
+        // ones (4x the workgroups) for small problems; the smallest always fits
+        // the Vulkan minimum limits (16 KiB shared, 128 invocations).
+        let (large, small): (GemmTile, GemmTile) = match dtype {
+            DType::F32 => ([128, 128, 8, 8, 8], [64, 64, 8, 4, 4]),
+            DType::F64 => ([64, 64, 8, 4, 4], [32, 32, 8, 4, 4]),
+        };
+        let tiles = |t: GemmTile| ceil_div(m, u64::from(t[0])) * ceil_div(n, u64::from(t[1]));
+        let preferred = if tiles(large) >= 512 { [large, small] } else { [small, large] };
+        preferred
+            .into_iter()
+            .chain([[32, 32, 8, 4, 4]])
+            .find(|&t| tile_fits(t, dtype, shared, invocations))
+            .unwrap_or([32, 32, 8, 4, 4])
+    }
+
+    /// The size in elements of `buffer`, for `dtype`.
+    fn elements(&self, buffer: BufferId, dtype: DType) -> Result<u64> {
+        Ok(self.buffer_size(buffer)? / dtype.bytes())
+    }
+
+    /// Check that `count` elements from `o.offset` (or a `rows` x `cols` matrix
+    /// with leading dimension `o.ld`) lie inside `o.buffer`; return the extent.
+    fn extent(&self, kind: BuiltinKind, what: &str, o: &Operand, dtype: DType, rows: u64, cols: u64) -> Result<Extent> {
+        let elements = self
+            .elements(o.buffer, dtype)
+            .map_err(|e| Error::new(e.kind, format!("{kind:?}: {what}: {}", e.message)))?;
+        let span = if rows == 0 || cols == 0 {
+            0
+        } else {
+            (cols - 1).checked_mul(o.ld).and_then(|v| v.checked_add(rows))
+                .ok_or_else(|| bad(kind, format!("{what}: {rows} x {cols} with leading dimension {} overflows", o.ld)))?
+        };
+        let end = o.offset.checked_add(span).ok_or_else(|| bad(kind, format!("{what}: offset {} overflows", o.offset)))?;
+        if end > elements {
+            bail!(
+                OutOfRange,
+                "{kind:?}: {what} needs elements {}..{end} of its buffer, which holds {elements} {dtype:?} elements",
+                o.offset
+            );
+        }
+        if end > u64::from(u32::MAX) {
+            bail!(Unsupported, "{kind:?}: {what} reaches element {end}; built-in kernels address at most 2^32 - 1 elements");
+        }
+        let bytes = dtype.bytes();
+        Ok(Extent { buffer: o.buffer, start: o.offset * bytes, end: end * bytes })
+    }
+
+    /// Expand `op` into the dispatches that carry it out, appended to `out`.
+    pub(crate) fn expand_builtin(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
+        let kind = op.kind;
+        let dtype = op.dtype;
+        if dtype == DType::F64 && !self.info.float64 {
+            bail!(Unsupported, "{kind:?}: the device has no float64 support (shaderFloat64)");
+        }
+        match kind {
+            BuiltinKind::Gemm => self.expand_gemm(op, out),
+            BuiltinKind::Sum | BuiltinKind::Dot | BuiltinKind::Nrm2 | BuiltinKind::Amax => self.expand_reduce(op, out),
+            _ => self.expand_elementwise(op, out),
+        }
+    }
+
+    fn expand_elementwise(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
+        let (kind, dtype, n) = (op.kind, op.dtype, op.n);
+        if n > MAX_LEVEL1_N {
+            bail!(Unsupported, "{kind:?}: n = {n} is above the built-in limit of 2^31 elements");
+        }
+        let (code, reads_a, reads_b) = match kind {
+            BuiltinKind::Fill => (0, false, false),
+            BuiltinKind::Copy => (1, true, false),
+            BuiltinKind::Scale => (2, true, false),
+            BuiltinKind::Axpy => (3, true, true),
+            BuiltinKind::Add => (4, true, true),
+            _ => (5, true, true),
+        };
+        let c = self.extent(kind, "c", &op.c, dtype, n, 1)?;
+        // An input may be the output itself (in place) but must not partly overlap it.
+        for (used, name, o) in [(reads_a, "a", &op.a), (reads_b, "b", &op.b)] {
+            if used {
+                let e = self.extent(kind, name, o, dtype, n, 1)?;
+                if e.overlaps(&c) && !e.same(&c) {
+                    bail!(InvalidArgument, "{kind:?}: {name} and c overlap without being the same elements");
+                }
+            }
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let kernel = self.builtin_kernel(KernelKey::Blas1(dtype, code))?;
+        let mut push = Push::new();
+        push.scalar(dtype, op.alpha);
+        push.u32(n);
+        push.u32(if reads_a { op.a.offset } else { 0 });
+        push.u32(if reads_b { op.b.offset } else { 0 });
+        push.u32(op.c.offset);
+        // Unused inputs bind the output (any valid buffer; the kernel does not read it).
+        let a = if reads_a { op.a.buffer } else { op.c.buffer };
+        let b = if reads_b { op.b.buffer } else { op.c.buffer };
+        let groups = ceil_div(n, WORKGROUP * 4).clamp(1, MAX_ELEMENTWISE_GROUPS);
+        out.push(Expanded {
+            kernel,
+            buffers: [a, b, op.c.buffer, op.c.buffer],
+            binding_count: 3,
+            push: push.bytes,
+            push_len: push.len,
+            groups: [groups as u32, 1, 1],
+        });
+        Ok(())
+    }
+
+    fn expand_reduce(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
+        let (kind, dtype, n) = (op.kind, op.dtype, op.n);
+        if n > MAX_LEVEL1_N {
+            bail!(Unsupported, "{kind:?}: n = {n} is above the built-in limit of 2^31 elements");
+        }
+        let code = match kind {
+            BuiltinKind::Sum => 0,
+            BuiltinKind::Dot => 1,
+            BuiltinKind::Nrm2 => 2,
+            _ => 3,
+        };
+        let r = self.extent(kind, "c (the result)", &op.c, dtype, 1, 1)?;
+        let a = self.extent(kind, "a", &op.a, dtype, n, 1)?;
+        let b_buffer = if kind == BuiltinKind::Dot {
+            let b = self.extent(kind, "b", &op.b, dtype, n, 1)?;
+            if b.overlaps(&r) {
+                bail!(InvalidArgument, "{kind:?}: the result c overlaps input b");
+            }
+            op.b.buffer
+        } else {
+            op.a.buffer
+        };
+        if a.overlaps(&r) {
+            bail!(InvalidArgument, "{kind:?}: the result c overlaps input a");
+        }
+        let scratch = self.reduction_scratch()?;
+        let parts = ceil_div(n, WORKGROUP * 4).min(MAX_PARTS);
+        let buffers = [op.a.buffer, b_buffer, scratch, op.c.buffer];
+        let push = |parts: u64| {
+            let mut p = Push::new();
+            p.u32(n);
+            p.u32(op.a.offset);
+            p.u32(if kind == BuiltinKind::Dot { op.b.offset } else { 0 });
+            p.u32(op.c.offset);
+            p.u32(parts);
+            p
+        };
+        if parts > 0 {
+            let p = push(parts);
+            out.push(Expanded {
+                kernel: self.builtin_kernel(KernelKey::Reduce(dtype, code, 0))?,
+                buffers,
+                binding_count: 4,
+                push: p.bytes,
+                push_len: p.len,
+                groups: [parts as u32, 1, 1],
+            });
+        }
+        let p = push(parts);
+        out.push(Expanded {
+            kernel: self.builtin_kernel(KernelKey::Reduce(dtype, code, 1))?,
+            buffers,
+            binding_count: 4,
+            push: p.bytes,
+            push_len: p.len,
+            groups: [1, 1, 1],
+        });
+        Ok(())
+    }
+
+    fn expand_gemm(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
+        let kind = BuiltinKind::Gemm;
+        let (dtype, m, n) = (op.dtype, op.m, op.n);
+        // alpha == 0 (or k == 0): C = beta * C, and A and B are not read.
+        let k = if op.alpha == 0.0 { 0 } else { op.k };
+        let (a_rows, a_cols) = if op.trans_a { (op.k, m) } else { (m, op.k) };
+        let (b_rows, b_cols) = if op.trans_b { (n, op.k) } else { (op.k, n) };
+        for (name, ld, rows) in [("lda", op.a.ld, a_rows), ("ldb", op.b.ld, b_rows), ("ldc", op.c.ld, m)] {
+            if ld < rows.max(1) {
+                bail!(InvalidArgument, "Gemm: {name} = {ld} is less than max(1, {rows}), the rows of the stored matrix");
+            }
+        }
+        for (name, v) in [("m", m), ("n", n), ("k", op.k), ("lda", op.a.ld), ("ldb", op.b.ld), ("ldc", op.c.ld)] {
+            if v > u64::from(u32::MAX) {
+                bail!(Unsupported, "Gemm: {name} = {v} does not fit the kernels' 32-bit indices");
+            }
+        }
+        let c = self.extent(kind, "C", &op.c, dtype, m, n)?;
+        if k > 0 && m > 0 && n > 0 {
+            let a = self.extent(kind, "A", &op.a, dtype, a_rows, a_cols)?;
+            let b = self.extent(kind, "B", &op.b, dtype, b_rows, b_cols)?;
+            if a.overlaps(&c) || b.overlaps(&c) {
+                bail!(InvalidArgument, "Gemm: C overlaps A or B");
+            }
+        }
+        if m == 0 || n == 0 {
+            return Ok(());
+        }
+        let tile = self.gemm_tile(dtype, m, n);
+        let groups = [ceil_div(m, u64::from(tile[0])), ceil_div(n, u64::from(tile[1]))];
+        let max = self.info.max_workgroup_count;
+        if groups[0] > u64::from(max[0]) || groups[1] > u64::from(max[1]) {
+            bail!(Unsupported, "Gemm: {m} x {n} needs {} x {} workgroups; the device allows {} x {}", groups[0], groups[1], max[0], max[1]);
+        }
+        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, op.trans_a, op.trans_b))?;
+        let mut p = Push::new();
+        p.scalar(dtype, op.alpha);
+        p.scalar(dtype, op.beta);
+        for v in [m, n, k, op.a.ld, op.b.ld, op.c.ld, op.a.offset, op.b.offset, op.c.offset] {
+            p.u32(v);
+        }
+        // With k == 0 the kernel never reads A or B; bind C in their place so a
+        // caller may pass any handle there.
+        let (a, b) = if k == 0 { (op.c.buffer, op.c.buffer) } else { (op.a.buffer, op.b.buffer) };
+        out.push(Expanded {
+            kernel,
+            buffers: [a, b, op.c.buffer, op.c.buffer],
+            binding_count: 3,
+            push: p.bytes,
+            push_len: p.len,
+            groups: [groups[0] as u32, groups[1] as u32, 1],
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_respect_limits() {
+        assert!(tile_fits([128, 128, 8, 8, 8], DType::F32, 49152, 1024));
+        assert!(!tile_fits([128, 128, 8, 8, 8], DType::F32, 8192, 1024));
+        assert!(!tile_fits([128, 128, 8, 6, 8], DType::F32, 49152, 1024));
+        assert!(tile_fits([32, 32, 8, 4, 4], DType::F64, 16384, 128));
+        assert_eq!(parse_tile("64x64x16x4x4"), Some([64, 64, 16, 4, 4]));
+        assert_eq!(parse_tile("64x64"), None);
+    }
+
+    #[test]
+    fn push_layout_is_std430() {
+        let mut p = Push::new();
+        p.scalar(DType::F64, 1.0);
+        p.scalar(DType::F64, 2.0);
+        p.u32(3);
+        assert_eq!(p.len, 20);
+        let mut q = Push::new();
+        q.scalar(DType::F32, 1.0);
+        q.u32(7);
+        assert_eq!(q.len, 8);
+    }
+}
