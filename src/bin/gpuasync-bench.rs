@@ -8,14 +8,22 @@
 //! before a time counts. Rates are printed beside the ceiling measured in the
 //! same run; a rate above its ceiling is reported as a measurement error.
 //!
-//! Usage: gpuasync-bench [--quick] [--json FILE]
-//!   --quick  tiny sizes and few repeats: a smoke test (CI, lavapipe), not a timing.
+//! Usage: gpuasync-bench [--quick] [--json FILE] [--seed-json FILE] [--gemm-tiles LIST]
+//!   --quick       tiny sizes and few repeats: a smoke test (CI, lavapipe), not a timing.
+//!   --json        all rows, for machines (scripts/bench-table.py).
+//!   --seed-json   the seed scenario's timelines (scripts/seed-plot.py).
+//!   --only        a comma-separated subset of: round_trip, streamed, batch, saxpy,
+//!                 transfers, fma, level1, gemm, seed (ceilings they need run too).
+//!   --gemm-tiles  extra GEMM tilings to time, e.g. 128x128x8x8x8,64x64x16x4x4
+//!                 (BM x BN x BK x TM x TN; see spirv/gemm.comp).
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use gpuasync::{BufferId, BufferKind, Executor, ExecutorDesc, HostDst, KernelId, Op, PushUpdate, SubmitFlags};
+use gpuasync::{
+    Builtin, BuiltinKind, BufferId, BufferKind, DType, Executor, ExecutorDesc, HostDst, KernelId, Op, Operand, PushUpdate, SubmitFlags,
+};
 
 const TIMED: SubmitFlags = SubmitFlags { timestamps: true, no_block: false };
 const PLAIN: SubmitFlags = SubmitFlags { timestamps: false, no_block: false };
@@ -31,6 +39,8 @@ struct Kernels {
     saxpy4: KernelId,
     read_sum: KernelId,
     triad: KernelId,
+    fma32: KernelId,
+    fma64: Option<KernelId>,
 }
 
 impl Kernels {
@@ -43,6 +53,8 @@ impl Kernels {
             saxpy4: k(include_bytes!("../../spirv/saxpy4.spv"))?,
             read_sum: k(include_bytes!("../../spirv/read_sum.spv"))?,
             triad: k(include_bytes!("../../spirv/triad.spv"))?,
+            fma32: k(include_bytes!("../../spirv/fma_chain_f32.spv"))?,
+            fma64: if ex.device_info().float64 { Some(k(include_bytes!("../../spirv/fma_chain_f64.spv"))?) } else { None },
         })
     }
 }
@@ -124,6 +136,40 @@ struct Bench<'a> {
     k: Kernels,
     quick: bool,
     rows: Vec<Row>,
+    /// Ceilings measured in this run: bandwidth (GB/s), fp32 and fp64 arithmetic (TFLOP/s).
+    bandwidth: f64,
+    flops32: f64,
+    flops64: f64,
+    /// GEMM tilings to time besides the library's choice (`--gemm-tiles`).
+    tiles: Vec<[u32; 5]>,
+    /// The seed scenario's timelines, for `--seed-json`.
+    seed: Vec<SeedRun>,
+}
+
+/// One run of the seed scenario: per-kernel GPU spans (ns, on the GPU clock)
+/// and the wall time around them.
+struct SeedRun {
+    mode: &'static str,
+    wall_ns: f64,
+    spans: Vec<(u64, u64)>,
+}
+
+/// Length of the union of intervals: time with at least one kernel running.
+fn busy_ns(spans: &[(u64, u64)]) -> u64 {
+    let mut v = spans.to_vec();
+    v.sort_unstable();
+    let (mut total, mut cur) = (0u64, None::<(u64, u64)>);
+    for (b, e) in v {
+        cur = match cur {
+            Some((cb, ce)) if b <= ce => Some((cb, ce.max(e))),
+            Some((cb, ce)) => {
+                total += ce - cb;
+                Some((b, e))
+            }
+            None => Some((b, e)),
+        };
+    }
+    total + cur.map_or(0, |(b, e)| e - b)
 }
 
 impl Bench<'_> {
@@ -495,6 +541,7 @@ impl Bench<'_> {
         }
         // The ceiling: the best rate any pure data-movement kernel reached in this run.
         let ceiling = [&copy_rates, &dma_rates, &read_rates, &triad_rates].iter().map(|v| Stats::of((*v).clone()).max).fold(0.0, f64::max);
+        self.bandwidth = ceiling;
         self.rows.push(Row { name: format!("copy kernel, {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(copy_rates), ceiling: None, rate: true });
         self.rows.push(Row { name: format!("vkCmdCopyBuffer, {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(dma_rates), ceiling: None, rate: true });
         self.rows.push(Row { name: format!("read-mostly kernel, {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(read_rates), ceiling: None, rate: true });
@@ -503,6 +550,300 @@ impl Bench<'_> {
         ex.destroy_buffer(partial).map_err(err)?;
         ex.destroy_buffer(x).map_err(err)?;
         ex.destroy_buffer(y).map_err(err)
+    }
+
+    /// Arithmetic ceilings: the FMA-chain kernel in fp32 (and fp64 where the
+    /// device has it), TFLOP/s from GPU timestamps; the best of the repeats is
+    /// the ceiling later rates are held against.
+    fn fma_ceiling(&mut self) -> R<()> {
+        self.progress("arithmetic ceiling (FMA chains)");
+        let ex = self.ex;
+        let groups: u32 = if self.quick { 64 } else { 132 * 64 };
+        let out = ex.create_buffer(u64::from(groups) * 256 * 8, BufferKind::DeviceLocal).map_err(err)?;
+        for (name, kernel, double) in [("fp32", Some(self.k.fma32), false), ("fp64", self.k.fma64, true)] {
+            let Some(kernel) = kernel else { continue };
+            let iters: u32 = if self.quick { 16 } else if double { 256 } else { 1024 };
+            let mut push = Vec::new();
+            if double {
+                push.extend_from_slice(&0.999_999f64.to_le_bytes());
+                push.extend_from_slice(&1e-7f64.to_le_bytes());
+            } else {
+                push.extend_from_slice(&0.999_999f32.to_le_bytes());
+                push.extend_from_slice(&1e-7f32.to_le_bytes());
+            }
+            push.extend_from_slice(&iters.to_le_bytes());
+            push.resize(push.len().div_ceil(8) * 8, 0);
+            let size = ex.kernel_interface(kernel).map_err(err)?.push_constant_size as usize;
+            push.truncate(size);
+            let op = Op::Dispatch { kernel, buffers: &[out], push_constants: &push, groups: [groups, 1, 1] };
+            let flops = f64::from(groups) * 256.0 * f64::from(iters) * 4.0 * 8.0 * 2.0;
+            let rates: Vec<f64> = self.gpu_times(&[op], self.reps(10))?.iter().map(|ns| flops / ns / 1e3).collect();
+            let st = Stats::of(rates);
+            if double {
+                self.flops64 = st.max;
+            } else {
+                self.flops32 = st.max;
+            }
+            self.rows.push(Row { name: format!("FMA-chain kernel, {name}, GPU time (arithmetic ceiling)"), unit: "TFLOP/s", stats: st, ceiling: None, rate: true });
+        }
+        ex.destroy_buffer(out).map_err(err)
+    }
+
+    /// Built-in level-1 kernels over 2^28 fp32 (axpy, sum, dot), GB/s of the
+    /// bytes they must move, beside the bandwidth ceiling; results checked.
+    fn builtin_level1(&mut self) -> R<()> {
+        let ex = self.ex;
+        let n: usize = if self.quick { 1 << 16 } else { 1 << 28 };
+        self.progress(&format!("built-in axpy, sum, dot, n = {n}"));
+        let mut rng = Rng(17);
+        let hx: Vec<f32> = (0..n).map(|_| rng.f32()).collect();
+        let hy: Vec<f32> = (0..n).map(|_| rng.f32()).collect();
+        let x = ex.create_buffer((n * 4) as u64, BufferKind::DeviceLocal).map_err(err)?;
+        let y = ex.create_buffer((n * 4) as u64, BufferKind::DeviceLocal).map_err(err)?;
+        let r = ex.create_buffer(16, BufferKind::DeviceLocal).map_err(err)?;
+        let t = ex.submit(&[Op::Write { buffer: x, offset: 0, data: bytes(&hx) }, Op::Write { buffer: y, offset: 0, data: bytes(&hy) }], PLAIN).map_err(err)?;
+        ex.wait(t, u64::MAX).map_err(err)?;
+        let at = |buffer, offset| Operand { buffer, offset, ld: 0 };
+        let nn = n as u64;
+        let sum = Builtin::reduce(BuiltinKind::Sum, DType::F32, nn, x, x, at(r, 0));
+        let dot = Builtin::reduce(BuiltinKind::Dot, DType::F32, nn, x, y, at(r, 1));
+        // Check sum and dot once (f64 references; the kernels are compensated).
+        let mut got = [0f32; 4];
+        let t = ex.submit(&[Op::Builtin(&sum), Op::Builtin(&dot), read_into(r, &mut got)], PLAIN).map_err(err)?;
+        ex.wait(t, u64::MAX).map_err(err)?;
+        let want_sum: f64 = hx.iter().map(|&v| f64::from(v)).sum();
+        let want_dot: f64 = hx.iter().zip(&hy).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+        for (what, g, w) in [("sum", got[0], want_sum), ("dot", got[1], want_dot)] {
+            if (f64::from(g) - w).abs() > 4.0 * f64::from(f32::EPSILON) * w.abs() {
+                return Err(format!("built-in {what}: {g} but the f64 reference is {w}"));
+            }
+        }
+        // axpy: y = 2 x + y, checked once on fresh y.
+        let axpy = Builtin::axpy(DType::F32, nn, 2.0, x, y, y);
+        let mut out = vec![0f32; n];
+        let t = ex.submit(&[Op::Builtin(&axpy), read_into(y, &mut out)], PLAIN).map_err(err)?;
+        ex.wait(t, u64::MAX).map_err(err)?;
+        for i in (0..n).step_by(997) {
+            let want = 2.0 * f64::from(hx[i]) + f64::from(hy[i]);
+            if (f64::from(out[i]) - want).abs() > 2.0 * f64::from(f32::EPSILON) * want.abs() {
+                return Err(format!("built-in axpy: element {i} is {} not {want}", out[i]));
+            }
+        }
+        let reps = self.reps(20);
+        for (name, op, moved) in [("axpy", axpy, 3 * n * 4), ("sum", sum, n * 4), ("dot", dot, 2 * n * 4)] {
+            let rates: Vec<f64> = self.gpu_times(&[Op::Builtin(&op)], reps)?.iter().map(|ns| moved as f64 / ns).collect();
+            self.rows.push(Row {
+                name: format!("built-in {name}, {n} fp32, GPU time"),
+                unit: "GB/s",
+                stats: Stats::of(rates),
+                ceiling: Some((self.bandwidth, "bandwidth ceiling, same run")),
+                rate: true,
+            });
+        }
+        for b in [x, y, r] {
+            ex.destroy_buffer(b).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// A random `rows` x `cols` matrix uploaded into a new buffer.
+    fn matrix(&self, rng: &mut Rng, len: usize, double: bool) -> R<(BufferId, Vec<f64>)> {
+        let host: Vec<f64> = (0..len).map(|_| f64::from(rng.f32()) - 1.0).collect();
+        let b = self.ex.create_buffer((len * if double { 8 } else { 4 }) as u64, BufferKind::DeviceLocal).map_err(err)?;
+        let t = if double {
+            self.ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&host) }], PLAIN)
+        } else {
+            let h32: Vec<f32> = host.iter().map(|&v| v as f32).collect();
+            self.ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&h32) }], PLAIN)
+        }
+        .map_err(err)?;
+        self.ex.wait(t, u64::MAX).map_err(err)?;
+        Ok((b, host))
+    }
+
+    /// Check sampled elements of C = A B (square, column-major, alpha 1, beta 0)
+    /// against an f64 reference; tolerance 2 k eps sum|a||b| (fp rounding bound).
+    fn check_gemm(&self, c: BufferId, a: &[f64], b: &[f64], m: usize, double: bool, what: &str) -> R<()> {
+        let eps = if double { f64::EPSILON } else { f64::from(f32::EPSILON) };
+        let mut rng = Rng(99);
+        let mut got = vec![0f64; 1];
+        let mut got32 = vec![0f32; 1];
+        for _ in 0..16 {
+            let (i, j) = ((rng.next() as usize) % m, (rng.next() as usize) % m);
+            let idx = (i + j * m) as u64;
+            let value = if double {
+                let dst = unsafe { HostDst::new(got.as_mut_ptr().cast(), 8) }; // SAFETY: waited below before use.
+                let t = self.ex.submit(&[Op::Read { buffer: c, offset: idx * 8, dst }], PLAIN).map_err(err)?;
+                self.ex.wait(t, u64::MAX).map_err(err)?;
+                got[0]
+            } else {
+                let dst = unsafe { HostDst::new(got32.as_mut_ptr().cast(), 4) }; // SAFETY: waited below before use.
+                let t = self.ex.submit(&[Op::Read { buffer: c, offset: idx * 4, dst }], PLAIN).map_err(err)?;
+                self.ex.wait(t, u64::MAX).map_err(err)?;
+                f64::from(got32[0])
+            };
+            let (mut want, mut mag) = (0f64, 0f64);
+            for l in 0..m {
+                let (x, y) = if double { (a[i + l * m], b[l + j * m]) } else { (f64::from(a[i + l * m] as f32), f64::from(b[l + j * m] as f32)) };
+                want += x * y;
+                mag += (x * y).abs();
+            }
+            if (value - want).abs() > 2.0 * m as f64 * eps * mag + 1e-30 {
+                return Err(format!("{what}: C({i},{j}) = {value}, the f64 reference is {want}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// GEMM C = A B at square sizes (fp32, and fp64 at 4096), TFLOP/s from GPU
+    /// timestamps beside the FMA ceiling; the library's tiling, then each tiling
+    /// given with --gemm-tiles. Results checked on sampled elements.
+    fn gemm(&mut self) -> R<()> {
+        let ex = self.ex;
+        let mut cases: Vec<(usize, bool)> = if self.quick { vec![(96, false), (64, true)] } else { vec![(1024, false), (4096, false), (8192, false), (4096, true)] };
+        if !ex.device_info().float64 {
+            cases.retain(|c| !c.1);
+        }
+        let mut rng = Rng(5);
+        for (m, double) in cases {
+            let name = if double { "DGEMM fp64" } else { "SGEMM fp32" };
+            self.progress(&format!("{name} {m}^3"));
+            let (a, ha) = self.matrix(&mut rng, m * m, double)?;
+            let (b, hb) = self.matrix(&mut rng, m * m, double)?;
+            let (c, _) = self.matrix(&mut rng, m * m, double)?;
+            let mm = m as u64;
+            let op = |buf| Operand { buffer: buf, offset: 0, ld: mm };
+            let dtype = if double { DType::F64 } else { DType::F32 };
+            let g = Builtin::gemm(dtype, false, false, mm, mm, mm, 1.0, op(a), op(b), 0.0, op(c));
+            let flops = 2.0 * (m as f64).powi(3);
+            let reps = self.reps(if m >= 8192 { 5 } else if m >= 4096 { 10 } else { 20 }).max(3);
+            let ceiling = if double { self.flops64 } else { self.flops32 };
+            let mut variants: Vec<Option<[u32; 5]>> = vec![None];
+            variants.extend(self.tiles.iter().copied().map(Some));
+            for tile in variants {
+                if ex.set_gemm_tile(tile).is_err() {
+                    continue;
+                }
+                // Clear C so the check sees this variant's result.
+                let t = ex.submit(&[Op::Fill { buffer: c, offset: 0, size: gpuasync::WHOLE_SIZE, value: 0x7fc0_0000 }], PLAIN).map_err(err)?;
+                ex.wait(t, u64::MAX).map_err(err)?;
+                let times = self.gpu_times(&[Op::Builtin(&g)], reps)?;
+                let label = match tile {
+                    None => String::new(),
+                    Some(t) => format!(", tile {}x{}x{} thread {}x{}", t[0], t[1], t[2], t[3], t[4]),
+                };
+                self.check_gemm(c, &ha, &hb, m, double, &format!("{name} {m}{label}"))?;
+                self.rows.push(Row {
+                    name: format!("built-in {name} {m}^3{label}, GPU time"),
+                    unit: "TFLOP/s",
+                    stats: Stats::of(times.iter().map(|ns| flops / ns / 1e3).collect()),
+                    ceiling: Some((ceiling, "FMA-chain ceiling, same run")),
+                    rate: true,
+                });
+            }
+            ex.set_gemm_tile(None).map_err(err)?;
+            for buf in [a, b, c] {
+                ex.destroy_buffer(buf).map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The seed scenario: 20 SGEMM 1024 (each into its own C, as a fresh output
+    /// per call like the CUDA anchor's A @ B), run (a) one by one with a wait
+    /// after each, (b) all submitted then one wait, (c) as one recorded batch.
+    /// Wall time with full synchronisation; GPU busy = union of the timestamped
+    /// spans; GPU span = first begin to last end; utilisation = busy / wall.
+    fn seed(&mut self) -> R<()> {
+        let ex = self.ex;
+        let m: usize = if self.quick { 128 } else { 1024 };
+        let count = 20usize;
+        self.progress(&format!("seed scenario: {count} x SGEMM {m}"));
+        let mut rng = Rng(23);
+        let (a, ha) = self.matrix(&mut rng, m * m, false)?;
+        let (b, hb) = self.matrix(&mut rng, m * m, false)?;
+        let mut cs = Vec::new();
+        for _ in 0..count {
+            cs.push(self.matrix(&mut rng, m * m, false)?.0);
+        }
+        let mm = m as u64;
+        let op = |buf| Operand { buffer: buf, offset: 0, ld: mm };
+        let gemms: Vec<Builtin> = cs.iter().map(|&c| Builtin::gemm(DType::F32, false, false, mm, mm, mm, 1.0, op(a), op(b), 0.0, op(c))).collect();
+        let ops: Vec<Op> = gemms.iter().map(Op::Builtin).collect();
+        let batch = ex.create_batch(&ops).map_err(err)?;
+        let flops = count as f64 * 2.0 * (m as f64).powi(3);
+        let reps = self.reps(10).max(3);
+        for mode in ["a: one by one, wait after each", "b: all submitted, one wait", "c: recorded batch, one replay"] {
+            let mut runs: Vec<SeedRun> = Vec::new();
+            for rep in 0..reps + 1 {
+                ex.wait_all().map_err(err)?;
+                let start = Instant::now();
+                let mut tickets = Vec::with_capacity(count);
+                match mode.as_bytes()[0] {
+                    b'a' => {
+                        for o in &ops {
+                            let t = ex.submit(std::slice::from_ref(o), TIMED).map_err(err)?;
+                            ex.wait(t, u64::MAX).map_err(err)?;
+                            tickets.push(t);
+                        }
+                    }
+                    b'b' => {
+                        for o in &ops {
+                            tickets.push(ex.submit(std::slice::from_ref(o), TIMED).map_err(err)?);
+                        }
+                        ex.wait(*tickets.last().unwrap_or(&0), u64::MAX).map_err(err)?;
+                    }
+                    _ => {
+                        let t = ex.replay(batch, &[], TIMED).map_err(err)?;
+                        ex.wait(t, u64::MAX).map_err(err)?;
+                        tickets.push(t);
+                    }
+                }
+                let wall_ns = start.elapsed().as_nanos() as f64;
+                let spans = tickets
+                    .iter()
+                    .map(|&t| ex.timing(t).map(|tm| (tm.gpu_begin_ns, tm.gpu_end_ns)))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(err)?;
+                if rep > 0 {
+                    runs.push(SeedRun { mode, wall_ns, spans });
+                }
+            }
+            // Results: every C equals A B (sampled), from the last run of this mode.
+            for (i, &c) in cs.iter().enumerate().step_by(7) {
+                self.check_gemm(c, &ha, &hb, m, false, &format!("seed {mode}, C{i}"))?;
+            }
+            let wall: Vec<f64> = runs.iter().map(|r| r.wall_ns).collect();
+            let busy: Vec<f64> = runs.iter().map(|r| busy_ns(&r.spans) as f64).collect();
+            let span: Vec<f64> = runs
+                .iter()
+                .map(|r| (r.spans.iter().map(|s| s.1).max().unwrap_or(0) - r.spans.iter().map(|s| s.0).min().unwrap_or(0)) as f64)
+                .collect();
+            let util: Vec<f64> = busy.iter().zip(&wall).map(|(b, w)| 100.0 * b / w).collect();
+            let tag = &mode[..1];
+            let row = |name: String, unit, v: &Vec<f64>, ceiling, rate| Row { name, unit, stats: Stats::of(v.clone()), ceiling, rate };
+            self.rows.push(row(format!("seed {mode}: wall"), "ms", &wall.iter().map(|v| v / 1e6).collect(), None, false));
+            self.rows.push(row(format!("seed {tag}: GPU busy (union of spans)"), "ms", &busy.iter().map(|v| v / 1e6).collect(), None, false));
+            self.rows.push(row(format!("seed {tag}: GPU span (first begin to last end)"), "ms", &span.iter().map(|v| v / 1e6).collect(), None, false));
+            self.rows.push(row(format!("seed {tag}: utilisation (busy / wall)"), "%", &util, Some((100.0, "all of the wall time")), true));
+            self.rows.push(row(format!("seed {tag}: GPU busy per kernel"), "us", &busy.iter().map(|v| v / count as f64 / 1e3).collect(), None, false));
+            self.rows.push(row(
+                format!("seed {tag}: achieved rate over wall time"),
+                "TFLOP/s",
+                &wall.iter().map(|w| flops / w / 1e3).collect(),
+                Some((self.flops32, "FMA-chain ceiling, same run")),
+                true,
+            ));
+            // Keep the run with the median wall time for the timeline plot.
+            runs.sort_by(|x, y| x.wall_ns.total_cmp(&y.wall_ns));
+            let median = runs.swap_remove(runs.len() / 2);
+            self.seed.push(median);
+        }
+        ex.destroy_batch(batch).map_err(err)?;
+        for buf in cs.into_iter().chain([a, b]) {
+            ex.destroy_buffer(buf).map_err(err)?;
+        }
+        Ok(())
     }
 
     /// Host -> device and device -> host through gpuasync's writes and reads
@@ -574,23 +915,74 @@ fn json(ex: &Executor, rows: &[Row]) -> String {
     s
 }
 
+/// The seed scenario's timelines: per mode, the wall time and each kernel's GPU
+/// span relative to the mode's first begin (ns). Plotted by scripts/seed-plot.py.
+fn seed_json_text(runs: &[SeedRun]) -> String {
+    let mut s = String::from("{\"modes\":[");
+    for (i, r) in runs.iter().enumerate() {
+        let first = r.spans.iter().map(|s| s.0).min().unwrap_or(0);
+        let spans: Vec<String> = r.spans.iter().map(|(b, e)| format!("[{},{}]", b - first, e - first)).collect();
+        let _ = write!(s, "{}{{\"mode\":\"{}\",\"wall_ns\":{},\"busy_ns\":{},\"spans\":[{}]}}",
+            if i > 0 { "," } else { "" }, r.mode, r.wall_ns, busy_ns(&r.spans), spans.join(","));
+    }
+    s.push_str("]}\n");
+    s
+}
+
 fn run() -> R<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let json_path = args.iter().position(|a| a == "--json").and_then(|i| args.get(i + 1).cloned());
     let ex = Executor::new(&ExecutorDesc { max_in_flight: 16_384, ..Default::default() }).map_err(err)?;
     let k = Kernels::new(&ex).map_err(err)?;
-    let mut bench = Bench { ex: &ex, k, quick, rows: Vec::new() };
-    bench.round_trip()?;
-    bench.streamed_independent()?;
-    bench.streamed_dependent()?;
-    bench.submit_cost_recording_only()?;
-    bench.batch_replay()?;
-    bench.saxpy()?;
-    bench.transfers()?;
+    let mut tiles = Vec::new();
+    if let Some(list) = args.iter().position(|a| a == "--gemm-tiles").and_then(|i| args.get(i + 1)) {
+        for t in list.split(',') {
+            let v: Vec<u32> = t.split('x').map(|p| p.trim().parse().map_err(|_| format!("--gemm-tiles: bad tile {t:?}"))).collect::<R<_>>()?;
+            tiles.push(<[u32; 5]>::try_from(v).map_err(|_| format!("--gemm-tiles: {t:?} is not BMxBNxBKxTMxTN"))?);
+        }
+    }
+    let seed_json = args.iter().position(|a| a == "--seed-json").and_then(|i| args.get(i + 1).cloned());
+    let mut bench = Bench { ex: &ex, k, quick, rows: Vec::new(), bandwidth: 0.0, flops32: 0.0, flops64: 0.0, tiles, seed: Vec::new() };
+    // --only a,b,...: run just these scenarios (plus the ceilings they are held against).
+    let only: Option<Vec<String>> =
+        args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(|l| l.split(',').map(str::to_owned).collect());
+    let wants = |name: &str| only.as_ref().is_none_or(|l| l.iter().any(|x| x == name));
+    if wants("round_trip") {
+        bench.round_trip()?;
+    }
+    if wants("streamed") {
+        bench.streamed_independent()?;
+        bench.streamed_dependent()?;
+        bench.submit_cost_recording_only()?;
+    }
+    if wants("batch") {
+        bench.batch_replay()?;
+    }
+    if wants("saxpy") || wants("level1") {
+        bench.saxpy()?;
+    }
+    if wants("transfers") {
+        bench.transfers()?;
+    }
+    if wants("fma") || wants("gemm") || wants("seed") {
+        bench.fma_ceiling()?;
+    }
+    if wants("level1") {
+        bench.builtin_level1()?;
+    }
+    if wants("gemm") {
+        bench.gemm()?;
+    }
+    if wants("seed") {
+        bench.seed()?;
+    }
     print!("{}", report(&ex, &bench.rows, quick));
     if let Some(path) = json_path {
         std::fs::write(&path, json(&ex, &bench.rows)).map_err(|e| format!("{path}: {e}"))?;
+    }
+    if let Some(path) = seed_json {
+        std::fs::write(&path, seed_json_text(&bench.seed)).map_err(|e| format!("{path}: {e}"))?;
     }
     if ex.validation_enabled() && ex.validation_message_count() > 0 {
         return Err(format!("{} validation messages", ex.validation_message_count()));
