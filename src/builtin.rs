@@ -162,7 +162,8 @@ enum KernelKey {
 pub(crate) struct BuiltinCache {
     kernels: HashMap<KernelKey, KernelId>,
     scratch: Option<BufferId>,
-    gemm_tile: Option<GemmTile>,
+    gemm_tile_f32: Option<GemmTile>,
+    gemm_tile_f64: Option<GemmTile>,
 }
 
 /// One dispatch a built-in op expands to (owned, so the ops can borrow it).
@@ -298,8 +299,8 @@ fn parse_tile(s: &str) -> Option<GemmTile> {
 
 impl BuiltinCache {
     pub(crate) fn from_env() -> Self {
-        let gemm_tile = std::env::var("GPUASYNC_GEMM_TILE").ok().and_then(|s| parse_tile(&s));
-        BuiltinCache { gemm_tile, ..Default::default() }
+        let tile = std::env::var("GPUASYNC_GEMM_TILE").ok().and_then(|s| parse_tile(&s));
+        BuiltinCache { gemm_tile_f32: tile, gemm_tile_f64: tile, ..Default::default() }
     }
 }
 
@@ -309,21 +310,20 @@ impl Executor {
         self.submit(&[Op::Builtin(op)], flags)
     }
 
-    /// Use this GEMM tiling (`[BM, BN, BK, TM, TN]`) instead of the library's
-    /// choice, or go back to it with `None`. For tuning and benchmarks; a tiling
-    /// the device cannot run is `Unsupported`.
-    pub fn set_gemm_tile(&self, tile: Option<GemmTile>) -> Result<()> {
+    /// Use this GEMM tiling (`[BM, BN, BK, TM, TN]`) for `dtype` instead of the
+    /// library's choice, or go back to it with `None`. For tuning and
+    /// benchmarks; a tiling the device cannot run is `Unsupported`.
+    pub fn set_gemm_tile(&self, dtype: DType, tile: Option<GemmTile>) -> Result<()> {
         if let Some(t) = tile {
-            for dtype in [DType::F32, DType::F64] {
-                if dtype == DType::F64 && !self.info.float64 {
-                    continue;
-                }
-                if !tile_fits(t, dtype, self.limits.max_compute_shared_memory_size, self.limits.max_compute_work_group_invocations) {
-                    bail!(Unsupported, "GEMM tile {t:?} does not fit this device (shared memory, invocations or divisibility)");
-                }
+            if !tile_fits(t, dtype, self.limits.max_compute_shared_memory_size, self.limits.max_compute_work_group_invocations) {
+                bail!(Unsupported, "GEMM tile {t:?} does not fit this device for {dtype:?} (shared memory, invocations or divisibility)");
             }
         }
-        self.builtins.lock().gemm_tile = tile;
+        let mut cache = self.builtins.lock();
+        match dtype {
+            DType::F32 => cache.gemm_tile_f32 = tile,
+            DType::F64 => cache.gemm_tile_f64 = tile,
+        }
         Ok(())
     }
 
@@ -352,7 +352,14 @@ impl Executor {
 
     fn gemm_tile(&self, dtype: DType, m: u64, n: u64) -> GemmTile {
         let (shared, invocations) = (self.limits.max_compute_shared_memory_size, self.limits.max_compute_work_group_invocations);
-        if let Some(t) = self.builtins.lock().gemm_tile {
+        let chosen = {
+            let cache = self.builtins.lock();
+            match dtype {
+                DType::F32 => cache.gemm_tile_f32,
+                DType::F64 => cache.gemm_tile_f64,
+            }
+        };
+        if let Some(t) = chosen {
             if tile_fits(t, dtype, shared, invocations) {
                 return t;
             }

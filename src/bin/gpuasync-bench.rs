@@ -721,7 +721,7 @@ impl Bench<'_> {
             let mut variants: Vec<Option<[u32; 5]>> = vec![None];
             variants.extend(self.tiles.iter().copied().map(Some));
             for tile in variants {
-                if ex.set_gemm_tile(tile).is_err() {
+                if ex.set_gemm_tile(dtype, tile).is_err() {
                     continue;
                 }
                 // Clear C so the check sees this variant's result.
@@ -741,7 +741,7 @@ impl Bench<'_> {
                     rate: true,
                 });
             }
-            ex.set_gemm_tile(None).map_err(err)?;
+            ex.set_gemm_tile(dtype, None).map_err(err)?;
             for buf in [a, b, c] {
                 ex.destroy_buffer(buf).map_err(err)?;
             }
