@@ -8,7 +8,7 @@
 //
 // Each workgroup computes a BM x BN tile of C; each thread a TM x TN block of
 // it, as (TM/4) x (TN/4) groups of 4 x 4 spread over the tile so that its
-// shared-memory reads are 4-wide. K advances BK at a time through two
+// shared-memory reads are 4-wide (rows padded against bank conflicts). K advances BK at a time through two
 // shared-memory buffers: the next slice is loaded from global memory into
 // registers while the current one is multiplied, then stored to the other
 // buffer; one barrier per slice. Edges are handled by predicated loads (zeros
@@ -47,8 +47,11 @@ const uint LA = (BM * BK) / NT;          // A elements each thread loads per sli
 const uint LB = (BN * BK) / NT;
 const uint RM = TM / 4;                  // 4-row groups per thread
 const uint RN = TN / 4;
-const uint SM4 = BM / 4;                 // vec4s per row of a shared slice
-const uint SN4 = BN / 4;
+// Rows of a shared slice hold BM/4 (BN/4) vec4s plus one of padding: with
+// rows a multiple of 32 words apart, the stores of a slice loaded along k
+// (B, or A transposed) would all hit one bank.
+const uint SM4 = BM / 4 + 1;             // vec4s per row of a shared slice
+const uint SN4 = BN / 4 + 1;
 
 shared V4 As[2 * BK * SM4];              // [buffer][kk][i / 4]
 shared V4 Bs[2 * BK * SN4];              // [buffer][kk][j / 4]

@@ -2,7 +2,10 @@
 // variants: f32 f64
 // Built-in reductions (gpuasync_builtin: sum, dot, nrm2, amax), in two passes:
 //   PASS 0: workgroup g reduces a grid-stride share of x (and y) into the
-//           record part[4g .. 4g+3];
+//           record part[4g .. 4g+3]; x and y are bound twice, as scalars and
+//           as 4-vectors (bindings 4, 5): when the host finds both offsets
+//           multiples of 4 it passes n4 = n / 4 and the first 4 * n4
+//           elements are read 4 at a time, the rest as scalars;
 //   PASS 1: one workgroup reduces `parts` records and writes r[roff].
 // Within a thread and across the workgroup tree every combination is
 // error-free-transformation based, so the result carries one rounding plus
@@ -15,8 +18,10 @@
 //   amax (OP 3): max |x_i|, NaN if any x_i is NaN.
 #ifdef DOUBLE
 #define T double
+#define V4 dvec4
 #else
 #define T float
+#define V4 vec4
 #endif
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint OP = 0;
@@ -25,7 +30,9 @@ layout(set = 0, binding = 0) readonly buffer X { T x[]; };
 layout(set = 0, binding = 1) readonly buffer Y { T y[]; };
 layout(set = 0, binding = 2) buffer P { T part[]; };
 layout(set = 0, binding = 3) writeonly buffer R { T r[]; };
-layout(push_constant) uniform Params { uint n; uint xoff; uint yoff; uint roff; uint parts; } p;
+layout(set = 0, binding = 4) readonly buffer X4 { V4 x4[]; };
+layout(set = 0, binding = 5) readonly buffer Y4 { V4 y4[]; };
+layout(push_constant) uniform Params { uint n; uint xoff; uint yoff; uint roff; uint parts; uint n4; } p;
 
 shared T sh0[256];
 shared T sh1[256];
@@ -48,17 +55,15 @@ void two_sum_add(inout T s, inout T c, T v) {
     c += e;
 }
 
-// Accumulate one element into the thread's record (a0, a1, a2). Switches on
-// OP, not if-chains: spec-constant comparisons would become OpSpecConstantOp
-// expressions that the reflection cannot evaluate.
-void take(uint i, inout T a0, inout T a1, inout T a2) {
-    T v = x[p.xoff + i];
+// Accumulate the element pair (v, w) into the thread's record (a0, a1, a2).
+// Switches on OP, not if-chains: spec-constant comparisons would become
+// OpSpecConstantOp expressions that the reflection cannot evaluate.
+void take(T v, T w, inout T a0, inout T a1, inout T a2) {
     switch (OP) {
     case 0:
         two_sum_add(a0, a1, v);
         break;
     case 1: {
-        T w = y[p.yoff + i];
         precise T prod = v * w;
         precise T err = fma(v, w, -prod);
         two_sum_add(a0, a1, prod);
@@ -82,6 +87,21 @@ void take(uint i, inout T a0, inout T a1, inout T a2) {
         T av = abs(v);
         if (!isnan(a0) && (isnan(av) || av > a0)) a0 = av;
     }
+    }
+}
+
+// The second operand (dot only; y is not read otherwise).
+T second(uint i) {
+    switch (OP) {
+    case 1: return y[p.yoff + i];
+    default: return T(0);
+    }
+}
+
+V4 second4(uint i) {
+    switch (OP) {
+    case 1: return y4[p.yoff / 4u + i];
+    default: return V4(0);
     }
 }
 
@@ -149,16 +169,19 @@ void main() {
     // PASS selects by a switch for the reflection's sake (see take).
     switch (PASS) {
     case 0: {
-        // The host keeps n + 4 * stride below 2^32 (n <= 2^31, stride <= 2^18).
+        // The host keeps n + stride below 2^32 (n <= 2^31, stride <= 2^18).
         uint stride = gl_NumWorkGroups.x * 256u;
-        uint i = gl_GlobalInvocationID.x;
-        for (; i + 3u * stride < p.n; i += 4u * stride) {
-            take(i, a0, a1, a2);
-            take(i + stride, a0, a1, a2);
-            take(i + 2u * stride, a0, a1, a2);
-            take(i + 3u * stride, a0, a1, a2);
+        for (uint i = gl_GlobalInvocationID.x; i < p.n4; i += stride) {
+            V4 v = x4[p.xoff / 4u + i];
+            V4 w = second4(i);
+            take(v.x, w.x, a0, a1, a2);
+            take(v.y, w.y, a0, a1, a2);
+            take(v.z, w.z, a0, a1, a2);
+            take(v.w, w.w, a0, a1, a2);
         }
-        for (; i < p.n; i += stride) take(i, a0, a1, a2);
+        for (uint i = 4u * p.n4 + gl_GlobalInvocationID.x; i < p.n; i += stride) {
+            take(x[p.xoff + i], second(i), a0, a1, a2);
+        }
         tree(a0, a1, a2);
         if (t == 0u) {
             uint g = gl_WorkGroupID.x * 4u;

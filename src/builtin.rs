@@ -146,8 +146,9 @@ pub type GemmTile = [u32; 5];
 const MAX_LEVEL1_N: u64 = 1 << 31;
 /// Workgroups of a reduction's first pass, at most (records in the scratch buffer).
 const MAX_PARTS: u64 = 1024;
-/// Workgroups of an elementwise dispatch, at most (grid-stride beyond).
-const MAX_ELEMENTWISE_GROUPS: u64 = 8192;
+/// Workgroups of an elementwise dispatch, at most (grid-stride beyond); the
+/// device's own limit may be lower.
+const MAX_ELEMENTWISE_GROUPS: u64 = 1 << 20;
 const WORKGROUP: u64 = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -169,7 +170,7 @@ pub(crate) struct BuiltinCache {
 /// One dispatch a built-in op expands to (owned, so the ops can borrow it).
 pub(crate) struct Expanded {
     kernel: KernelId,
-    buffers: [BufferId; 4],
+    buffers: [BufferId; 6],
     binding_count: usize,
     push: [u8; 64],
     push_len: usize,
@@ -287,7 +288,7 @@ fn tile_fits(tile: GemmTile, dtype: DType, shared_limit: u32, invocations_limit:
     if threads == 0 || threads > invocations_limit || (bm * bk) % threads != 0 || (bn * bk) % threads != 0 {
         return false;
     }
-    let shared = 2 * u64::from(bk) * u64::from(bm + bn) * dtype.bytes();
+    let shared = 2 * u64::from(bk) * u64::from(bm + bn + 8) * dtype.bytes(); // rows padded by 4 elements
     shared <= u64::from(shared_limit)
 }
 
@@ -325,6 +326,15 @@ impl Executor {
             DType::F64 => cache.gemm_tile_f64 = tile,
         }
         Ok(())
+    }
+
+    /// The compiler statistics (see `kernel_statistics`) of the GEMM kernel this
+    /// executor uses for an m x n (no transposes) problem of `dtype`, with the
+    /// tiling it picks. A tuning aid.
+    pub fn gemm_statistics(&self, dtype: DType, m: u64, n: u64) -> Result<Vec<String>> {
+        let tile = self.gemm_tile(dtype, m, n);
+        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, false, false))?;
+        self.kernel_statistics(kernel)
     }
 
     /// The kernel for `key`, created on first use.
@@ -453,20 +463,26 @@ impl Executor {
             return Ok(());
         }
         let kernel = self.builtin_kernel(KernelKey::Blas1(dtype, code))?;
+        let a_off = if reads_a { op.a.offset } else { 0 };
+        let b_off = if reads_b { op.b.offset } else { 0 };
+        // 4-wide loads and stores when every offset allows them.
+        let n4 = if (a_off | b_off | op.c.offset) % 4 == 0 { n / 4 } else { 0 };
         let mut push = Push::new();
         push.scalar(dtype, op.alpha);
         push.u32(n);
-        push.u32(if reads_a { op.a.offset } else { 0 });
-        push.u32(if reads_b { op.b.offset } else { 0 });
+        push.u32(a_off);
+        push.u32(b_off);
         push.u32(op.c.offset);
+        push.u32(n4);
         // Unused inputs bind the output (any valid buffer; the kernel does not read it).
         let a = if reads_a { op.a.buffer } else { op.c.buffer };
         let b = if reads_b { op.b.buffer } else { op.c.buffer };
-        let groups = ceil_div(n, WORKGROUP * 4).clamp(1, MAX_ELEMENTWISE_GROUPS);
+        let items = n4.max(n - 4 * n4);
+        let groups = ceil_div(items, WORKGROUP).clamp(1, MAX_ELEMENTWISE_GROUPS.min(u64::from(self.info.max_workgroup_count[0])));
         out.push(Expanded {
             kernel,
-            buffers: [a, b, op.c.buffer, op.c.buffer],
-            binding_count: 3,
+            buffers: [a, b, op.c.buffer, a, b, op.c.buffer],
+            binding_count: 6,
             push: push.bytes,
             push_len: push.len,
             groups: [groups as u32, 1, 1],
@@ -501,14 +517,18 @@ impl Executor {
         }
         let scratch = self.reduction_scratch()?;
         let parts = ceil_div(n, WORKGROUP * 4).min(MAX_PARTS);
-        let buffers = [op.a.buffer, b_buffer, scratch, op.c.buffer];
+        let buffers = [op.a.buffer, b_buffer, scratch, op.c.buffer, op.a.buffer, b_buffer];
+        let b_off = if kind == BuiltinKind::Dot { op.b.offset } else { 0 };
+        // 4-wide loads when the offsets allow them.
+        let n4 = if (op.a.offset | b_off) % 4 == 0 { n / 4 } else { 0 };
         let push = |parts: u64| {
             let mut p = Push::new();
             p.u32(n);
             p.u32(op.a.offset);
-            p.u32(if kind == BuiltinKind::Dot { op.b.offset } else { 0 });
+            p.u32(b_off);
             p.u32(op.c.offset);
             p.u32(parts);
+            p.u32(n4);
             p
         };
         if parts > 0 {
@@ -516,7 +536,7 @@ impl Executor {
             out.push(Expanded {
                 kernel: self.builtin_kernel(KernelKey::Reduce(dtype, code, 0))?,
                 buffers,
-                binding_count: 4,
+                binding_count: 6,
                 push: p.bytes,
                 push_len: p.len,
                 groups: [parts as u32, 1, 1],
@@ -526,7 +546,7 @@ impl Executor {
         out.push(Expanded {
             kernel: self.builtin_kernel(KernelKey::Reduce(dtype, code, 1))?,
             buffers,
-            binding_count: 4,
+            binding_count: 6,
             push: p.bytes,
             push_len: p.len,
             groups: [1, 1, 1],
@@ -580,7 +600,7 @@ impl Executor {
         let (a, b) = if k == 0 { (op.c.buffer, op.c.buffer) } else { (op.a.buffer, op.b.buffer) };
         out.push(Expanded {
             kernel,
-            buffers: [a, b, op.c.buffer, op.c.buffer],
+            buffers: [a, b, op.c.buffer, op.c.buffer, op.c.buffer, op.c.buffer],
             binding_count: 3,
             push: p.bytes,
             push_len: p.len,

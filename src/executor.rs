@@ -189,6 +189,8 @@ pub struct Executor {
     /// `epoch` on CLOCK_MONOTONIC, nanoseconds (the clock of calibrated timestamps).
     epoch_monotonic_ns: u64,
     calibration: Option<ash::ext::calibrated_timestamps::Device>,
+    /// Set when pipelines keep their compiler statistics (GPUASYNC_PIPELINE_STATS).
+    pipeline_stats: Option<ash::khr::pipeline_executable_properties::Device>,
     /// The trace being recorded, if any (`trace`); `tracing` mirrors it for the hot path.
     pub(crate) trace: Mutex<Option<Trace>>,
     pub(crate) tracing: AtomicBool,
@@ -298,11 +300,19 @@ impl Executor {
             .subgroup_size_control(avail13.subgroup_size_control == vk::TRUE)
             .compute_full_subgroups(avail13.compute_full_subgroups == vk::TRUE)
             .maintenance4(avail13.maintenance4 == vk::TRUE);
+        // Compiler statistics of pipelines (registers and the like), a tuning aid
+        // asked for with GPUASYNC_PIPELINE_STATS=1 where the driver offers them.
+        let pipeline_stats = env_flag("GPUASYNC_PIPELINE_STATS")
+            && instance.has_extension(physical, ash::khr::pipeline_executable_properties::NAME);
+        let mut fstats = vk::PhysicalDevicePipelineExecutablePropertiesFeaturesKHR::default().pipeline_executable_info(true);
         let mut features = vk::PhysicalDeviceFeatures2::default()
             .features(base)
             .push_next(&mut f11)
             .push_next(&mut f12)
             .push_next(&mut f13);
+        if pipeline_stats {
+            features = features.push_next(&mut fstats);
+        }
         let priorities = [1.0f32];
         let queues = [vk::DeviceQueueCreateInfo::default()
             .queue_family_index(family)
@@ -317,6 +327,9 @@ impl Executor {
         let mut extensions = vec![ash::khr::push_descriptor::NAME.as_ptr()];
         if calibration {
             extensions.push(ash::ext::calibrated_timestamps::NAME.as_ptr());
+        }
+        if pipeline_stats {
+            extensions.push(ash::khr::pipeline_executable_properties::NAME.as_ptr());
         }
         let info_create = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queues)
@@ -472,6 +485,7 @@ impl Executor {
             epoch: Instant::now(),
             epoch_monotonic_ns: monotonic_ns(),
             calibration: calibration.then(|| ash::ext::calibrated_timestamps::Device::new(&instance.raw, &raw)),
+            pipeline_stats: pipeline_stats.then(|| ash::khr::pipeline_executable_properties::Device::new(&instance.raw, &raw)),
             trace: Mutex::new(None),
             tracing: AtomicBool::new(false),
             builtins: Mutex::new(crate::builtin::BuiltinCache::from_env()),
@@ -611,7 +625,16 @@ impl Executor {
                 "workgroup size {x}x{y}x{z} is outside the device's limit of {max_invocations} invocations"
             );
         }
-        let pipeline = kernel::create_pipeline(&self.device, self.descriptor_mode, self.pipeline_cache, words, entry, &interface, spec)?;
+        let pipeline = kernel::create_pipeline(
+            &self.device,
+            self.descriptor_mode,
+            self.pipeline_cache,
+            words,
+            entry,
+            &interface,
+            spec,
+            self.pipeline_stats.is_some(),
+        )?;
         let mut state = self.queue.state.lock();
         match state.kernels.insert(KernelEntry { pipeline, interface, last_use: 0 }) {
             Ok(id) => Ok(KernelId(id)),
@@ -632,6 +655,45 @@ impl Executor {
     ) -> Result<KernelId> {
         let words = kernel::read_spv_file(path)?;
         self.create_kernel(&words, entry, spec)
+    }
+
+    /// The driver's compiler statistics for a kernel (register count, shared
+    /// memory and the like; names and meanings are the driver's), as
+    /// "name = value" lines. A tuning aid: `Unsupported` unless the executor was
+    /// created with `GPUASYNC_PIPELINE_STATS=1` on a driver that has
+    /// VK_KHR_pipeline_executable_properties.
+    pub fn kernel_statistics(&self, id: KernelId) -> Result<Vec<String>> {
+        let Some(loader) = &self.pipeline_stats else {
+            bail!(Unsupported, "pipeline statistics need GPUASYNC_PIPELINE_STATS=1 and VK_KHR_pipeline_executable_properties");
+        };
+        let state = self.queue.state.lock();
+        let pipeline = state.kernels.get(id.0).ok_or_else(|| invalid_kernel(id))?.pipeline.raw;
+        let info = vk::PipelineInfoKHR::default().pipeline(pipeline);
+        // SAFETY: the pipeline is live (the state lock keeps it from being
+        // destroyed) and was created with CAPTURE_STATISTICS.
+        let executables = unsafe { loader.get_pipeline_executable_properties(&info) }
+            .map_err(|e| Error::vulkan("vkGetPipelineExecutablePropertiesKHR", e))?;
+        let mut lines = Vec::new();
+        for index in 0..executables.len() as u32 {
+            let exec = vk::PipelineExecutableInfoKHR::default().pipeline(pipeline).executable_index(index);
+            // SAFETY: as above; `index` is below the executable count.
+            let stats = unsafe { loader.get_pipeline_executable_statistics(&exec) }
+                .map_err(|e| Error::vulkan("vkGetPipelineExecutableStatisticsKHR", e))?;
+            for s in stats {
+                let name = s.name_as_c_str().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+                // SAFETY: `format` says which member of the union the driver wrote.
+                let value = unsafe {
+                    match s.format {
+                        vk::PipelineExecutableStatisticFormatKHR::BOOL32 => (s.value.b32 != 0).to_string(),
+                        vk::PipelineExecutableStatisticFormatKHR::INT64 => s.value.i64.to_string(),
+                        vk::PipelineExecutableStatisticFormatKHR::UINT64 => s.value.u64.to_string(),
+                        _ => s.value.f64.to_string(),
+                    }
+                };
+                lines.push(format!("{name} = {value}"));
+            }
+        }
+        Ok(lines)
     }
 
     pub fn kernel_interface(&self, id: KernelId) -> Result<KernelInterface> {

@@ -216,6 +216,7 @@ pub(crate) fn create_pipeline(
     entry: &str,
     interface: &KernelInterface,
     spec: &[SpecConstant],
+    capture_statistics: bool,
 ) -> Result<Pipeline> {
     let entry_c = crate::device::c_string(entry)?;
     let bindings: Vec<_> = (0..interface.bindings.len() as u32)
@@ -284,7 +285,12 @@ pub(crate) fn create_pipeline(
         .module(module)
         .name(&entry_c)
         .specialization_info(&spec_info);
-    let info = vk::ComputePipelineCreateInfo::default().stage(stage).layout(layout);
+    let flags = if capture_statistics {
+        vk::PipelineCreateFlags::CAPTURE_STATISTICS_KHR
+    } else {
+        vk::PipelineCreateFlags::empty()
+    };
+    let info = vk::ComputePipelineCreateInfo::default().flags(flags).stage(stage).layout(layout);
     // SAFETY: all handles are valid and the create info points at live locals.
     let created = unsafe { device.create_compute_pipelines(cache, &[info], None) };
     // SAFETY: the module is no longer needed once the pipeline call returned.

@@ -38,6 +38,7 @@ struct Kernels {
     copy: KernelId,
     saxpy4: KernelId,
     read_sum: KernelId,
+    read2: KernelId,
     triad: KernelId,
     fma32: KernelId,
     fma64: Option<KernelId>,
@@ -52,6 +53,7 @@ impl Kernels {
             copy: k(include_bytes!("../../spirv/copy.spv"))?,
             saxpy4: k(include_bytes!("../../spirv/saxpy4.spv"))?,
             read_sum: k(include_bytes!("../../spirv/read_sum.spv"))?,
+            read2: k(include_bytes!("../../spirv/read2.spv"))?,
             triad: k(include_bytes!("../../spirv/triad.spv"))?,
             fma32: k(include_bytes!("../../spirv/fma_chain_f32.spv"))?,
             fma64: if ex.device_info().float64 { Some(k(include_bytes!("../../spirv/fma_chain_f64.spv"))?) } else { None },
@@ -144,6 +146,9 @@ struct Bench<'a> {
     tiles: Vec<[u32; 5]>,
     /// The seed scenario's timelines, for `--seed-json`.
     seed: Vec<SeedRun>,
+    /// Lines printed after the table (compiler statistics of GEMM kernels
+    /// when GPUASYNC_PIPELINE_STATS=1).
+    notes: Vec<String>,
 }
 
 /// One run of the seed scenario: per-kernel GPU spans (ns, on the GPU clock)
@@ -441,17 +446,26 @@ impl Bench<'_> {
         Ok(())
     }
 
-    /// GPU time of one timed submission of `op`, median over repeats.
+    /// GPU time (ns) of one timed submission of `ops`, no warm-up (for loops that
+    /// interleave kernels and drop their first rounds).
+    fn gpu_time(&self, ops: &[Op<'_>]) -> R<f64> {
+        let t = self.ex.submit(ops, TIMED).map_err(err)?;
+        self.ex.wait(t, u64::MAX).map_err(err)?;
+        Ok(self.ex.timing(t).map_err(err)?.gpu_ns() as f64)
+    }
+
+    /// GPU times (ns) of `reps` timed submissions of `ops`, after a warm-up of
+    /// at least two runs and (outside --quick) 200 ms of GPU time, so that the
+    /// clocks have settled under this load.
     fn gpu_times(&self, ops: &[Op<'_>], reps: usize) -> R<Vec<f64>> {
-        let mut v = Vec::new();
-        for i in 0..reps + 2 {
-            let t = self.ex.submit(ops, TIMED).map_err(err)?;
-            self.ex.wait(t, u64::MAX).map_err(err)?;
-            if i >= 2 {
-                v.push(self.ex.timing(t).map_err(err)?.gpu_ns() as f64);
-            }
+        let once = || self.gpu_time(ops);
+        let warm_ns = if self.quick { 0.0 } else { 200e6 };
+        let (mut warmed, mut runs) = (0.0, 0);
+        while runs < 2 || (warmed < warm_ns && runs < 10_000) {
+            warmed += once()?;
+            runs += 1;
         }
-        Ok(v)
+        (0..reps).map(|_| once()).collect()
     }
 
     /// saxpy over 2^28 floats in device-local memory, beside the bandwidth ceiling:
@@ -515,6 +529,31 @@ impl Bench<'_> {
                 }
             }
         }
+        // Two-array read ceiling (dot's traffic): x . y per invocation, checked.
+        let groups2 = [1024u32.min(sum_groups[0].max(1)), 1, 1];
+        let threads2 = groups2[0] as usize * 256;
+        let partial2 = ex.create_buffer((threads2 * 16) as u64, BufferKind::DeviceLocal).map_err(err)?;
+        let t = ex.submit(&[Op::Write { buffer: y, offset: 0, data: bytes(&hy) }], PLAIN).map_err(err)?;
+        ex.wait(t, u64::MAX).map_err(err)?;
+        let read2 = Op::Dispatch { kernel: self.k.read2, buffers: &[x, y, partial2], push_constants: bytes(&push_copy), groups: groups2 };
+        let mut sums2 = vec![0f32; threads2 * 4];
+        let t = ex.submit(&[read2, read_into(partial2, &mut sums2)], PLAIN).map_err(err)?;
+        ex.wait(t, u64::MAX).map_err(err)?;
+        for (tid, lanes) in sums2.chunks(4).enumerate().step_by(89) {
+            for (lane, got) in lanes.iter().enumerate() {
+                let (mut want, mut mag) = (0f64, 0f64);
+                let mut i = tid;
+                while i < n / 4 {
+                    let v = f64::from(hx[4 * i + lane]) * f64::from(hy[4 * i + lane]);
+                    want += v;
+                    mag += v.abs();
+                    i += threads2;
+                }
+                if (f64::from(*got) - want).abs() > 1e-5 * mag.max(1.0) {
+                    return Err(format!("read2: invocation {tid} lane {lane} is {got}, not {want}"));
+                }
+            }
+        }
         // Triad (y = x + y): saxpy's traffic; checked once from fresh y.
         let triad = Op::Dispatch { kernel: self.k.triad, buffers: &[x, y], push_constants: bytes(&push_copy), groups };
         let t = ex.submit(&[Op::Write { buffer: y, offset: 0, data: bytes(&hy) }, triad, read_into(y, &mut out)], PLAIN).map_err(err)?;
@@ -525,29 +564,34 @@ impl Bench<'_> {
         let dma = Op::Copy { src: x, src_offset: 0, dst: y, dst_offset: 0, size: (n * 4) as u64 };
         let (mut copy_rates, mut dma_rates, mut read_rates, mut triad_rates, mut saxpy_rates) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut read2_rates = Vec::new();
         for rep in 0..reps + 2 {
-            let c = self.gpu_times(&[copy], 1)?[0];
-            let d = self.gpu_times(&[dma], 1)?[0];
-            let r = self.gpu_times(&[read_sum], 1)?[0];
-            let tr = self.gpu_times(&[triad], 1)?[0];
-            let s = self.gpu_times(&[saxpy], 1)?[0];
+            let c = self.gpu_time(&[copy])?;
+            let d = self.gpu_time(&[dma])?;
+            let r = self.gpu_time(&[read_sum])?;
+            let r2 = self.gpu_time(&[read2])?;
+            let tr = self.gpu_time(&[triad])?;
+            let s = self.gpu_time(&[saxpy])?;
             if rep >= 2 {
                 copy_rates.push((2 * n * 4) as f64 / c);
                 dma_rates.push((2 * n * 4) as f64 / d);
                 read_rates.push((n * 4 + threads * 16) as f64 / r);
+                read2_rates.push((2 * n * 4 + threads2 * 16) as f64 / r2);
                 triad_rates.push((3 * n * 4) as f64 / tr);
                 saxpy_rates.push((3 * n * 4) as f64 / s);
             }
         }
         // The ceiling: the best rate any pure data-movement kernel reached in this run.
-        let ceiling = [&copy_rates, &dma_rates, &read_rates, &triad_rates].iter().map(|v| Stats::of((*v).clone()).max).fold(0.0, f64::max);
+        let ceiling = [&copy_rates, &dma_rates, &read_rates, &read2_rates, &triad_rates].iter().map(|v| Stats::of((*v).clone()).max).fold(0.0, f64::max);
         self.bandwidth = ceiling;
         self.rows.push(Row { name: format!("copy kernel, {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(copy_rates), ceiling: None, rate: true });
         self.rows.push(Row { name: format!("vkCmdCopyBuffer, {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(dma_rates), ceiling: None, rate: true });
         self.rows.push(Row { name: format!("read-mostly kernel, {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(read_rates), ceiling: None, rate: true });
+        self.rows.push(Row { name: format!("two-array read kernel (x . y), {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(read2_rates), ceiling: None, rate: true });
         self.rows.push(Row { name: format!("triad y = x + y, {n} fp32, GPU time"), unit: "GB/s", stats: Stats::of(triad_rates), ceiling: None, rate: true });
         self.rows.push(Row { name: format!("saxpy, {n} fp32, device-local, GPU time"), unit: "GB/s", stats: Stats::of(saxpy_rates), ceiling: Some((ceiling, "best data-movement kernel above")), rate: true });
         ex.destroy_buffer(partial).map_err(err)?;
+        ex.destroy_buffer(partial2).map_err(err)?;
         ex.destroy_buffer(x).map_err(err)?;
         ex.destroy_buffer(y).map_err(err)
     }
@@ -630,7 +674,16 @@ impl Bench<'_> {
             }
         }
         let reps = self.reps(20);
-        for (name, op, moved) in [("axpy", axpy, 3 * n * 4), ("sum", sum, n * 4), ("dot", dot, 2 * n * 4)] {
+        let z = ex.create_buffer((n * 4) as u64, BufferKind::DeviceLocal).map_err(err)?;
+        let axpy_out = Builtin::axpy(DType::F32, nn, 2.0, x, y, z);
+        let copy = Builtin::copy(DType::F32, nn, x, z);
+        for (name, op, moved) in [
+            ("axpy (in place, y = a x + y)", axpy, 3 * n * 4),
+            ("axpy (out of place, z = a x + y)", axpy_out, 3 * n * 4),
+            ("copy", copy, 2 * n * 4),
+            ("sum", sum, n * 4),
+            ("dot", dot, 2 * n * 4),
+        ] {
             let rates: Vec<f64> = self.gpu_times(&[Op::Builtin(&op)], reps)?.iter().map(|ns| moved as f64 / ns).collect();
             self.rows.push(Row {
                 name: format!("built-in {name}, {n} fp32, GPU time"),
@@ -640,7 +693,7 @@ impl Bench<'_> {
                 rate: true,
             });
         }
-        for b in [x, y, r] {
+        for b in [x, y, z, r] {
             ex.destroy_buffer(b).map_err(err)?;
         }
         Ok(())
@@ -733,6 +786,9 @@ impl Bench<'_> {
                     Some(t) => format!(", tile {}x{}x{} thread {}x{}", t[0], t[1], t[2], t[3], t[4]),
                 };
                 self.check_gemm(c, &ha, &hb, m, double, &format!("{name} {m}{label}"))?;
+                if let Ok(stats) = ex.gemm_statistics(dtype, mm, mm) {
+                    self.notes.push(format!("{name} {m}{label}: {}", stats.join(", ")));
+                }
                 self.rows.push(Row {
                     name: format!("built-in {name} {m}^3{label}, GPU time"),
                     unit: "TFLOP/s",
@@ -773,33 +829,46 @@ impl Bench<'_> {
         let batch = ex.create_batch(&ops).map_err(err)?;
         let flops = count as f64 * 2.0 * (m as f64).powi(3);
         let reps = self.reps(10).max(3);
-        for mode in ["a: one by one, wait after each", "b: all submitted, one wait", "c: recorded batch, one replay"] {
-            let mut runs: Vec<SeedRun> = Vec::new();
-            for rep in 0..reps + 1 {
-                ex.wait_all().map_err(err)?;
-                let start = Instant::now();
-                let mut tickets = Vec::with_capacity(count);
-                match mode.as_bytes()[0] {
-                    b'a' => {
-                        for o in &ops {
-                            let t = ex.submit(std::slice::from_ref(o), TIMED).map_err(err)?;
-                            ex.wait(t, u64::MAX).map_err(err)?;
-                            tickets.push(t);
-                        }
-                    }
-                    b'b' => {
-                        for o in &ops {
-                            tickets.push(ex.submit(std::slice::from_ref(o), TIMED).map_err(err)?);
-                        }
-                        ex.wait(*tickets.last().unwrap_or(&0), u64::MAX).map_err(err)?;
-                    }
-                    _ => {
-                        let t = ex.replay(batch, &[], TIMED).map_err(err)?;
+        // One run of a mode: wall time and tickets, with or without timestamps.
+        let run = |mode: &str, flags: SubmitFlags| -> R<(f64, Vec<u64>)> {
+            ex.wait_all().map_err(err)?;
+            let start = Instant::now();
+            let mut tickets = Vec::with_capacity(count);
+            match mode.as_bytes()[0] {
+                b'a' => {
+                    for o in &ops {
+                        let t = ex.submit(std::slice::from_ref(o), flags).map_err(err)?;
                         ex.wait(t, u64::MAX).map_err(err)?;
                         tickets.push(t);
                     }
                 }
-                let wall_ns = start.elapsed().as_nanos() as f64;
+                b'b' => {
+                    for o in &ops {
+                        tickets.push(ex.submit(std::slice::from_ref(o), flags).map_err(err)?);
+                    }
+                    ex.wait(*tickets.last().unwrap_or(&0), u64::MAX).map_err(err)?;
+                }
+                _ => {
+                    let t = ex.replay(batch, &[], flags).map_err(err)?;
+                    ex.wait(t, u64::MAX).map_err(err)?;
+                    tickets.push(t);
+                }
+            }
+            Ok((start.elapsed().as_nanos() as f64, tickets))
+        };
+        for mode in ["a: one by one, wait after each", "b: all submitted, one wait", "c: recorded batch, one replay"] {
+            let mut runs: Vec<SeedRun> = Vec::new();
+            // Without timestamps first: a timestamp between kernels can keep the
+            // GPU from overlapping them, so this is the wall time users see.
+            let mut plain = Vec::new();
+            for rep in 0..reps + 1 {
+                let (wall_ns, _) = run(mode, PLAIN)?;
+                if rep > 0 {
+                    plain.push(wall_ns / 1e6);
+                }
+            }
+            for rep in 0..reps + 1 {
+                let (wall_ns, tickets) = run(mode, TIMED)?;
                 let spans = tickets
                     .iter()
                     .map(|&t| ex.timing(t).map(|tm| (tm.gpu_begin_ns, tm.gpu_end_ns)))
@@ -822,11 +891,19 @@ impl Bench<'_> {
             let util: Vec<f64> = busy.iter().zip(&wall).map(|(b, w)| 100.0 * b / w).collect();
             let tag = &mode[..1];
             let row = |name: String, unit, v: &Vec<f64>, ceiling, rate| Row { name, unit, stats: Stats::of(v.clone()), ceiling, rate };
-            self.rows.push(row(format!("seed {mode}: wall"), "ms", &wall.iter().map(|v| v / 1e6).collect(), None, false));
+            self.rows.push(row(format!("seed {mode}: wall, no timestamps"), "ms", &plain, None, false));
+            self.rows.push(row(format!("seed {tag}: wall, timestamps per submission"), "ms", &wall.iter().map(|v| v / 1e6).collect(), None, false));
             self.rows.push(row(format!("seed {tag}: GPU busy (union of spans)"), "ms", &busy.iter().map(|v| v / 1e6).collect(), None, false));
             self.rows.push(row(format!("seed {tag}: GPU span (first begin to last end)"), "ms", &span.iter().map(|v| v / 1e6).collect(), None, false));
             self.rows.push(row(format!("seed {tag}: utilisation (busy / wall)"), "%", &util, Some((100.0, "all of the wall time")), true));
             self.rows.push(row(format!("seed {tag}: GPU busy per kernel"), "us", &busy.iter().map(|v| v / count as f64 / 1e3).collect(), None, false));
+            self.rows.push(row(
+                format!("seed {tag}: achieved rate over wall time (no timestamps)"),
+                "TFLOP/s",
+                &plain.iter().map(|w| flops / w / 1e9).collect(),
+                Some((self.flops32, "FMA-chain ceiling, same run")),
+                true,
+            ));
             self.rows.push(row(
                 format!("seed {tag}: achieved rate over wall time"),
                 "TFLOP/s",
@@ -943,7 +1020,7 @@ fn run() -> R<()> {
         }
     }
     let seed_json = args.iter().position(|a| a == "--seed-json").and_then(|i| args.get(i + 1).cloned());
-    let mut bench = Bench { ex: &ex, k, quick, rows: Vec::new(), bandwidth: 0.0, flops32: 0.0, flops64: 0.0, tiles, seed: Vec::new() };
+    let mut bench = Bench { ex: &ex, k, quick, rows: Vec::new(), bandwidth: 0.0, flops32: 0.0, flops64: 0.0, tiles, seed: Vec::new(), notes: Vec::new() };
     // --only a,b,...: run just these scenarios (plus the ceilings they are held against).
     let only: Option<Vec<String>> =
         args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(|l| l.split(',').map(str::to_owned).collect());
@@ -978,6 +1055,9 @@ fn run() -> R<()> {
         bench.seed()?;
     }
     print!("{}", report(&ex, &bench.rows, quick));
+    for line in &bench.notes {
+        println!("{line}");
+    }
     if let Some(path) = json_path {
         std::fs::write(&path, json(&ex, &bench.rows)).map_err(|e| format!("{path}: {e}"))?;
     }
