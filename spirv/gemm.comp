@@ -31,6 +31,12 @@ layout(constant_id = 5) const bool TRANS_A = false;
 layout(constant_id = 6) const bool TRANS_B = false;
 // Workgroup size: (BM / TM) * (BN / TN), set by the host to match.
 layout(local_size_x_id = 7) in;
+// Threads of a warp (32) along m: 0 lays threads out row by row over the whole
+// tile (a warp spans BM/TM threads along m); WARP_M > 0 gives each warp a
+// WARP_M x (32 / WARP_M) block of threads, so its shared-memory reads touch
+// fewer distinct addresses. The host keeps (BM/TM) % WARP_M == 0 and
+// (BN/TN) % (32/WARP_M) == 0.
+layout(constant_id = 8) const uint WARP_M = 0;
 
 layout(set = 0, binding = 0) readonly buffer A { T a[]; };
 layout(set = 0, binding = 1) readonly buffer B { T b[]; };
@@ -75,8 +81,20 @@ uvec2 b_pos(uint e) { return TRANS_B ? uvec2(e / BN, e % BN) : uvec2(e % BK, e /
 
 void main() {
     uint tid = gl_LocalInvocationID.x;
-    uint tx = tid % (BM / TM);
-    uint ty = tid / (BM / TM);
+    uint tx, ty;
+    switch (WARP_M) {
+    case 0:
+        tx = tid % (BM / TM);
+        ty = tid / (BM / TM);
+        break;
+    default: {
+        // Runtime max() keeps these out of OpSpecConstantOp (see blas1.comp).
+        uint wm = max(WARP_M, 1u);
+        uint lane = tid % 32u, warp = tid / 32u, warps_m = (BM / TM) / wm;
+        tx = (warp % warps_m) * wm + lane % wm;
+        ty = (warp / warps_m) * (32u / wm) + lane / wm;
+    }
+    }
     uint m0 = gl_WorkGroupID.x * BM;
     uint n0 = gl_WorkGroupID.y * BN;
 

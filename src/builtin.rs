@@ -138,8 +138,9 @@ impl Builtin {
     }
 }
 
-/// GEMM tiling: `[BM, BN, BK, TM, TN]` (see spirv/gemm.comp).
-pub type GemmTile = [u32; 5];
+/// GEMM tiling: `[BM, BN, BK, TM, TN, WARP_M]` (see spirv/gemm.comp);
+/// WARP_M 0 is the plain thread layout.
+pub type GemmTile = [u32; 6];
 
 /// Largest element count a level-1 op takes (the kernels index with 32 bits and
 /// add up to 4 grid strides to an index).
@@ -153,7 +154,8 @@ const WORKGROUP: u64 = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum KernelKey {
-    Blas1(DType, u32),
+    /// (type, operation, which inputs are the output: 1 a, 2 b, 3 both)
+    Blas1(DType, u32, u32),
     Reduce(DType, u32, u32),
     Gemm(DType, GemmTile, bool, bool),
 }
@@ -222,8 +224,8 @@ fn spirv_words(bytes: &[u8]) -> Vec<u32> {
 
 fn module(key: &KernelKey) -> &'static [u8] {
     match key {
-        KernelKey::Blas1(DType::F32, _) => include_bytes!("../spirv/blas1_f32.spv"),
-        KernelKey::Blas1(DType::F64, _) => include_bytes!("../spirv/blas1_f64.spv"),
+        KernelKey::Blas1(DType::F32, ..) => include_bytes!("../spirv/blas1_f32.spv"),
+        KernelKey::Blas1(DType::F64, ..) => include_bytes!("../spirv/blas1_f64.spv"),
         KernelKey::Reduce(DType::F32, ..) => include_bytes!("../spirv/reduce_f32.spv"),
         KernelKey::Reduce(DType::F64, ..) => include_bytes!("../spirv/reduce_f64.spv"),
         KernelKey::Gemm(DType::F32, ..) => include_bytes!("../spirv/gemm_f32.spv"),
@@ -234,9 +236,9 @@ fn module(key: &KernelKey) -> &'static [u8] {
 fn spec_constants(key: &KernelKey) -> Vec<SpecConstant> {
     let c = |id, value| SpecConstant { id, value };
     match *key {
-        KernelKey::Blas1(_, op) => vec![c(0, op)],
+        KernelKey::Blas1(_, op, alias) => vec![c(0, op), c(1, alias)],
         KernelKey::Reduce(_, op, pass) => vec![c(0, op), c(1, pass)],
-        KernelKey::Gemm(_, [bm, bn, bk, tm, tn], ta, tb) => vec![
+        KernelKey::Gemm(_, [bm, bn, bk, tm, tn, wm], ta, tb) => vec![
             c(0, bm),
             c(1, bn),
             c(2, bk),
@@ -245,6 +247,7 @@ fn spec_constants(key: &KernelKey) -> Vec<SpecConstant> {
             c(5, u32::from(ta)),
             c(6, u32::from(tb)),
             c(7, (bm / tm) * (bn / tn)),
+            c(8, wm),
         ],
     }
 }
@@ -277,7 +280,7 @@ impl Extent {
 /// A GEMM tiling that a device can run: shared memory and invocations within
 /// its limits, and the divisibility the kernel relies on.
 fn tile_fits(tile: GemmTile, dtype: DType, shared_limit: u32, invocations_limit: u32) -> bool {
-    let [bm, bn, bk, tm, tn] = tile;
+    let [bm, bn, bk, tm, tn, wm] = tile;
     if bm == 0 || bn == 0 || bk == 0 || tm == 0 || tn == 0 || tm % 4 != 0 || tn % 4 != 0 {
         return false;
     }
@@ -288,19 +291,25 @@ fn tile_fits(tile: GemmTile, dtype: DType, shared_limit: u32, invocations_limit:
     if threads == 0 || threads > invocations_limit || (bm * bk) % threads != 0 || (bn * bk) % threads != 0 {
         return false;
     }
+    if wm != 0 && (!matches!(wm, 1 | 2 | 4 | 8 | 16 | 32) || (bm / tm) % wm != 0 || (bn / tn) % (32 / wm) != 0) {
+        return false;
+    }
     let shared = 2 * u64::from(bk) * u64::from(bm + bn + 8) * dtype.bytes(); // rows padded by 4 elements
     shared <= u64::from(shared_limit)
 }
 
-/// Parse `GPUASYNC_GEMM_TILE=BMxBNxBKxTMxTN`.
-fn parse_tile(s: &str) -> Option<GemmTile> {
-    let v: Vec<u32> = s.trim().split('x').map(|p| p.trim().parse().ok()).collect::<Option<_>>()?;
-    <[u32; 5]>::try_from(v).ok()
+/// Parse `BMxBNxBKxTMxTN[xWARP_M]` (as in `GPUASYNC_GEMM_TILE`).
+pub fn parse_gemm_tile(s: &str) -> Option<GemmTile> {
+    let mut v: Vec<u32> = s.trim().split('x').map(|p| p.trim().parse().ok()).collect::<Option<_>>()?;
+    if v.len() == 5 {
+        v.push(0);
+    }
+    <[u32; 6]>::try_from(v).ok()
 }
 
 impl BuiltinCache {
     pub(crate) fn from_env() -> Self {
-        let tile = std::env::var("GPUASYNC_GEMM_TILE").ok().and_then(|s| parse_tile(&s));
+        let tile = std::env::var("GPUASYNC_GEMM_TILE").ok().and_then(|s| parse_gemm_tile(&s));
         BuiltinCache { gemm_tile_f32: tile, gemm_tile_f64: tile, ..Default::default() }
     }
 }
@@ -335,6 +344,14 @@ impl Executor {
         let tile = self.gemm_tile(dtype, m, n);
         let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, false, false))?;
         self.kernel_statistics(kernel)
+    }
+
+    /// The driver's internal representations of that same GEMM kernel (see
+    /// `kernel_internal_representations`). A tuning aid.
+    pub fn gemm_internals(&self, dtype: DType, m: u64, n: u64) -> Result<Vec<(String, bool, Vec<u8>)>> {
+        let tile = self.gemm_tile(dtype, m, n);
+        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, false, false))?;
+        self.kernel_internal_representations(kernel)
     }
 
     /// The kernel for `key`, created on first use.
@@ -374,20 +391,25 @@ impl Executor {
                 return t;
             }
         }
-        // Large tiles where there are enough of them to fill a big GPU; smaller
-        // ones (4x the workgroups) for small problems; the smallest always fits
-        // the Vulkan minimum limits (16 KiB shared, 128 invocations).
-        let (large, small): (GemmTile, GemmTile) = match dtype {
-            DType::F32 => ([128, 128, 8, 8, 8], [64, 64, 8, 4, 4]),
-            DType::F64 => ([64, 64, 8, 4, 4], [32, 32, 8, 4, 4]),
+        // The largest tiles that still give the GPU enough workgroups: tiles
+        // of 256 x 128 with 16 x 8 per thread (248 registers on the H100, one
+        // workgroup per SM) were fastest at 4096 and 8192; 128 x 128 (128
+        // registers, two per SM) next; 64 x 64 for small problems. Tiles that do
+        // not fit the device are skipped; the last always fits the Vulkan
+        // minimum limits (16 KiB shared, 128 invocations). Measurements in
+        // docs/kernels.md.
+        let candidates: [(GemmTile, u64); 3] = match dtype {
+            DType::F32 => [([256, 128, 8, 16, 8, 0], 256), ([128, 128, 8, 8, 8, 0], 512), ([64, 64, 8, 4, 4, 0], 0)],
+            DType::F64 => [([128, 64, 8, 8, 8, 0], 512), ([64, 64, 8, 4, 4, 0], 0), ([32, 32, 8, 4, 4, 0], 0)],
         };
         let tiles = |t: GemmTile| ceil_div(m, u64::from(t[0])) * ceil_div(n, u64::from(t[1]));
-        let preferred = if tiles(large) >= 512 { [large, small] } else { [small, large] };
-        preferred
+        candidates
             .into_iter()
-            .chain([[32, 32, 8, 4, 4]])
+            .filter(|&(t, min_tiles)| tiles(t) >= min_tiles)
+            .map(|(t, _)| t)
+            .chain([[32, 32, 8, 4, 4, 0]])
             .find(|&t| tile_fits(t, dtype, shared, invocations))
-            .unwrap_or([32, 32, 8, 4, 4])
+            .unwrap_or([32, 32, 8, 4, 4, 0])
     }
 
     /// The size in elements of `buffer`, for `dtype`.
@@ -450,19 +472,24 @@ impl Executor {
             _ => (5, true, true),
         };
         let c = self.extent(kind, "c", &op.c, dtype, n, 1)?;
-        // An input may be the output itself (in place) but must not partly overlap it.
-        for (used, name, o) in [(reads_a, "a", &op.a), (reads_b, "b", &op.b)] {
+        // An input may be the output itself (in place) but must not partly
+        // overlap it; in place, the kernel reads it through the output binding.
+        let mut alias = 0;
+        for (used, name, o, bit) in [(reads_a, "a", &op.a, 1), (reads_b, "b", &op.b, 2)] {
             if used {
                 let e = self.extent(kind, name, o, dtype, n, 1)?;
                 if e.overlaps(&c) && !e.same(&c) {
                     bail!(InvalidArgument, "{kind:?}: {name} and c overlap without being the same elements");
+                }
+                if n > 0 && e.same(&c) {
+                    alias |= bit;
                 }
             }
         }
         if n == 0 {
             return Ok(());
         }
-        let kernel = self.builtin_kernel(KernelKey::Blas1(dtype, code))?;
+        let kernel = self.builtin_kernel(KernelKey::Blas1(dtype, code, alias))?;
         let a_off = if reads_a { op.a.offset } else { 0 };
         let b_off = if reads_b { op.b.offset } else { 0 };
         // 4-wide loads and stores when every offset allows them.
@@ -558,7 +585,12 @@ impl Executor {
         let kind = BuiltinKind::Gemm;
         let (dtype, m, n) = (op.dtype, op.m, op.n);
         // alpha == 0 (or k == 0): C = beta * C, and A and B are not read.
-        let k = if op.alpha == 0.0 { 0 } else { op.k };
+        // alpha as the kernel gets it: an f32 GEMM's alpha of 1e-50 is 0.
+        let alpha_zero = match dtype {
+            DType::F32 => op.alpha as f32 == 0.0,
+            DType::F64 => op.alpha == 0.0,
+        };
+        let k = if alpha_zero { 0 } else { op.k };
         let (a_rows, a_cols) = if op.trans_a { (op.k, m) } else { (m, op.k) };
         let (b_rows, b_cols) = if op.trans_b { (n, op.k) } else { (op.k, n) };
         for (name, ld, rows) in [("lda", op.a.ld, a_rows), ("ldb", op.b.ld, b_rows), ("ldc", op.c.ld, m)] {
@@ -616,12 +648,15 @@ mod tests {
 
     #[test]
     fn tiles_respect_limits() {
-        assert!(tile_fits([128, 128, 8, 8, 8], DType::F32, 49152, 1024));
-        assert!(!tile_fits([128, 128, 8, 8, 8], DType::F32, 8192, 1024));
-        assert!(!tile_fits([128, 128, 8, 6, 8], DType::F32, 49152, 1024));
-        assert!(tile_fits([32, 32, 8, 4, 4], DType::F64, 16384, 128));
-        assert_eq!(parse_tile("64x64x16x4x4"), Some([64, 64, 16, 4, 4]));
-        assert_eq!(parse_tile("64x64"), None);
+        assert!(tile_fits([128, 128, 8, 8, 8, 0], DType::F32, 49152, 1024));
+        assert!(tile_fits([128, 128, 8, 8, 8, 8], DType::F32, 49152, 1024));
+        assert!(!tile_fits([128, 128, 8, 8, 8, 32], DType::F32, 49152, 1024));
+        assert!(!tile_fits([128, 128, 8, 8, 8, 0], DType::F32, 8192, 1024));
+        assert!(!tile_fits([128, 128, 8, 6, 8, 0], DType::F32, 49152, 1024));
+        assert!(tile_fits([32, 32, 8, 4, 4, 0], DType::F64, 16384, 128));
+        assert_eq!(parse_gemm_tile("64x64x16x4x4"), Some([64, 64, 16, 4, 4, 0]));
+        assert_eq!(parse_gemm_tile("128x128x8x8x8x8"), Some([128, 128, 8, 8, 8, 8]));
+        assert_eq!(parse_gemm_tile("64x64"), None);
     }
 
     #[test]

@@ -696,6 +696,56 @@ impl Executor {
         Ok(lines)
     }
 
+    /// The driver's internal representations of a kernel (whatever it offers:
+    /// intermediate code, machine code), as (name, is text, bytes). Same
+    /// conditions as `kernel_statistics`.
+    pub fn kernel_internal_representations(&self, id: KernelId) -> Result<Vec<(String, bool, Vec<u8>)>> {
+        let Some(loader) = &self.pipeline_stats else {
+            bail!(Unsupported, "pipeline internals need GPUASYNC_PIPELINE_STATS=1 and VK_KHR_pipeline_executable_properties");
+        };
+        let state = self.queue.state.lock();
+        let pipeline = state.kernels.get(id.0).ok_or_else(|| invalid_kernel(id))?.pipeline.raw;
+        let info = vk::PipelineInfoKHR::default().pipeline(pipeline);
+        // SAFETY: the pipeline is live (the state lock keeps it from being destroyed).
+        let executables = unsafe { loader.get_pipeline_executable_properties(&info) }
+            .map_err(|e| Error::vulkan("vkGetPipelineExecutablePropertiesKHR", e))?;
+        let mut out = Vec::new();
+        for index in 0..executables.len() as u32 {
+            let exec = vk::PipelineExecutableInfoKHR::default().pipeline(pipeline).executable_index(index);
+            // SAFETY: as above; this first call only reports names and sizes.
+            let sized = unsafe { loader.get_pipeline_executable_internal_representations(&exec) }
+                .map_err(|e| Error::vulkan("vkGetPipelineExecutableInternalRepresentationsKHR", e))?;
+            let mut data: Vec<Vec<u8>> = sized.iter().map(|r| vec![0u8; r.data_size]).collect();
+            let mut reps: Vec<vk::PipelineExecutableInternalRepresentationKHR<'_>> = data
+                .iter_mut()
+                .map(|d| {
+                    let mut r = vk::PipelineExecutableInternalRepresentationKHR::default();
+                    r.data_size = d.len();
+                    r.p_data = d.as_mut_ptr().cast();
+                    r
+                })
+                .collect();
+            let mut count = reps.len() as u32;
+            // SAFETY: `reps` holds `count` structures whose p_data point at
+            // buffers of data_size bytes, alive until after the call.
+            unsafe {
+                (loader.fp().get_pipeline_executable_internal_representations_khr)(
+                    loader.device(),
+                    &exec,
+                    &mut count,
+                    reps.as_mut_ptr(),
+                )
+            }
+            .result()
+            .map_err(|e| Error::vulkan("vkGetPipelineExecutableInternalRepresentationsKHR", e))?;
+            for (r, (s, d)) in reps.iter().zip(sized.iter().zip(data.iter())).take(count as usize) {
+                let name = s.name_as_c_str().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+                out.push((name, r.is_text != 0, d[..r.data_size.min(d.len())].to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn kernel_interface(&self, id: KernelId) -> Result<KernelInterface> {
         let state = self.queue.state.lock();
         state.kernels.get(id.0).map(|k| k.interface.clone()).ok_or_else(|| invalid_kernel(id))

@@ -21,7 +21,7 @@ mod trace;
 pub mod ffi;
 
 pub use batch::{BatchId, PushUpdate};
-pub use builtin::{Builtin, BuiltinKind, DType, GemmTile, Operand};
+pub use builtin::{parse_gemm_tile, Builtin, BuiltinKind, DType, GemmTile, Operand};
 pub use device::{list_devices, DeviceInfo, DeviceType};
 pub use error::{gpuasync_status, Error, ErrorKind, Result};
 pub use executor::{BufferId, Executor, ExecutorDesc, KernelId};

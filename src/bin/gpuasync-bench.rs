@@ -14,8 +14,8 @@
 //!   --seed-json   the seed scenario's timelines (scripts/seed-plot.py).
 //!   --only        a comma-separated subset of: round_trip, streamed, batch, saxpy,
 //!                 transfers, fma, level1, gemm, seed (ceilings they need run too).
-//!   --gemm-tiles  extra GEMM tilings to time, e.g. 128x128x8x8x8,64x64x16x4x4
-//!                 (BM x BN x BK x TM x TN; see spirv/gemm.comp).
+//!   --gemm-tiles  extra GEMM tilings to time, e.g. 128x128x8x8x8,64x64x16x4x4x8
+//!                 (BM x BN x BK x TM x TN [x WARP_M]; see spirv/gemm.comp).
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -143,7 +143,7 @@ struct Bench<'a> {
     flops32: f64,
     flops64: f64,
     /// GEMM tilings to time besides the library's choice (`--gemm-tiles`).
-    tiles: Vec<[u32; 5]>,
+    tiles: Vec<gpuasync::GemmTile>,
     /// The seed scenario's timelines, for `--seed-json`.
     seed: Vec<SeedRun>,
     /// Lines printed after the table (compiler statistics of GEMM kernels
@@ -562,6 +562,9 @@ impl Bench<'_> {
             return Err("triad kernel: wrong result".into());
         }
         let dma = Op::Copy { src: x, src_offset: 0, dst: y, dst_offset: 0, size: (n * 4) as u64 };
+        // Settle the clocks under this load first (the rounds below interleave
+        // kernels and drop only their first two).
+        self.gpu_times(&[copy], 1)?;
         let (mut copy_rates, mut dma_rates, mut read_rates, mut triad_rates, mut saxpy_rates) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut read2_rates = Vec::new();
@@ -771,7 +774,7 @@ impl Bench<'_> {
             let flops = 2.0 * (m as f64).powi(3);
             let reps = self.reps(if m >= 8192 { 5 } else if m >= 4096 { 10 } else { 20 }).max(3);
             let ceiling = if double { self.flops64 } else { self.flops32 };
-            let mut variants: Vec<Option<[u32; 5]>> = vec![None];
+            let mut variants: Vec<Option<gpuasync::GemmTile>> = vec![None];
             variants.extend(self.tiles.iter().copied().map(Some));
             for tile in variants {
                 if ex.set_gemm_tile(dtype, tile).is_err() {
@@ -783,11 +786,24 @@ impl Bench<'_> {
                 let times = self.gpu_times(&[Op::Builtin(&g)], reps)?;
                 let label = match tile {
                     None => String::new(),
-                    Some(t) => format!(", tile {}x{}x{} thread {}x{}", t[0], t[1], t[2], t[3], t[4]),
+                    Some(t) => format!(", tile {}x{}x{} thread {}x{}{}", t[0], t[1], t[2], t[3], t[4], if t[5] > 0 { format!(" warp {}x{}", t[5], 32 / t[5]) } else { String::new() }),
                 };
                 self.check_gemm(c, &ha, &hb, m, double, &format!("{name} {m}{label}"))?;
                 if let Ok(stats) = ex.gemm_statistics(dtype, mm, mm) {
                     self.notes.push(format!("{name} {m}{label}: {}", stats.join(", ")));
+                }
+                // With GPUASYNC_PIPELINE_IR_DIR, keep what the driver shows of the code.
+                if let (Some(dir), Ok(reps)) = (std::env::var_os("GPUASYNC_PIPELINE_IR_DIR"), ex.gemm_internals(dtype, mm, mm)) {
+                    for (i, (what, text, data)) in reps.iter().enumerate() {
+                        let file = std::path::Path::new(&dir).join(format!(
+                            "{}-{m}{}-{i}-{}.{}",
+                            if double { "dgemm" } else { "sgemm" },
+                            label.replace([',', ' '], "_"),
+                            what.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+                            if *text { "txt" } else { "bin" }
+                        ));
+                        let _ = std::fs::write(file, data);
+                    }
                 }
                 self.rows.push(Row {
                     name: format!("built-in {name} {m}^3{label}, GPU time"),
@@ -1015,8 +1031,7 @@ fn run() -> R<()> {
     let mut tiles = Vec::new();
     if let Some(list) = args.iter().position(|a| a == "--gemm-tiles").and_then(|i| args.get(i + 1)) {
         for t in list.split(',') {
-            let v: Vec<u32> = t.split('x').map(|p| p.trim().parse().map_err(|_| format!("--gemm-tiles: bad tile {t:?}"))).collect::<R<_>>()?;
-            tiles.push(<[u32; 5]>::try_from(v).map_err(|_| format!("--gemm-tiles: {t:?} is not BMxBNxBKxTMxTN"))?);
+            tiles.push(gpuasync::parse_gemm_tile(t).ok_or_else(|| format!("--gemm-tiles: {t:?} is not BMxBNxBKxTMxTN[xWARP_M]"))?);
         }
     }
     let seed_json = args.iter().position(|a| a == "--seed-json").and_then(|i| args.get(i + 1).cloned());
