@@ -11,6 +11,10 @@
 !>   is made from `gpuasync_batch_op` values (`gpuasync_dispatch_op`,
 !>   `gpuasync_copy_op`, `gpuasync_fill_op`) and replayed with optional
 !>   `gpuasync_push_update` values; op numbers count from 1.
+!>   The built-in kernels are type-bound procedures of the executor
+!>   (`ex%axpy`, `ex%dot`, `ex%gemm`, ...), each an asynchronous submission;
+!>   the element type is the kind of their real scalar argument, or `kind=`
+!>   (`real32`, the default, or `real64`) for those without one.
 !>
 !> Conventions of the derived-type layer:
 !>
@@ -85,6 +89,25 @@ module gpuasync
     integer, parameter, public :: GPUASYNC_OP_COPY = 3
     integer, parameter, public :: GPUASYNC_OP_FILL = 4
     integer, parameter, public :: GPUASYNC_OP_DISPATCH = 5
+    integer, parameter, public :: GPUASYNC_OP_BUILTIN = 6
+
+    !> `c_gpuasync_builtin%kind` values: the built-in kernels (see
+    !> `include/gpuasync.h` and `docs/kernels.md`).
+    integer, parameter, public :: GPUASYNC_BUILTIN_FILL = 1
+    integer, parameter, public :: GPUASYNC_BUILTIN_COPY = 2
+    integer, parameter, public :: GPUASYNC_BUILTIN_SCALE = 3
+    integer, parameter, public :: GPUASYNC_BUILTIN_AXPY = 4
+    integer, parameter, public :: GPUASYNC_BUILTIN_ADD = 5
+    integer, parameter, public :: GPUASYNC_BUILTIN_MUL = 6
+    integer, parameter, public :: GPUASYNC_BUILTIN_SUM = 7
+    integer, parameter, public :: GPUASYNC_BUILTIN_DOT = 8
+    integer, parameter, public :: GPUASYNC_BUILTIN_NRM2 = 9
+    integer, parameter, public :: GPUASYNC_BUILTIN_AMAX = 10
+    integer, parameter, public :: GPUASYNC_BUILTIN_GEMM = 11
+
+    !> `c_gpuasync_builtin%type` values: the element type.
+    integer, parameter, public :: GPUASYNC_F32 = 1
+    integer, parameter, public :: GPUASYNC_F64 = 2
 
     !> Fill size meaning "to the end of the buffer" (UINT64_MAX).
     integer(c_int64_t), parameter, public :: GPUASYNC_WHOLE_SIZE = -1_c_int64_t
@@ -175,6 +198,32 @@ module gpuasync
         integer(c_int32_t) :: local_size(3) = 0
     end type c_gpuasync_kernel_info
 
+    !> C `gpuasync_operand`: a vector or matrix in a buffer; `offset` and `ld`
+    !> count elements, and `offset` counts from 0.
+    type, bind(c), public :: c_gpuasync_operand
+        type(c_gpuasync_buffer) :: buffer
+        integer(c_int64_t) :: offset = 0
+        integer(c_int64_t) :: ld = 0
+    end type c_gpuasync_operand
+
+    !> C `gpuasync_builtin`: one built-in operation (`GPUASYNC_BUILTIN_*`) of
+    !> element type `GPUASYNC_F32` or `GPUASYNC_F64`, for the raw
+    !> `gpuasync_builtin_submit` or a `c_gpuasync_op` of kind `GPUASYNC_OP_BUILTIN`.
+    type, bind(c), public :: c_gpuasync_builtin
+        integer(c_int32_t) :: kind = 0
+        integer(c_int32_t) :: type = 0
+        integer(c_int32_t) :: trans_a = 0
+        integer(c_int32_t) :: trans_b = 0
+        integer(c_int64_t) :: m = 0
+        integer(c_int64_t) :: n = 0
+        integer(c_int64_t) :: k = 0
+        real(c_double) :: alpha = 0
+        real(c_double) :: beta = 0
+        type(c_gpuasync_operand) :: a
+        type(c_gpuasync_operand) :: b
+        type(c_gpuasync_operand) :: c
+    end type c_gpuasync_builtin
+
     !> C `gpuasync_op`: one step of a raw `gpuasync_executor_submit`.
     type, bind(c), public :: c_gpuasync_op
         integer(c_int32_t) :: kind = 0
@@ -192,6 +241,8 @@ module gpuasync
         integer(c_int32_t) :: binding_count = 0
         integer(c_int32_t) :: push_constant_size = 0
         type(c_ptr) :: push_constants = c_null_ptr
+        !> `GPUASYNC_OP_BUILTIN`: `c_loc` of a `type(c_gpuasync_builtin)`.
+        type(c_ptr) :: builtin = c_null_ptr
     end type c_gpuasync_op
 
     !> C `gpuasync_batch`: a recorded batch of device-side ops.
@@ -236,6 +287,33 @@ module gpuasync
         procedure :: device_info => executor_device_info
         !> The device's name.
         procedure :: device_name => executor_device_name
+        ! Built-in kernels, each one asynchronous submission returning a ticket.
+        ! Element type: the kind of the real scalar argument (`value`, `alpha`,
+        ! `beta`), else the optional `kind=` (`real32`, the default, or `real64`).
+        procedure, private :: executor_fill_r32, executor_fill_r64, executor_scale_r32, executor_scale_r64, &
+            executor_axpy_r32, executor_axpy_r64, executor_gemm_r32, executor_gemm_r64
+        !> `x(i) = value`, i = 1..n.
+        generic :: fill => executor_fill_r32, executor_fill_r64
+        !> `y(i) = x(i)`.
+        procedure :: copy => executor_copy
+        !> `x(i) = alpha * x(i)` (in place).
+        generic :: scale => executor_scale_r32, executor_scale_r64
+        !> `y(i) = alpha * x(i) + y(i)`.
+        generic :: axpy => executor_axpy_r32, executor_axpy_r64
+        !> `z(i) = x(i) + y(i)`.
+        procedure :: add => executor_add
+        !> `z(i) = x(i) * y(i)`.
+        procedure :: mul => executor_mul
+        !> `result(1) = sum(x)` (compensated summation).
+        procedure :: sum => executor_sum
+        !> `result(1) = dot_product(x, y)` (compensated).
+        procedure :: dot => executor_dot
+        !> `result(1) = norm2(x)` (no overflow or harmful underflow).
+        procedure :: nrm2 => executor_nrm2
+        !> `result(1) = maxval(abs(x))` (NaN if any x(i) is NaN).
+        procedure :: amax => executor_amax
+        !> `C = alpha * op(A) * op(B) + beta * C`, as BLAS `sgemm`/`dgemm`.
+        generic :: gemm => executor_gemm_r32, executor_gemm_r64
     end type gpuasync_executor
 
     !> A buffer of device memory owned by one executor.
@@ -353,7 +431,8 @@ module gpuasync
         gpuasync_ticket_poll, gpuasync_ticket_wait, gpuasync_ticket_timing, gpuasync_kernel_create, &
         gpuasync_kernel_create_from_file, gpuasync_kernel_describe, gpuasync_kernel_destroy, &
         gpuasync_kernel_dispatch, gpuasync_version, gpuasync_status_string, gpuasync_last_error, &
-        gpuasync_executor_submit, gpuasync_batch_create, gpuasync_batch_replay, gpuasync_batch_destroy
+        gpuasync_executor_submit, gpuasync_batch_create, gpuasync_batch_replay, gpuasync_batch_destroy, &
+        gpuasync_builtin_submit
 
     interface
         function gpuasync_buffer_create(executor, size, kind, buffer) &
@@ -642,6 +721,16 @@ module gpuasync
             type(c_gpuasync_batch), value, intent(in) :: batch
             integer(c_int) :: status
         end function gpuasync_batch_destroy
+
+        function gpuasync_builtin_submit(executor, op, flags, ticket) &
+                result(status) bind(c, name="gpuasync_builtin_submit")
+            import :: c_int, c_int32_t, c_int64_t, c_gpuasync_executor, c_gpuasync_builtin
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_gpuasync_builtin), intent(in) :: op
+            integer(c_int32_t), value, intent(in) :: flags
+            integer(c_int64_t), intent(out) :: ticket
+            integer(c_int) :: status
+        end function gpuasync_builtin_submit
     end interface
 
 contains
@@ -999,6 +1088,446 @@ contains
             name = name // info%name(n)
         end do
     end function executor_device_name
+
+    ! ---- built-in kernels -------------------------------------------------------------
+    ! Each procedure makes one C `gpuasync_builtin` and submits it on its own
+    ! (`gpuasync_builtin_submit`): asynchronous, ordered after earlier work on
+    ! its buffers, `ticket` completes when it has run. Sizes, leading dimensions
+    ! and element offsets (`x_offset`: elements before the first one used,
+    ! default 0) are default integers, as in BLAS.
+
+    !> `value`, or 0 when absent.
+    pure integer function or_zero(value)
+        integer, intent(in), optional :: value
+
+        or_zero = 0
+        if (present(value)) or_zero = value
+    end function or_zero
+
+    !> `GPUASYNC_F32` or `GPUASYNC_F64` for an optional `kind=` (`real32`, the
+    !> default, or `real64`); 0 for any other kind.
+    pure integer function element_type(kind)
+        integer, intent(in), optional :: kind
+
+        element_type = GPUASYNC_F32
+        if (.not. present(kind)) return
+        select case (kind)
+        case (real32)
+            element_type = GPUASYNC_F32
+        case (real64)
+            element_type = GPUASYNC_F64
+        case default
+            element_type = 0
+        end select
+    end function element_type
+
+    !> The C operand of `buffer` from element `offset` (absent: 0), with
+    !> leading dimension `ld` (absent: 0, unused).
+    pure function builtin_operand(buffer, offset, ld) result(operand)
+        type(gpuasync_buffer), intent(in) :: buffer
+        integer, intent(in), optional :: offset, ld
+        type(c_gpuasync_operand) :: operand
+
+        operand%buffer = buffer%handle
+        operand%offset = or_zero(offset)
+        operand%ld = or_zero(ld)
+    end function builtin_operand
+
+    !> A level-1 op: `n` elements of `a`, `b` (inputs) and `c` (output, or
+    !> the result of a reduction), each from its element offset.
+    pure function level1_op(kind, dtype, n, alpha, a, a_offset, b, b_offset, c, c_offset) result(op)
+        integer, intent(in) :: kind, dtype, n
+        real(real64), intent(in) :: alpha
+        type(gpuasync_buffer), intent(in) :: a, b, c
+        integer, intent(in), optional :: a_offset, b_offset, c_offset
+        type(c_gpuasync_builtin) :: op
+
+        op%kind = kind
+        op%type = dtype
+        op%n = n
+        op%alpha = alpha
+        op%a = builtin_operand(a, a_offset)
+        op%b = builtin_operand(b, b_offset)
+        op%c = builtin_operand(c, c_offset)
+    end function level1_op
+
+    !> Submit a built-in op made by the procedures below, after the checks
+    !> this side can make: a created executor, a known element type, buffers
+    !> of this executor, no negative size, leading dimension or offset
+    !> (`counts`). The C library checks the rest (ranges, overlaps, ...).
+    subroutine executor_submit_builtin(self, procedure_name, op, buffers, counts, ticket, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        character(len=*), intent(in) :: procedure_name
+        type(c_gpuasync_builtin), intent(in) :: op
+        type(gpuasync_buffer), intent(in) :: buffers(:)
+        integer, intent(in) :: counts(:)
+        integer(int64), intent(out), optional :: ticket
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer(c_int64_t) :: c_ticket
+        integer :: i, status
+
+        if (present(ticket)) ticket = 0
+        if (.not. executor_check(self, procedure_name, stat, errmsg)) return
+        if (op%type == 0) then
+            call report(GPUASYNC_INVALID_ARGUMENT, procedure_name, stat, errmsg, &
+                'kind must be real32 or real64 (from iso_fortran_env)')
+            return
+        end if
+        do i = 1, size(buffers)
+            if (buffers(i)%handle%id /= 0 .and. buffers(i)%executor%id /= self%handle%id) then
+                call report(GPUASYNC_INVALID_HANDLE, procedure_name, stat, errmsg, &
+                    'a buffer belongs to another executor')
+                return
+            end if
+        end do
+        if (any(counts < 0)) then
+            call report(GPUASYNC_INVALID_ARGUMENT, procedure_name, stat, errmsg, &
+                'sizes, leading dimensions and offsets must be >= 0')
+            return
+        end if
+        status = gpuasync_builtin_submit(self%handle, op, submit_flags(timestamps), c_ticket)
+        if (status == GPUASYNC_OK .and. present(ticket)) ticket = c_ticket
+        call report(status, procedure_name, stat, errmsg)
+    end subroutine executor_submit_builtin
+
+    !> `x(i) = value` for the `n` elements of `x` from element `x_offset`; the
+    !> kind of `value` is the element type.
+    subroutine executor_fill_r32(self, n, value, x, ticket, x_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        real(real32), intent(in) :: value
+        type(gpuasync_buffer), intent(in) :: x
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: x_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, 'executor%fill', level1_op(GPUASYNC_BUILTIN_FILL, GPUASYNC_F32, n, &
+            real(value, real64), x, x_offset, x, x_offset, x, x_offset), [x], [n, or_zero(x_offset)], &
+            ticket, timestamps, stat, errmsg)
+    end subroutine executor_fill_r32
+
+    !> `fill` of `real64` elements.
+    subroutine executor_fill_r64(self, n, value, x, ticket, x_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        real(real64), intent(in) :: value
+        type(gpuasync_buffer), intent(in) :: x
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: x_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, 'executor%fill', level1_op(GPUASYNC_BUILTIN_FILL, GPUASYNC_F64, n, &
+            value, x, x_offset, x, x_offset, x, x_offset), [x], [n, or_zero(x_offset)], &
+            ticket, timestamps, stat, errmsg)
+    end subroutine executor_fill_r64
+
+    !> `y(i) = x(i)` for `n` elements of `kind` (`real32`, the default, or
+    !> `real64`).
+    subroutine executor_copy(self, n, x, y, ticket, kind, x_offset, y_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        type(gpuasync_buffer), intent(in) :: x, y
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: kind, x_offset, y_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, 'executor%copy', level1_op(GPUASYNC_BUILTIN_COPY, element_type(kind), n, &
+            0.0_real64, x, x_offset, x, x_offset, y, y_offset), [x, y], [n, or_zero(x_offset), or_zero(y_offset)], &
+            ticket, timestamps, stat, errmsg)
+    end subroutine executor_copy
+
+    !> `x(i) = alpha * x(i)`, in place, for `n` elements; the kind of `alpha`
+    !> is the element type.
+    subroutine executor_scale_r32(self, n, alpha, x, ticket, x_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        real(real32), intent(in) :: alpha
+        type(gpuasync_buffer), intent(in) :: x
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: x_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, 'executor%scale', level1_op(GPUASYNC_BUILTIN_SCALE, GPUASYNC_F32, n, &
+            real(alpha, real64), x, x_offset, x, x_offset, x, x_offset), [x], [n, or_zero(x_offset)], &
+            ticket, timestamps, stat, errmsg)
+    end subroutine executor_scale_r32
+
+    !> `scale` of `real64` elements.
+    subroutine executor_scale_r64(self, n, alpha, x, ticket, x_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        real(real64), intent(in) :: alpha
+        type(gpuasync_buffer), intent(in) :: x
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: x_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, 'executor%scale', level1_op(GPUASYNC_BUILTIN_SCALE, GPUASYNC_F64, n, &
+            alpha, x, x_offset, x, x_offset, x, x_offset), [x], [n, or_zero(x_offset)], &
+            ticket, timestamps, stat, errmsg)
+    end subroutine executor_scale_r64
+
+    !> `y(i) = alpha * x(i) + y(i)` for `n` elements; the kind of `alpha` is
+    !> the element type.
+    subroutine executor_axpy_r32(self, n, alpha, x, y, ticket, x_offset, y_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        real(real32), intent(in) :: alpha
+        type(gpuasync_buffer), intent(in) :: x, y
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: x_offset, y_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, 'executor%axpy', level1_op(GPUASYNC_BUILTIN_AXPY, GPUASYNC_F32, n, &
+            real(alpha, real64), x, x_offset, y, y_offset, y, y_offset), [x, y], &
+            [n, or_zero(x_offset), or_zero(y_offset)], ticket, timestamps, stat, errmsg)
+    end subroutine executor_axpy_r32
+
+    !> `axpy` of `real64` elements.
+    subroutine executor_axpy_r64(self, n, alpha, x, y, ticket, x_offset, y_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        real(real64), intent(in) :: alpha
+        type(gpuasync_buffer), intent(in) :: x, y
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: x_offset, y_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, 'executor%axpy', level1_op(GPUASYNC_BUILTIN_AXPY, GPUASYNC_F64, n, &
+            alpha, x, x_offset, y, y_offset, y, y_offset), [x, y], &
+            [n, or_zero(x_offset), or_zero(y_offset)], ticket, timestamps, stat, errmsg)
+    end subroutine executor_axpy_r64
+
+    !> `z(i) = x(i) + y(i)` for `n` elements of `kind` (`real32`, the
+    !> default, or `real64`).
+    subroutine executor_add(self, n, x, y, z, ticket, kind, x_offset, y_offset, z_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        type(gpuasync_buffer), intent(in) :: x, y, z
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: kind, x_offset, y_offset, z_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, 'executor%add', level1_op(GPUASYNC_BUILTIN_ADD, element_type(kind), n, &
+            0.0_real64, x, x_offset, y, y_offset, z, z_offset), [x, y, z], &
+            [n, or_zero(x_offset), or_zero(y_offset), or_zero(z_offset)], ticket, timestamps, stat, errmsg)
+    end subroutine executor_add
+
+    !> `z(i) = x(i) * y(i)` for `n` elements of `kind` (`real32`, the
+    !> default, or `real64`).
+    subroutine executor_mul(self, n, x, y, z, ticket, kind, x_offset, y_offset, z_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        type(gpuasync_buffer), intent(in) :: x, y, z
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: kind, x_offset, y_offset, z_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, 'executor%mul', level1_op(GPUASYNC_BUILTIN_MUL, element_type(kind), n, &
+            0.0_real64, x, x_offset, y, y_offset, z, z_offset), [x, y, z], &
+            [n, or_zero(x_offset), or_zero(y_offset), or_zero(z_offset)], ticket, timestamps, stat, errmsg)
+    end subroutine executor_mul
+
+    !> One-input reductions: `op` of the `n` elements of `x` into element
+    !> `result_offset` of `result`.
+    subroutine executor_reduce1(self, procedure_name, op, n, x, result, ticket, kind, x_offset, result_offset, &
+            timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        character(len=*), intent(in) :: procedure_name
+        integer, intent(in) :: op, n
+        type(gpuasync_buffer), intent(in) :: x, result
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: kind, x_offset, result_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, procedure_name, level1_op(op, element_type(kind), n, 0.0_real64, &
+            x, x_offset, x, x_offset, result, result_offset), [x, result], &
+            [n, or_zero(x_offset), or_zero(result_offset)], ticket, timestamps, stat, errmsg)
+    end subroutine executor_reduce1
+
+    !> The sum of the `n` elements of `x` (of `kind`: `real32`, the default,
+    !> or `real64`), compensated (Sum2), into element `result_offset` (default
+    !> 0) of the buffer `result`.
+    subroutine executor_sum(self, n, x, result, ticket, kind, x_offset, result_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        type(gpuasync_buffer), intent(in) :: x, result
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: kind, x_offset, result_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_reduce1(self, 'executor%sum', GPUASYNC_BUILTIN_SUM, n, x, result, ticket, kind, x_offset, &
+            result_offset, timestamps, stat, errmsg)
+    end subroutine executor_sum
+
+    !> The Euclidean norm of the `n` elements of `x` (Blue's algorithm: no
+    !> overflow or harmful underflow) into element `result_offset` of `result`.
+    subroutine executor_nrm2(self, n, x, result, ticket, kind, x_offset, result_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        type(gpuasync_buffer), intent(in) :: x, result
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: kind, x_offset, result_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_reduce1(self, 'executor%nrm2', GPUASYNC_BUILTIN_NRM2, n, x, result, ticket, kind, x_offset, &
+            result_offset, timestamps, stat, errmsg)
+    end subroutine executor_nrm2
+
+    !> The largest magnitude `maxval(abs(x))` of the `n` elements of `x` (NaN
+    !> if any is NaN) into element `result_offset` of `result`.
+    subroutine executor_amax(self, n, x, result, ticket, kind, x_offset, result_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        type(gpuasync_buffer), intent(in) :: x, result
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: kind, x_offset, result_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_reduce1(self, 'executor%amax', GPUASYNC_BUILTIN_AMAX, n, x, result, ticket, kind, x_offset, &
+            result_offset, timestamps, stat, errmsg)
+    end subroutine executor_amax
+
+    !> The dot product of the `n` elements of `x` and `y`, compensated (Dot2),
+    !> into element `result_offset` of `result`.
+    subroutine executor_dot(self, n, x, y, result, ticket, kind, x_offset, y_offset, result_offset, timestamps, &
+            stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        type(gpuasync_buffer), intent(in) :: x, y, result
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: kind, x_offset, y_offset, result_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_submit_builtin(self, 'executor%dot', level1_op(GPUASYNC_BUILTIN_DOT, element_type(kind), n, &
+            0.0_real64, x, x_offset, y, y_offset, result, result_offset), [x, y, result], &
+            [n, or_zero(x_offset), or_zero(y_offset), or_zero(result_offset)], ticket, timestamps, stat, errmsg)
+    end subroutine executor_dot
+
+    !> 0 for 'N' (as stored), 1 for 'T' or 'C' (transposed; the same for real
+    !> matrices), either case; -1 for anything else.
+    pure integer function transpose_flag(trans)
+        character(len=1), intent(in) :: trans
+
+        select case (trans)
+        case ('N', 'n')
+            transpose_flag = 0
+        case ('T', 't', 'C', 'c')
+            transpose_flag = 1
+        case default
+            transpose_flag = -1
+        end select
+    end function transpose_flag
+
+    !> Behind the `gemm` specifics: `alpha` and `beta` already in `real64`,
+    !> `dtype` the element type (`GPUASYNC_F32` or `GPUASYNC_F64`).
+    subroutine executor_gemm_any(self, transa, transb, m, n, k, dtype, alpha, a, lda, b, ldb, beta, c, ldc, &
+            ticket, a_offset, b_offset, c_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        character(len=1), intent(in) :: transa, transb
+        integer, intent(in) :: m, n, k, dtype, lda, ldb, ldc
+        real(real64), intent(in) :: alpha, beta
+        type(gpuasync_buffer), intent(in) :: a, b, c
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: a_offset, b_offset, c_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        type(c_gpuasync_builtin) :: op
+
+        if (present(ticket)) ticket = 0
+        if (transpose_flag(transa) < 0 .or. transpose_flag(transb) < 0) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'executor%gemm', stat, errmsg, &
+                'transa and transb must be ''N'' (as stored), ''T'' or ''C'' (transposed), in either case; got ''' &
+                // transa // ''' and ''' // transb // '''')
+            return
+        end if
+        op%kind = GPUASYNC_BUILTIN_GEMM
+        op%type = dtype
+        op%trans_a = transpose_flag(transa)
+        op%trans_b = transpose_flag(transb)
+        op%m = m
+        op%n = n
+        op%k = k
+        op%alpha = alpha
+        op%beta = beta
+        op%a = builtin_operand(a, a_offset, lda)
+        op%b = builtin_operand(b, b_offset, ldb)
+        op%c = builtin_operand(c, c_offset, ldc)
+        call executor_submit_builtin(self, 'executor%gemm', op, [a, b, c], &
+            [m, n, k, lda, ldb, ldc, or_zero(a_offset), or_zero(b_offset), or_zero(c_offset)], &
+            ticket, timestamps, stat, errmsg)
+    end subroutine executor_gemm_any
+
+    !> `C = alpha * op(A) * op(B) + beta * C` with the arguments of BLAS
+    !> `sgemm` (column-major; `transa`, `transb`: 'N', 'T' or 'C'; C is m x n,
+    !> op(A) m x k, op(B) k x n; `lda`, `ldb`, `ldc` the leading dimensions),
+    !> the matrices being buffers (from element `a_offset`, ...). beta = 0
+    !> never reads C. The kind of `alpha` and `beta` is the element type.
+    subroutine executor_gemm_r32(self, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ticket, &
+            a_offset, b_offset, c_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        character(len=1), intent(in) :: transa, transb
+        integer, intent(in) :: m, n, k, lda, ldb, ldc
+        real(real32), intent(in) :: alpha, beta
+        type(gpuasync_buffer), intent(in) :: a, b, c
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: a_offset, b_offset, c_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_gemm_any(self, transa, transb, m, n, k, GPUASYNC_F32, real(alpha, real64), a, lda, b, ldb, &
+            real(beta, real64), c, ldc, ticket, a_offset, b_offset, c_offset, timestamps, stat, errmsg)
+    end subroutine executor_gemm_r32
+
+    !> `gemm` of `real64` elements (BLAS `dgemm`).
+    subroutine executor_gemm_r64(self, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ticket, &
+            a_offset, b_offset, c_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        character(len=1), intent(in) :: transa, transb
+        integer, intent(in) :: m, n, k, lda, ldb, ldc
+        real(real64), intent(in) :: alpha, beta
+        type(gpuasync_buffer), intent(in) :: a, b, c
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: a_offset, b_offset, c_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_gemm_any(self, transa, transb, m, n, k, GPUASYNC_F64, alpha, a, lda, b, ldb, &
+            beta, c, ldc, ticket, a_offset, b_offset, c_offset, timestamps, stat, errmsg)
+    end subroutine executor_gemm_r64
 
     ! ---- buffer --------------------------------------------------------------------
 

@@ -52,6 +52,57 @@
 // Buffer kind: host-visible, host-cached memory for results read often.
 #define GPUASYNC_BUFFER_READBACK 2
 
+// `gpuasync_builtin.kind`: `c[i] = alpha` for i < n. Uses `c`.
+#define GPUASYNC_BUILTIN_FILL 1
+
+// `gpuasync_builtin.kind`: `c[i] = a[i]` for i < n. Uses `a`, `c`.
+#define GPUASYNC_BUILTIN_COPY 2
+
+// `gpuasync_builtin.kind`: `c[i] = alpha * a[i]` (BLAS scal when `c` is
+// `a`). Uses `a`, `c`.
+#define GPUASYNC_BUILTIN_SCALE 3
+
+// `gpuasync_builtin.kind`: `c[i] = alpha * a[i] + b[i]` (BLAS axpy when `c`
+// is `b`). Uses `a`, `b`, `c`.
+#define GPUASYNC_BUILTIN_AXPY 4
+
+// `gpuasync_builtin.kind`: `c[i] = a[i] + b[i]`. Uses `a`, `b`, `c`.
+#define GPUASYNC_BUILTIN_ADD 5
+
+// `gpuasync_builtin.kind`: `c[i] = a[i] * b[i]`. Uses `a`, `b`, `c`.
+#define GPUASYNC_BUILTIN_MUL 6
+
+// `gpuasync_builtin.kind`: `c[c.offset] = sum of a[i]`, i < n (compensated:
+// Sum2). Uses `a`, `c`; n = 0 writes 0.
+#define GPUASYNC_BUILTIN_SUM 7
+
+// `gpuasync_builtin.kind`: `c[c.offset] = sum of a[i] * b[i]`, i < n
+// (compensated: Dot2). Uses `a`, `b`, `c`; n = 0 writes 0.
+#define GPUASYNC_BUILTIN_DOT 8
+
+// `gpuasync_builtin.kind`: `c[c.offset] = sqrt(sum of a[i]^2)`, i < n,
+// without overflow or harmful underflow (Blue's algorithm). Uses `a`, `c`;
+// n = 0 writes 0.
+#define GPUASYNC_BUILTIN_NRM2 9
+
+// `gpuasync_builtin.kind`: `c[c.offset] = max |a[i]|`, i < n; NaN if any
+// a[i] is NaN. Uses `a`, `c`; n = 0 writes 0.
+#define GPUASYNC_BUILTIN_AMAX 10
+
+// `gpuasync_builtin.kind`: `C = alpha * op(A) * op(B) + beta * C`, column-major
+// as BLAS gemm: C is m x n, op(A) m x k, op(B) k x n; op(X) is X or its
+// transpose (`trans_a`, `trans_b`); element (i, j) of an operand is at
+// `offset + i + j * ld`. beta = 0 never reads C; alpha = 0 or k = 0 never
+// reads A or B.
+#define GPUASYNC_BUILTIN_GEMM 11
+
+// `gpuasync_builtin.type`: 32-bit IEEE floats (`float`).
+#define GPUASYNC_F32 1
+
+// `gpuasync_builtin.type`: 64-bit IEEE floats (`double`); needs a device with
+// float64 support (`gpuasync_device_info.float64`), else `GPUASYNC_UNSUPPORTED`.
+#define GPUASYNC_F64 2
+
 // `gpuasync_device_info.device_type` values, best first.
 #define GPUASYNC_DEVICE_TYPE_DISCRETE_GPU 4
 
@@ -91,6 +142,10 @@
 // `gpuasync_op.kind`: run `kernel` over `groups`, with `bindings[i]` at binding
 // i and `push_constant_size` bytes of `push_constants`.
 #define GPUASYNC_OP_DISPATCH 5
+
+// `gpuasync_op.kind`: the built-in operation `*builtin` (see
+// `gpuasync_builtin`), ordered like a dispatch.
+#define GPUASYNC_OP_BUILTIN 6
 
 // `size` meaning "to the end of the buffer" (fills).
 #define GPUASYNC_WHOLE_SIZE UINT64_MAX
@@ -161,6 +216,59 @@ typedef struct gpuasync_kernel {
   uint64_t id;
 } gpuasync_kernel;
 
+// A vector or matrix inside a buffer, in elements of the op's type.
+typedef struct gpuasync_operand {
+  // The buffer holding it (of the executor the op is submitted to).
+  struct gpuasync_buffer buffer;
+  // Its first element: an index in elements (not bytes) into `buffer`.
+  uint64_t offset;
+  // GEMM: the leading dimension, elements from one column to the next; at
+  // least max(1, rows of the stored matrix), else `GPUASYNC_INVALID_ARGUMENT`.
+  // Ignored by the other kinds.
+  uint64_t ld;
+} gpuasync_operand;
+
+// One built-in operation (`GPUASYNC_BUILTIN_*`): see each kind for what it
+// computes and which operands it uses. In the level-1 kinds (all but GEMM),
+// `x[i]` is element `x.offset + i` of operand x's buffer, for i < n. Fields
+// and operands a kind does not use are ignored (zero them). Every element an operand uses must lie inside its
+// buffer (`GPUASYNC_OUT_OF_RANGE`); an input may be the output itself (same
+// buffer and offset: in place) but must not partly overlap it, and a
+// reduction's result must not overlap its inputs (`GPUASYNC_INVALID_ARGUMENT`).
+// The kernels index with 32 bits: n above 2^31, or an operand reaching
+// element 2^32 - 1 or beyond, is `GPUASYNC_UNSUPPORTED`.
+typedef struct gpuasync_builtin {
+  // One of `GPUASYNC_BUILTIN_*`; any other value is `GPUASYNC_INVALID_ARGUMENT`.
+  uint32_t kind;
+  // Element type: `GPUASYNC_F32` or `GPUASYNC_F64`; any other value is
+  // `GPUASYNC_INVALID_ARGUMENT`.
+  uint32_t type;
+  // GEMM: 1 to use A transposed, 0 as stored; any other value is
+  // `GPUASYNC_INVALID_ARGUMENT`.
+  uint32_t trans_a;
+  // GEMM: 1 to use B transposed, 0 as stored; any other value is
+  // `GPUASYNC_INVALID_ARGUMENT`.
+  uint32_t trans_b;
+  // GEMM: rows of C and of op(A).
+  uint64_t m;
+  // Level-1 kinds: the number of elements. GEMM: columns of C and of op(B).
+  uint64_t n;
+  // GEMM: columns of op(A), rows of op(B).
+  uint64_t k;
+  // FILL: the value; SCALE, AXPY, GEMM: the scale factor. Rounded to the
+  // element type.
+  double alpha;
+  // GEMM: the factor of C. Rounded to the element type.
+  double beta;
+  // First input (GEMM: A).
+  struct gpuasync_operand a;
+  // Second input (GEMM: B).
+  struct gpuasync_operand b;
+  // Output (GEMM: C, also an input unless beta = 0). Reductions write one
+  // element, at `c.offset`.
+  struct gpuasync_operand c;
+} gpuasync_builtin;
+
 // One step of a submission; fields a kind does not use are ignored (zero them).
 typedef struct gpuasync_op {
   // One of `GPUASYNC_OP_*`.
@@ -191,10 +299,13 @@ typedef struct gpuasync_op {
   // Dispatch: bytes of the push-constant block (exactly the kernel's size).
   uint32_t push_constant_size;
   const void *push_constants;
+  // Builtin: the operation (read during the call; null is
+  // `GPUASYNC_NULL_ARGUMENT`).
+  const struct gpuasync_builtin *builtin;
 } gpuasync_op;
 
-// A recorded batch of device-side ops (copy, fill, dispatch), replayed with one
-// call. Zero is the null handle.
+// A recorded batch of device-side ops (copy, fill, dispatch, built-in),
+// replayed with one call. Zero is the null handle.
 typedef struct gpuasync_batch {
   uint64_t id;
 } gpuasync_batch;
@@ -317,8 +428,9 @@ typedef struct gpuasync_kernel_info {
 extern "C" {
 #endif // __cplusplus
 
-// Record `op_count` device-side ops (`GPUASYNC_OP_COPY`, `_FILL`, `_DISPATCH`;
-// writes and reads are an error) into a batch, checked now like a submission.
+// Record `op_count` device-side ops (`GPUASYNC_OP_COPY`, `_FILL`, `_DISPATCH`,
+// `_BUILTIN`; writes and reads are an error) into a batch, checked now like a
+// submission. A built-in op is copied: its struct is free when this returns.
 enum gpuasync_status gpuasync_batch_create(struct gpuasync_executor executor,
                                            const struct gpuasync_op *ops,
                                            size_t op_count,
@@ -405,6 +517,14 @@ enum gpuasync_status gpuasync_buffer_copy(struct gpuasync_executor executor,
                                           uint64_t size,
                                           uint32_t flags,
                                           gpuasync_ticket *ticket);
+
+// Submit one built-in op as its own submission and return its ticket at once;
+// it is ordered after earlier work on its buffers like any submission. On
+// error nothing is submitted. `flags`: `GPUASYNC_SUBMIT_*` bits.
+enum gpuasync_status gpuasync_builtin_submit(struct gpuasync_executor executor,
+                                             const struct gpuasync_builtin *op,
+                                             uint32_t flags,
+                                             gpuasync_ticket *ticket);
 
 // Count the Vulkan devices this machine has, suitable or not.
 enum gpuasync_status gpuasync_device_count(uint32_t *count);

@@ -7,8 +7,8 @@ use super::{call, gpuasync_executor, gpuasync_ticket, lookup, require, slice, wr
 use crate::batch::{BatchId, PushUpdate};
 use crate::error::gpuasync_status;
 
-/// A recorded batch of device-side ops (copy, fill, dispatch), replayed with one
-/// call. Zero is the null handle.
+/// A recorded batch of device-side ops (copy, fill, dispatch, built-in),
+/// replayed with one call. Zero is the null handle.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct gpuasync_batch {
@@ -26,8 +26,9 @@ pub struct gpuasync_push_update {
     pub data: *const c_void,
 }
 
-/// Record `op_count` device-side ops (`GPUASYNC_OP_COPY`, `_FILL`, `_DISPATCH`;
-/// writes and reads are an error) into a batch, checked now like a submission.
+/// Record `op_count` device-side ops (`GPUASYNC_OP_COPY`, `_FILL`, `_DISPATCH`,
+/// `_BUILTIN`; writes and reads are an error) into a batch, checked now like a
+/// submission. A built-in op is copied: its struct is free when this returns.
 #[no_mangle]
 pub extern "C" fn gpuasync_batch_create(
     executor: gpuasync_executor,

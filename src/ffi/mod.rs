@@ -25,6 +25,7 @@ use crate::slots::{Family, Slots};
 
 pub mod batch;
 pub mod buffer;
+pub mod builtin;
 pub mod device;
 pub mod executor;
 pub mod kernel;

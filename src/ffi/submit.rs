@@ -2,8 +2,10 @@
 
 use std::ffi::c_void;
 
+use super::builtin::{builtin_at, gpuasync_builtin};
 use super::{call, gpuasync_buffer, gpuasync_executor, gpuasync_kernel, gpuasync_ticket, lookup, require, slice, write_out};
-use crate::error::{bail, gpuasync_status, Result};
+use crate::builtin::Builtin;
+use crate::error::{bail, gpuasync_status, Error, Result};
 use crate::executor::{BufferId, KernelId};
 use crate::submit::{HostDst, Op, SubmitFlags};
 
@@ -23,6 +25,9 @@ pub const GPUASYNC_OP_FILL: u32 = 4;
 /// `gpuasync_op.kind`: run `kernel` over `groups`, with `bindings[i]` at binding
 /// i and `push_constant_size` bytes of `push_constants`.
 pub const GPUASYNC_OP_DISPATCH: u32 = 5;
+/// `gpuasync_op.kind`: the built-in operation `*builtin` (see
+/// `gpuasync_builtin`), ordered like a dispatch.
+pub const GPUASYNC_OP_BUILTIN: u32 = 6;
 
 /// `size` meaning "to the end of the buffer" (fills).
 pub const GPUASYNC_WHOLE_SIZE: u64 = u64::MAX;
@@ -68,6 +73,9 @@ pub struct gpuasync_op {
     /// Dispatch: bytes of the push-constant block (exactly the kernel's size).
     pub push_constant_size: u32,
     pub push_constants: *const c_void,
+    /// Builtin: the operation (read during the call; null is
+    /// `GPUASYNC_NULL_ARGUMENT`).
+    pub builtin: *const gpuasync_builtin,
 }
 
 /// Flags the core understands; unknown bits are an error, so a newer caller's
@@ -86,13 +94,21 @@ fn host_len(size: u64) -> Result<usize> {
     usize::try_from(size).or_else(|_| bail!(InvalidArgument, "size {size} does not fit in memory"))
 }
 
+/// A C op translated: a core op borrowing the caller's memory, or a built-in
+/// op converted into the core's own struct (which the core op then borrows).
+enum Translated<'a> {
+    Op(Op<'a>),
+    Builtin(Builtin),
+}
+
 /// Translate a C op; the borrowed pointers live as long as the submit call.
+/// A dispatch's handles go to `bindings[index]` (its `buffers` are set later).
 ///
 /// # Safety
 /// The op's pointers must be valid as documented on `gpuasync_op`.
-unsafe fn translate<'a>(op: &'a gpuasync_op, index: usize, bindings: &mut [Vec<BufferId>]) -> Result<Op<'a>> {
+unsafe fn translate<'a>(op: &'a gpuasync_op, index: usize, bindings: &mut [Vec<BufferId>]) -> Result<Translated<'a>> {
     let buffer = BufferId(op.buffer.id);
-    Ok(match op.kind {
+    Ok(Translated::Op(match op.kind {
         GPUASYNC_OP_WRITE => Op::Write {
             buffer,
             offset: op.offset,
@@ -124,11 +140,18 @@ unsafe fn translate<'a>(op: &'a gpuasync_op, index: usize, bindings: &mut [Vec<B
             let push = unsafe { slice(op.push_constants.cast::<u8>(), op.push_constant_size as usize, "op.push_constants")? };
             Op::Dispatch { kernel: KernelId(op.kernel.id), buffers: &[], push_constants: push, groups: op.groups }
         }
+        GPUASYNC_OP_BUILTIN => {
+            // SAFETY: the caller provides null or a readable struct at `builtin`.
+            let builtin = unsafe { builtin_at(op.builtin, "op.builtin") }
+                .map_err(|e| Error::new(e.kind, format!("op {index}: {}", e.message)))?;
+            return Ok(Translated::Builtin(builtin));
+        }
         other => bail!(InvalidArgument, "op {index}: unknown kind {other}"),
-    })
+    }))
 }
 
-/// Translate C ops into core ops (borrowing the caller's memory) and hand them to `f`.
+/// Translate C ops into core ops (borrowing the caller's memory, and the
+/// dispatches' handles and built-in ops converted here) and hand them to `f`.
 ///
 /// # Safety
 /// The ops' pointers must be valid as documented on `gpuasync_op`.
@@ -139,12 +162,18 @@ pub(crate) unsafe fn with_ops<R>(ops: &[gpuasync_op], f: impl FnOnce(&[Op<'_>]) 
         // SAFETY: forwarded from the caller.
         translated.push(unsafe { translate(op, i, &mut bindings)? });
     }
-    for (op, b) in translated.iter_mut().zip(&bindings) {
-        if let Op::Dispatch { buffers, .. } = op {
-            *buffers = b;
-        }
-    }
-    f(&translated)
+    let core: Vec<Op<'_>> = translated
+        .iter()
+        .zip(&bindings)
+        .map(|(t, b)| match *t {
+            Translated::Op(Op::Dispatch { kernel, push_constants, groups, .. }) => {
+                Op::Dispatch { kernel, buffers: b, push_constants, groups }
+            }
+            Translated::Op(op) => op,
+            Translated::Builtin(ref builtin) => Op::Builtin(builtin),
+        })
+        .collect();
+    f(&core)
 }
 
 /// Submit `op_count` ops as one unit of work and return its ticket at once.

@@ -649,7 +649,7 @@ static void check_submit(const fixture *f, test_rng *rng)
 
     printf("-- unknown op kinds\n");
     EXPECT_SUBMIT_FAILS(op_of(0), GPUASYNC_INVALID_ARGUMENT);
-    EXPECT_SUBMIT_FAILS(op_of(6), GPUASYNC_INVALID_ARGUMENT);
+    EXPECT_SUBMIT_FAILS(op_of(GPUASYNC_OP_BUILTIN + 1), GPUASYNC_INVALID_ARGUMENT); /* the first unused kind */
     EXPECT_SUBMIT_FAILS(op_of(0xFFFFFFFFu), GPUASYNC_INVALID_ARGUMENT);
     printf("-- unknown submit flag bits\n");
     EXPECT_FAIL_UNWRITTEN(gpuasync_executor_submit(f->ex, valid, 1, 8u, &ticket), GPUASYNC_INVALID_ARGUMENT, ticket);
