@@ -12,7 +12,7 @@
 // second-order terms (see docs/kernels.md for the bounds):
 //   sum  (OP 0): Sum2 of Ogita, Rump and Oishi: TwoSum per addition,
 //                errors gathered in a second accumulator;
-//   dot  (OP 1): Dot2: TwoProduct (fma) per product, then Sum2;
+//   dot  (OP 1): Dot2: TwoProduct (Dekker splitting) per product, then Sum2;
 //   nrm2 (OP 2): Blue's three-accumulator sum of squares (no overflow or
 //                harmful underflow), combined as LAPACK's dnrm2 does;
 //   amax (OP 3): max |x_i|, NaN if any x_i is NaN.
@@ -38,6 +38,19 @@ shared T sh0[256];
 shared T sh1[256];
 shared T sh2[256];
 
+// TwoProduct by Dekker's splitting (SPLITTER = 2^s + 1, s = 12 / 27): exact
+// with correctly rounded products and sums alone. Not fma(v, w, -v * w):
+// Vulkan lets fma round twice (inherited from OpFMul and OpFAdd), and
+// lavapipe does, which made that error term 0. Values from 2^E_SPLIT on
+// (where splitting overflows; their products are near overflow) use fma.
+#ifdef DOUBLE
+const T SPLITTER = 134217729.0LF;
+const int E_SPLIT = 995;
+#else
+const T SPLITTER = 4097.0;
+const int E_SPLIT = 115;
+#endif
+
 // Blue's constants (LAPACK 3.10 dnrm2/snrm2): squares of values above TBIG are
 // scaled down by SBIG, below TSML scaled up by SSML.
 #ifdef DOUBLE
@@ -55,6 +68,25 @@ void two_sum_add(inout T s, inout T c, T v) {
     c += e;
 }
 
+// v * w = prod + err exactly (barring underflow).
+void two_prod(T v, T w, out T prod, out T err) {
+    precise T pr = v * w;
+    prod = pr;
+    if (max(abs(v), abs(w)) >= ldexp(T(1), E_SPLIT)) {
+        precise T e = fma(v, w, -pr);
+        err = e;
+        return;
+    }
+    precise T cv = SPLITTER * v;
+    precise T vh = cv - (cv - v);
+    precise T vl = v - vh;
+    precise T cw = SPLITTER * w;
+    precise T wh = cw - (cw - w);
+    precise T wl = w - wh;
+    precise T e = ((vh * wh - pr) + vh * wl + vl * wh) + vl * wl;
+    err = e;
+}
+
 // Accumulate the element pair (v, w) into the thread's record (a0, a1, a2).
 // Switches on OP, not if-chains: spec-constant comparisons would become
 // OpSpecConstantOp expressions that the reflection cannot evaluate.
@@ -64,20 +96,24 @@ void take(T v, T w, inout T a0, inout T a1, inout T a2) {
         two_sum_add(a0, a1, v);
         break;
     case 1: {
-        precise T prod = v * w;
-        precise T err = fma(v, w, -prod);
+        T prod, err;
+        two_prod(v, w, prod, err);
         two_sum_add(a0, a1, prod);
         a1 += err;
         break;
     }
     case 2: {
+        // precise: reassociating (av * 2^k)^2 into av^2 * 2^2k would
+        // overflow or underflow, which the scaling is there to avoid.
         T av = abs(v);
         if (av > ldexp(T(1), E_TBIG)) {
-            T s = av * ldexp(T(1), E_SBIG);
-            a2 += s * s;
+            precise T s = av * ldexp(T(1), E_SBIG);
+            precise T s2 = s * s;
+            a2 += s2;
         } else if (av < ldexp(T(1), E_TSML)) {
-            T s = av * ldexp(T(1), E_SSML);
-            a0 += s * s;
+            precise T s = av * ldexp(T(1), E_SSML);
+            precise T s2 = s * s;
+            a0 += s2;
         } else {
             a1 += av * av;
         }
@@ -148,7 +184,12 @@ T finish(T a0, T a1, T a2) {
     // nrm2: LAPACK's combination of the three accumulators.
     T asml = a0, amed = a1, abig = a2;
     if (abig > T(0)) {
-        if (amed > T(0) || isnan(amed)) abig += (amed * ldexp(T(1), E_SBIG)) * ldexp(T(1), E_SBIG);
+        if (amed > T(0) || isnan(amed)) {
+            // precise: folded into amed * 2^(2 E_SBIG), the factor underflows
+            // to 0 and amed's share is lost (it was, on lavapipe).
+            precise T med = (amed * ldexp(T(1), E_SBIG)) * ldexp(T(1), E_SBIG);
+            abig += med;
+        }
         return sqrt(abig) / ldexp(T(1), E_SBIG);
     }
     if (asml > T(0)) {
