@@ -718,11 +718,10 @@ impl Executor {
             let mut data: Vec<Vec<u8>> = sized.iter().map(|r| vec![0u8; r.data_size]).collect();
             let mut reps: Vec<vk::PipelineExecutableInternalRepresentationKHR<'_>> = data
                 .iter_mut()
-                .map(|d| {
-                    let mut r = vk::PipelineExecutableInternalRepresentationKHR::default();
-                    r.data_size = d.len();
-                    r.p_data = d.as_mut_ptr().cast();
-                    r
+                .map(|d| vk::PipelineExecutableInternalRepresentationKHR {
+                    data_size: d.len(),
+                    p_data: d.as_mut_ptr().cast(),
+                    ..Default::default()
                 })
                 .collect();
             let mut count = reps.len() as u32;

@@ -208,6 +208,7 @@ pub(crate) struct Pipeline {
     pub set_layout: vk::DescriptorSetLayout,
 }
 
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
 pub(crate) fn create_pipeline(
     device: &ash::Device,
     mode: crate::descriptors::DescriptorMode,
