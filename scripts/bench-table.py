@@ -2,8 +2,8 @@
 """Turn gpuasync-bench JSON runs and the CUDA anchors' output into the Markdown
 table of docs/benchmarks.md.
 
-    scripts/bench-table.py OUTDIR      (OUTDIR from scripts/gpu-run.sh: bench-*.json,
-                                        launch_anchor.txt, cuda_anchor.txt)
+    scripts/bench-table.py OUTDIR      (OUTDIR from scripts/gpu-run.sh bench: bench-*.json,
+                                        launch_anchor.txt, cuda_anchor.txt, anchor_extra.txt)
 
 Each gpuasync figure is the median over the runs of each run's median; min and
 max are over every sample of every run. The plain-Vulkan and Vulkan-floor
@@ -32,20 +32,33 @@ def anchor(path, pattern):
     return None
 
 
-la, ca = f"{out}/launch_anchor.txt", f"{out}/cuda_anchor.txt"
+la, ca, xa = f"{out}/launch_anchor.txt", f"{out}/cuda_anchor.txt", f"{out}/anchor_extra.txt"
 cuda = {
     "sync": anchor(la, r"launch \+ stream sync each"),
     "all": anchor(la, r"launch all, sync once"),
     "enqueue": anchor(la, r"host enqueue cost only"),
     "graph": anchor(la, r"graph replay \(1000"),
     "saxpy": anchor(ca, r"^saxpy 2\^28"),
+    "copy": anchor(ca, r"^device copy 2\^28"),
     "h2d": anchor(ca, r"^H2D pinned"),
     "d2h": anchor(ca, r"^D2H pinned"),
+    "sgemm1024": anchor(ca, r"^sgemm fp32 1024\^3"),
+    "sgemm4096": anchor(ca, r"^sgemm fp32 4096\^3"),
+    "sgemm8192": anchor(ca, r"^sgemm fp32 8192\^3"),
+    "s20each": anchor(ca, r"^20 x sgemm 1024, wait each"),
+    "s20once": anchor(ca, r"^20 x sgemm 1024, wait once"),
+    "dgemm4096": anchor(xa, r"^dgemm fp64 4096"),
+    "sum": anchor(xa, r"^sum 2\^28"),
+    "dot": anchor(xa, r"^dot 2\^28"),
 }
 
 
+def rows_of(prefix):
+    return [r for run in runs for r in run["rows"] if r["name"].startswith(prefix)]
+
+
 def ours(prefix):
-    rows = [r for run in runs for r in run["rows"] if r["name"].startswith(prefix)]
+    rows = rows_of(prefix)
     if not rows:
         return None
     if any(r["measurement_error"] for r in rows):
@@ -54,7 +67,17 @@ def ours(prefix):
     return med, min(r["min"] for r in rows), max(r["max"] for r in rows), rows[0]["unit"]
 
 
+def ceiling_fraction(prefix, fraction):
+    """Target: `fraction` of the ceiling printed beside the row (same runs)."""
+    rows = rows_of(prefix)
+    c = [r["ceiling"] for r in rows if r.get("ceiling")]
+    return fraction * statistics.median(c) if c else None
+
+
 # (scenario, our row prefix, CUDA key, plain Vulkan, Vulkan floor, target, larger is better)
+# A target may be a number, or (number, text) when it is derived from a ceiling.
+sum_target = ceiling_fraction("built-in sum, 268435456", 0.9)
+dot_target = ceiling_fraction("built-in dot, 268435456", 0.9)
 table = [
     ("tiny dispatch, submit + wait, per round trip", "tiny dispatch, submit + wait", "sync", "45 us", "17.3 us", 18, False),
     ("host cost of one asynchronous single-dispatch submit", "host cost of one asynchronous", "enqueue", "2.5-7 us", "—", 1, False),
@@ -66,8 +89,20 @@ table = [
     ("recorded batch of 1,000 independent dispatches replayed, per dispatch (wall)", "recorded batch of 1000 independent dispatches, per dispatch, wall", "graph", "—", "0.17 us", 0.2, False),
     ("  the same, GPU time from timestamps", "recorded batch of 1000 independent dispatches, per dispatch, GPU", None, "", "", 0.2, False),
     ("saxpy, 2^28 fp32, device-local (GPU time)", "saxpy, 268435456", "saxpy", "1260 GB/s (host-visible)", "—", 2900, True),
+    ("built-in axpy, 2^28 fp32, in place (GPU time)", "built-in axpy (in place", "saxpy", "—", "—", 2900, True),
+    ("built-in copy, 2^28 fp32 (GPU time)", "built-in copy, 268435456", "copy", "—", "—", None, True),
+    ("built-in sum, 2^28 fp32 (GPU time)", "built-in sum, 268435456", "sum", "—", "—", (sum_target, "90% of ceiling"), True),
+    ("built-in dot, 2^28 fp32 (GPU time)", "built-in dot, 268435456", "dot", "—", "—", (dot_target, "90% of ceiling"), True),
+    ("built-in SGEMM 1024^3 (GPU time)", "built-in SGEMM fp32 1024^3, GPU", "sgemm1024", "—", "—", 24, True),
+    ("built-in SGEMM 4096^3 (GPU time)", "built-in SGEMM fp32 4096^3, GPU", "sgemm4096", "—", "—", None, True),
+    ("built-in SGEMM 8192^3 (GPU time)", "built-in SGEMM fp32 8192^3, GPU", "sgemm8192", "—", "—", 40, True),
+    ("built-in DGEMM 4096^3 (GPU time)", "built-in DGEMM fp64 4096^3, GPU", "dgemm4096", "—", "—", None, True),
+    ("seed: 20 x SGEMM 1024, wait after each (wall)", "seed a: one by one, wait after each: wall, no timestamps", "s20each", "—", "—", None, False),
+    ("seed: 20 x SGEMM 1024, submit all, wait once (wall)", "seed b: all submitted, one wait: wall, no timestamps", "s20once", "—", "—", 1.3, False),
+    ("seed: 20 x SGEMM 1024 as one recorded batch (wall)", "seed c: recorded batch, one replay: wall, no timestamps", None, "—", "—", 1.3, False),
     ("host -> device, 256 MiB (wall, through staging)", "host -> device write, 256", "h2d", "—", "—", 50, True),
     ("device -> host, 256 MiB (wall, through staging)", "device -> host read, 256", "d2h", "—", "—", 50, True),
+    ("upload / compute / download pipeline, efficiency (bound / wall)", "pipeline, 32 chunks of 32 MiB: efficiency", None, "—", "—", 90, True),
 ]
 
 print("| scenario | gpuasync median (min-max) | CUDA, same run | plain Vulkan | Vulkan floor | target | met? |")
@@ -75,28 +110,39 @@ print("|---|---|---|---|---|---|---|")
 for name, prefix, key, plain, floor, target, larger in table:
     got = ours(prefix)
     c = cuda.get(key) if key else None
+    ttext_override = None
+    if isinstance(target, tuple):
+        target, ttext_override = target
+    # The unit when a row is missing (a measured row brings its own).
+    unit = ("ms" if name.startswith("seed") else "TFLOP/s" if "GEMM" in name else "%" if "efficiency" in name
+            else "GB/s" if larger else "us")
     if got is None:
         cell, met = "not measured", "—"
     elif isinstance(got, str):
         cell, met = got, "no"
     else:
         med, lo, hi, unit = got
-        digits = 2 if unit == "us" or med < 100 else 0
+        digits = 2 if unit in ("us", "ms", "TFLOP/s") or med < 100 else 0
         cell = f"**{med:.{digits}f} {unit}** ({lo:.{digits}f}-{hi:.{digits}f})"
         met = "—" if target is None else ("yes" if (med >= target if larger else med <= target) else "no")
-    unit = "GB/s" if larger else "us"
     ctext = f"{c:g} {unit}" if c is not None else "—"
-    ttext = "—" if target is None else (f">= {target:g} {unit}" if larger else f"<= {target:g} {unit}")
+    if target is None:
+        ttext = "—"
+    else:
+        ttext = (">= " if larger else "<= ") + f"{target:.4g} {unit}"
+        if ttext_override:
+            ttext += f" ({ttext_override})"
     print(f"| {name} | {cell} | {ctext} | {plain} | {floor} | {ttext} | {met} |")
 print()
-print("Bandwidth ceilings measured in the same runs (GPU time; the saxpy row's ceiling is the best of these):")
+print("Ceilings measured in the same runs (GPU time; a rate row's ceiling is the best of these):")
 print()
 print("| kernel | median (min-max) |")
 print("|---|---|")
-for prefix in ["copy kernel", "vkCmdCopyBuffer", "read-mostly kernel", "triad"]:
+for prefix in ["copy kernel", "vkCmdCopyBuffer", "read-mostly kernel", "two-array read kernel", "triad", "FMA-chain kernel, fp32", "FMA-chain kernel, fp64"]:
     got = ours(prefix)
     if got and not isinstance(got, str):
         med, lo, hi, unit = got
-        print(f"| {prefix} | {med:.0f} {unit} ({lo:.0f}-{hi:.0f}) |")
+        digits = 2 if unit == "TFLOP/s" else 0
+        print(f"| {prefix} | {med:.{digits}f} {unit} ({lo:.{digits}f}-{hi:.{digits}f}) |")
 print()
-print(f"gpuasync: {len(runs)} runs of gpuasync-bench in one command; CUDA: launch_anchor.cu and cuda_anchor.py in the same command.")
+print(f"gpuasync: {len(runs)} runs of gpuasync-bench in one command; CUDA: launch_anchor.cu, cuda_anchor.py and scripts/anchor-extra.py in the same command.")

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# The published-figures run on the lent GPU machine (see ../shared/device/README.md):
-# gpuasync's tests (with the validation layer), benchmark and demo, then the CUDA
-# anchors, all in one command so both sides come from one card.
-# Run there as:  source .gl/gpu-env.sh; scripts/gpu-run.sh
+# The runs on the lent GPU machine (see ../shared/device/README.md), in two
+# parts that each fit one device command:
+#   scripts/gpu-run.sh bench   three benchmark runs, then the CUDA anchors
+#                              (../shared/anchors and scripts/anchor-extra.py),
+#                              so the published figures and CUDA's come from one
+#                              card in one command;
+#   scripts/gpu-run.sh tests   gpuasync's tests (with the validation layer), the
+#                              demo and the traced pipeline example.
+# Run there as:  source .gl/gpu-env.sh; scripts/gpu-run.sh bench
 # after building here and copying binaries into .gl/bin (scripts/gpu-prepare.sh).
 set -uo pipefail
+part=${1:-bench}
 out=${OUT:-/tmp/gpuasync-out}
 # The NVIDIA ICD (libGLX_nvidia) needs glvnd: carry libglvnd0, libgl1, libglx0, libegl1,
 # libopengl0, libgles2 in .gl/debs as well as what prepare.sh fetches.
@@ -14,33 +20,33 @@ mkdir -p "$out"
     date -u
     nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv
     vulkaninfo --summary 2>/dev/null | grep -E "deviceName|driverVersion|apiVersion" | head -3
-} 2>&1 | tee "$out/machine.txt"
-# Tests read kernels from the path they were built at.
-[ -e /work/main ] || { mkdir -p /work && ln -s "$PWD" /work/main; }
-for t in .gl/bin/test-*; do
-    echo "== $t"
-    GPUASYNC_VALIDATION=1 timeout 300 "$t" --test-threads=4 2>&1 | tail -25
-done 2>&1 | tee "$out/tests.txt"
-# Variants: extra binaries (.gl/bin/gpuasync-bench-*) and settings in $BENCH_VARIANTS
-# (space-separated VAR=value), each printed under its own heading.
-{
-    for b in .gl/bin/gpuasync-bench-*; do
-        [ -e "$b" ] || continue
-        echo "== $b"; timeout 300 "$b"
-    done
-    for v in ${BENCH_VARIANTS:-}; do
-        echo "== gpuasync-bench with $v"; env "$v" timeout 300 .gl/bin/gpuasync-bench
-    done
-} 2>&1 | grep -v '^\[bench\]' | tee "$out/bench-variants.txt"
+} 2>&1 | tee "$out/machine-$part.txt"
+
+if [ "$part" = tests ]; then
+    # Tests read kernels from the path they were built at.
+    [ -e /work/main ] || { mkdir -p /work && ln -s "$PWD" /work/main; }
+    for t in .gl/bin/test-*; do
+        echo "== $t"
+        GPUASYNC_VALIDATION=1 timeout 300 "$t" --test-threads=4 2>&1 | tail -25
+    done 2>&1 | tee "$out/tests.txt"
+    .gl/bin/demo spirv/saxpy.spv 2>&1 | tee "$out/demo.txt"
+    # The pipeline example (upload / compute / download chunks) with a trace, for
+    # the picture in docs/benchmarks.md (scripts/trace-svg.py renders it).
+    GPUASYNC_TRACE="$out/trace-pipeline.json" .gl/bin/pipeline spirv/lcg.spv 16 4194304 3 2>&1 | tee "$out/pipeline.txt"
+    exit 0
+fi
+
 # Three runs of the benchmark (each warms up and repeats); the table takes the
-# median of their medians (scripts/bench-table.py).
+# median of their medians (scripts/bench-table.py). The first also writes the
+# seed scenario's timelines and the GEMM kernels' compiler statistics.
 for run in 1 2 3; do
     echo "== gpuasync-bench run $run"
-    timeout 300 .gl/bin/gpuasync-bench --json "$out/bench-$run.json"
+    if [ $run = 1 ]; then
+        GPUASYNC_PIPELINE_STATS=1 timeout 200 .gl/bin/gpuasync-bench --json "$out/bench-$run.json" --seed-json "$out/seed.json"
+    else
+        timeout 200 .gl/bin/gpuasync-bench --json "$out/bench-$run.json"
+    fi
 done 2>&1 | grep -v '^\[bench\]' | tee "$out/bench.txt"
-.gl/bin/demo spirv/saxpy.spv 2>&1 | tee "$out/demo.txt"
-# The pipeline example (upload / compute / download chunks) with a trace, for
-# the picture in docs/benchmarks.md (scripts/trace-svg.py renders it).
-GPUASYNC_TRACE="$out/trace-pipeline.json" .gl/bin/pipeline spirv/lcg.spv 16 4194304 3 2>&1 | tee "$out/pipeline.txt"
-timeout 300 python3 .gl/anchors/cuda_anchor.py 2>&1 | tee "$out/cuda_anchor.txt"
+timeout 240 python3 .gl/anchors/cuda_anchor.py 2>&1 | tee "$out/cuda_anchor.txt"
 nvcc -O2 -arch=sm_90 -o /tmp/la .gl/anchors/launch_anchor.cu && timeout 120 /tmp/la 2>&1 | tee "$out/launch_anchor.txt"
+timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee "$out/anchor_extra.txt"

@@ -27,7 +27,7 @@ echo "== Rust tests"
 cargo build --quiet
 cargo test --quiet -- --test-threads=2
 echo "== Rust tests again, binding buffers with push descriptors instead of cached sets"
-GPUASYNC_DESCRIPTORS=push cargo test --quiet --test core --test ordering --test pipeline --test batch -- --test-threads=2
+GPUASYNC_DESCRIPTORS=push cargo test --quiet --test core --test ordering --test pipeline --test batch --test builtin -- --test-threads=2
 
 echo "== CMake build: library (through cargo, reusing target/), Fortran module, C and Fortran tests, examples"
 # Debug: C programs get AddressSanitizer + UBSan, Fortran ones -fcheck=all; all
