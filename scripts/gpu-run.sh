@@ -36,6 +36,12 @@ if [ "$part" = tests ]; then
     exit 0
 fi
 
+# The GPU's clocks, power and throttle reasons every 200 ms while the benchmark
+# runs: the clocks drop when the GPU idles, and a figure taken before they
+# recover is low (the benchmark warms up until its times settle).
+nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active \
+    --format=csv -lms 200 > "$out/clocks.csv" 2>&1 &
+smi=$!
 # Three runs of the benchmark (each warms up and repeats); the table takes the
 # median of their medians (scripts/bench-table.py). The first also writes the
 # seed scenario's timelines and the GEMM kernels' compiler statistics.
@@ -47,6 +53,7 @@ for run in 1 2 3; do
         timeout 200 .gl/bin/gpuasync-bench --json "$out/bench-$run.json"
     fi
 done 2>&1 | grep -v '^\[bench\]' | tee "$out/bench.txt"
+kill $smi 2>/dev/null
 timeout 240 python3 .gl/anchors/cuda_anchor.py 2>&1 | tee "$out/cuda_anchor.txt"
 nvcc -O2 -arch=sm_90 -o /tmp/la .gl/anchors/launch_anchor.cu && timeout 120 /tmp/la 2>&1 | tee "$out/launch_anchor.txt"
 timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee "$out/anchor_extra.txt"

@@ -454,16 +454,31 @@ impl Bench<'_> {
         Ok(self.ex.timing(t).map_err(err)?.gpu_ns() as f64)
     }
 
-    /// GPU times (ns) of `reps` timed submissions of `ops`, after a warm-up of
-    /// at least two runs and (outside --quick) 200 ms of GPU time, so that the
-    /// clocks have settled under this load.
+    /// GPU times (ns) of `reps` timed submissions of `ops`, after a warm-up
+    /// that lasts until the clocks have settled under this load: on the H100 a
+    /// GPU left idle for a second (while the host prepares data) ran at about
+    /// 60% speed for several hundred ms of load. Warm-up runs go in windows of
+    /// at least 50 ms of GPU time until two windows agree within 2% (and at
+    /// least 200 ms, at most 3 s); --quick only runs twice.
     fn gpu_times(&self, ops: &[Op<'_>], reps: usize) -> R<Vec<f64>> {
         let once = || self.gpu_time(ops);
-        let warm_ns = if self.quick { 0.0 } else { 200e6 };
-        let (mut warmed, mut runs) = (0.0, 0);
-        while runs < 2 || (warmed < warm_ns && runs < 10_000) {
-            warmed += once()?;
-            runs += 1;
+        once()?;
+        once()?;
+        if !self.quick {
+            let (mut total, mut last) = (0.0, f64::INFINITY);
+            loop {
+                let (mut window, mut runs) = (0.0, 0u32);
+                while window < 50e6 && runs < 10_000 {
+                    window += once()?;
+                    runs += 1;
+                }
+                total += window;
+                let mean = window / f64::from(runs);
+                if (total >= 200e6 && (mean - last).abs() <= 0.02 * mean) || total >= 3e9 {
+                    break;
+                }
+                last = mean;
+            }
         }
         (0..reps).map(|_| once()).collect()
     }
@@ -955,6 +970,8 @@ impl Bench<'_> {
         let groups = [(chunk as u32).div_ceil(64), 1, 1];
         // The pieces alone, per chunk: upload and download (wall), compute (GPU).
         let reps = self.reps(10).max(3);
+        // Settle the clocks first (the host has just spent a while making data).
+        self.gpu_times(&[Op::Fill { buffer: bufs[0], offset: 0, size: gpuasync::WHOLE_SIZE, value: 1 }], 1)?;
         let (mut up, mut down) = (Vec::new(), Vec::new());
         for _ in 0..reps + 1 {
             let start = Instant::now();
@@ -966,14 +983,18 @@ impl Bench<'_> {
             ex.wait(t, u64::MAX).map_err(err)?;
             down.push(start.elapsed().as_nanos() as f64);
         }
-        let transfer = Stats::of(up[1..].to_vec()).median + Stats::of(down[1..].to_vec()).median;
-        // Calibrate the kernel so that it takes about as long as the transfers.
+        let (up, down) = (Stats::of(up[1..].to_vec()).median, Stats::of(down[1..].to_vec()).median);
+        let transfer = up.max(down);
+        // Calibrate the kernel so that it takes about as long as the slower transfer.
         let probe = 64u32;
         let push = bytes(&[chunk as u32, probe]).to_vec();
         let probe_ns = Stats::of(self.gpu_times(&[Op::Dispatch { kernel: self.k.lcg, buffers: &bufs[..1], push_constants: &push, groups }], reps)?).median;
         let iters = ((f64::from(probe) * transfer / probe_ns) as u32).max(1);
         let push = bytes(&[chunk as u32, iters]).to_vec();
         let compute = Stats::of(self.gpu_times(&[Op::Dispatch { kernel: self.k.lcg, buffers: &bufs[..1], push_constants: &push, groups }], reps)?).median;
+        // The bound of a three-stage pipeline: every chunk passes the slowest
+        // stage, and at best the stages overlap completely (uploads, kernels and
+        // downloads of different chunks at once).
         let bound = chunks as f64 * transfer.max(compute);
         // The pipeline.
         let mut walls = Vec::new();
@@ -1016,9 +1037,10 @@ impl Bench<'_> {
             }
         }
         let label = format!("{chunks} chunks of {} MiB", (chunk * 4) >> 20);
-        self.rows.push(Row { name: format!("pipeline, {label}: upload + download of one chunk alone, wall"), unit: "ms", stats: Stats::of(vec![transfer / 1e6]), ceiling: None, rate: false });
+        self.rows.push(Row { name: format!("pipeline, {label}: upload of one chunk alone, wall"), unit: "ms", stats: Stats::of(vec![up / 1e6]), ceiling: None, rate: false });
+        self.rows.push(Row { name: format!("pipeline, {label}: download of one chunk alone, wall"), unit: "ms", stats: Stats::of(vec![down / 1e6]), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("pipeline, {label}: kernel on one chunk alone, GPU"), unit: "ms", stats: Stats::of(vec![compute / 1e6]), ceiling: None, rate: false });
-        self.rows.push(Row { name: format!("pipeline, {label}: bound max(transfer, compute), all chunks"), unit: "ms", stats: Stats::of(vec![bound / 1e6]), ceiling: None, rate: false });
+        self.rows.push(Row { name: format!("pipeline, {label}: bound, chunks x max(upload, download, kernel)"), unit: "ms", stats: Stats::of(vec![bound / 1e6]), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("pipeline, {label}: wall"), unit: "ms", stats: Stats::of(walls.iter().map(|w| w / 1e6).collect()), ceiling: None, rate: false });
         self.rows.push(Row {
             name: format!("pipeline, {label}: efficiency, bound / wall"),
