@@ -198,6 +198,7 @@ impl Bench<'_> {
         ex.wait(t, u64::MAX).map_err(err)?;
         let push = [1.5f32.to_bits(), 0.5f32.to_bits(), n as u32];
         let dispatch = Op::Dispatch { kernel: self.k.scale_add, buffers: &[src, dst], push_constants: bytes(&push), groups: [1, 1, 1] };
+        self.heat()?;
         let mut samples = Vec::new();
         for i in 0..(100 + self.reps(2000)) {
             let start = Instant::now();
@@ -224,6 +225,7 @@ impl Bench<'_> {
     /// Reports the host cost of each submit call and the wall time per kernel.
     fn streamed_independent(&mut self) -> R<()> {
         self.progress("10,000 independent tiny submits");
+        self.heat()?;
         let ex = self.ex;
         let count = if self.quick { 500 } else { 10_000 };
         let width = 256usize;
@@ -363,6 +365,7 @@ impl Bench<'_> {
     /// the previous output) and independent (each its own buffer).
     fn batch_replay(&mut self) -> R<()> {
         self.progress("recorded batches of 1000 dispatches");
+        self.heat()?;
         let ex = self.ex;
         let n = 64usize;
         let count = 1000usize;
@@ -444,6 +447,30 @@ impl Bench<'_> {
             ex.destroy_buffer(b).map_err(err)?;
         }
         Ok(())
+    }
+
+    /// Keep the GPU fully busy for 2.5 s (FMA chains) before a scenario whose
+    /// figures depend on its clocks. On the lent H100 the SM clock fell to
+    /// 345 MHz within a second of idling (or of light, host-bound work) and came
+    /// back in steps (1275, 1590, then 1980 MHz), each held about a second under
+    /// load (nvidia-smi log beside the published run), so a short warm-up could
+    /// settle on a plateau. Not in --quick.
+    fn heat(&self) -> R<()> {
+        if self.quick {
+            return Ok(());
+        }
+        let out = self.ex.create_buffer(132 * 64 * 256 * 4, BufferKind::DeviceLocal).map_err(err)?;
+        let mut push = Vec::new();
+        push.extend_from_slice(&0.999_999f32.to_le_bytes());
+        push.extend_from_slice(&1e-7f32.to_le_bytes());
+        push.extend_from_slice(&64u32.to_le_bytes());
+        let op = Op::Dispatch { kernel: self.k.fma32, buffers: &[out], push_constants: &push, groups: [132 * 64, 1, 1] };
+        let start = Instant::now();
+        while start.elapsed().as_secs_f64() < 2.5 {
+            let t = self.ex.submit(&[op, op, op, op], PLAIN).map_err(err)?;
+            self.ex.wait(t, u64::MAX).map_err(err)?;
+        }
+        self.ex.destroy_buffer(out).map_err(err)
     }
 
     /// GPU time (ns) of one timed submission of `ops`, no warm-up (for loops that
@@ -577,8 +604,9 @@ impl Bench<'_> {
             return Err("triad kernel: wrong result".into());
         }
         let dma = Op::Copy { src: x, src_offset: 0, dst: y, dst_offset: 0, size: (n * 4) as u64 };
-        // Settle the clocks under this load first (the rounds below interleave
+        // Settle the clocks under load first (the rounds below interleave
         // kernels and drop only their first two).
+        self.heat()?;
         self.gpu_times(&[copy], 1)?;
         let (mut copy_rates, mut dma_rates, mut read_rates, mut triad_rates, mut saxpy_rates) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -619,12 +647,13 @@ impl Bench<'_> {
     /// the ceiling later rates are held against.
     fn fma_ceiling(&mut self) -> R<()> {
         self.progress("arithmetic ceiling (FMA chains)");
+        self.heat()?;
         let ex = self.ex;
         let groups: u32 = if self.quick { 64 } else { 132 * 64 };
         let out = ex.create_buffer(u64::from(groups) * 256 * 8, BufferKind::DeviceLocal).map_err(err)?;
         for (name, kernel, double) in [("fp32", Some(self.k.fma32), false), ("fp64", self.k.fma64, true)] {
             let Some(kernel) = kernel else { continue };
-            let iters: u32 = if self.quick { 16 } else if double { 256 } else { 1024 };
+            let iters: u32 = if self.quick { 4 } else if double { 64 } else { 256 };
             let mut push = Vec::new();
             if double {
                 push.extend_from_slice(&0.999_999f64.to_le_bytes());
@@ -638,7 +667,7 @@ impl Bench<'_> {
             let size = ex.kernel_interface(kernel).map_err(err)?.push_constant_size as usize;
             push.truncate(size);
             let op = Op::Dispatch { kernel, buffers: &[out], push_constants: &push, groups: [groups, 1, 1] };
-            let flops = f64::from(groups) * 256.0 * f64::from(iters) * 4.0 * 8.0 * 2.0;
+            let flops = f64::from(groups) * 256.0 * f64::from(iters) * 16.0 * 8.0 * 2.0;
             let rates: Vec<f64> = self.gpu_times(&[op], self.reps(10))?.iter().map(|ns| flops / ns / 1e3).collect();
             let st = Stats::of(rates);
             if double {
@@ -693,6 +722,7 @@ impl Bench<'_> {
         }
         let reps = self.reps(20);
         let z = ex.create_buffer((n * 4) as u64, BufferKind::DeviceLocal).map_err(err)?;
+        self.heat()?;
         let axpy_out = Builtin::axpy(DType::F32, nn, 2.0, x, y, z);
         let copy = Builtin::copy(DType::F32, nn, x, z);
         for (name, op, moved) in [
@@ -789,6 +819,7 @@ impl Bench<'_> {
             let flops = 2.0 * (m as f64).powi(3);
             let reps = self.reps(if m >= 8192 { 5 } else if m >= 4096 { 10 } else { 20 }).max(3);
             let ceiling = if double { self.flops64 } else { self.flops32 };
+            self.heat()?;
             let mut variants: Vec<Option<gpuasync::GemmTile>> = vec![None];
             variants.extend(self.tiles.iter().copied().map(Some));
             for tile in variants {
@@ -888,6 +919,7 @@ impl Bench<'_> {
             Ok((start.elapsed().as_nanos() as f64, tickets))
         };
         for mode in ["a: one by one, wait after each", "b: all submitted, one wait", "c: recorded batch, one replay"] {
+            self.heat()?;
             let mut runs: Vec<SeedRun> = Vec::new();
             // Without timestamps first: a timestamp between kernels can keep the
             // GPU from overlapping them, so this is the wall time users see.
@@ -985,6 +1017,7 @@ impl Bench<'_> {
         }
         let (up, down) = (Stats::of(up[1..].to_vec()).median, Stats::of(down[1..].to_vec()).median);
         let transfer = up.max(down);
+        self.heat()?;
         // Calibrate the kernel so that it takes about as long as the slower transfer.
         let probe = 64u32;
         let push = bytes(&[chunk as u32, probe]).to_vec();
