@@ -19,7 +19,7 @@ modes = json.load(open(src))["modes"]
 if not modes:
     sys.exit("no modes in " + src)
 t_max = max(max([m["wall_ns"]] + [e for _, e in m["spans"]]) for m in modes)
-width, left, top, row_h = 1100, 260, 56, 64
+width, left, top, row_h = 1100, 300, 56, 64
 scale = (width - left - 30) / t_max
 height = top + row_h * len(modes) + 56
 out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
