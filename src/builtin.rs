@@ -280,21 +280,22 @@ impl Extent {
 /// A GEMM tiling that a device can run: shared memory and invocations within
 /// its limits, and the divisibility the kernel relies on.
 fn tile_fits(tile: GemmTile, dtype: DType, shared_limit: u32, invocations_limit: u32) -> bool {
-    let [bm, bn, bk, tm, tn, wm] = tile;
-    if bm == 0 || bn == 0 || bk == 0 || tm == 0 || tn == 0 || tm % 4 != 0 || tn % 4 != 0 {
+    let [bm, bn, bk, tm, tn, wm] = tile.map(u64::from);
+    // Sizes beyond any device's workgroup; below them nothing here overflows u64.
+    if [bm, bn, bk, tm, tn].iter().any(|&v| v == 0 || v > 4096) || tm % 4 != 0 || tn % 4 != 0 {
         return false;
     }
     if bm % tm != 0 || bn % tn != 0 {
         return false;
     }
     let threads = (bm / tm) * (bn / tn);
-    if threads == 0 || threads > invocations_limit || (bm * bk) % threads != 0 || (bn * bk) % threads != 0 {
+    if threads > u64::from(invocations_limit) || (bm * bk) % threads != 0 || (bn * bk) % threads != 0 {
         return false;
     }
     if wm != 0 && (!matches!(wm, 1 | 2 | 4 | 8 | 16 | 32) || (bm / tm) % wm != 0 || (bn / tn) % (32 / wm) != 0) {
         return false;
     }
-    let shared = 2 * u64::from(bk) * u64::from(bm + bn + 8) * dtype.bytes(); // rows padded by 4 elements
+    let shared = 2 * bk * (bm + bn + 8) * dtype.bytes(); // rows padded by 4 elements
     shared <= u64::from(shared_limit)
 }
 
@@ -412,17 +413,22 @@ impl Executor {
             .unwrap_or([32, 32, 8, 4, 4, 0])
     }
 
-    /// The size in elements of `buffer`, for `dtype`.
-    fn elements(&self, buffer: BufferId, dtype: DType) -> Result<u64> {
-        Ok(self.buffer_size(buffer)? / dtype.bytes())
-    }
-
     /// Check that `count` elements from `o.offset` (or a `rows` x `cols` matrix
     /// with leading dimension `o.ld`) lie inside `o.buffer`; return the extent.
     fn extent(&self, kind: BuiltinKind, what: &str, o: &Operand, dtype: DType, rows: u64, cols: u64) -> Result<Extent> {
-        let elements = self
-            .elements(o.buffer, dtype)
+        let size = self
+            .buffer_size(o.buffer)
             .map_err(|e| Error::new(e.kind, format!("{kind:?}: {what}: {}", e.message)))?;
+        // A dispatch binds whole buffers, and no binding may exceed the device's
+        // maxStorageBufferRange (at least 128 MiB; 4 GiB - 1 on an H100).
+        let range = u64::from(self.limits.max_storage_buffer_range);
+        if size > range {
+            bail!(
+                Unsupported,
+                "{kind:?}: {what}'s buffer is {size} bytes; built-in kernels bind whole buffers and this device binds at most {range} (maxStorageBufferRange)"
+            );
+        }
+        let elements = size / dtype.bytes();
         let span = if rows == 0 || cols == 0 {
             0
         } else {
@@ -590,6 +596,9 @@ impl Executor {
             DType::F32 => op.alpha as f32 == 0.0,
             DType::F64 => op.alpha == 0.0,
         };
+        // k == 0 is the same case: C = beta * C, with alpha not applied (an
+        // infinite alpha times an empty sum would make NaN).
+        let alpha_zero = alpha_zero || op.k == 0;
         let k = if alpha_zero { 0 } else { op.k };
         let (a_rows, a_cols) = if op.trans_a { (op.k, m) } else { (m, op.k) };
         let (b_rows, b_cols) = if op.trans_b { (n, op.k) } else { (op.k, n) };
@@ -622,7 +631,7 @@ impl Executor {
         }
         let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, op.trans_a, op.trans_b))?;
         let mut p = Push::new();
-        p.scalar(dtype, op.alpha);
+        p.scalar(dtype, if alpha_zero { 0.0 } else { op.alpha });
         p.scalar(dtype, op.beta);
         for v in [m, n, k, op.a.ld, op.b.ld, op.c.ld, op.a.offset, op.b.offset, op.c.offset] {
             p.u32(v);

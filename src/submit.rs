@@ -524,19 +524,25 @@ impl Executor {
         }
         let mut out = Vec::with_capacity(ops.len() + expanded.len());
         let mut index = Vec::with_capacity(ops.len());
-        for (op, span) in ops.iter().zip(spans) {
+        // For each op of `out`, the caller's op it came from, and for a
+        // built-in's dispatches which of how many it is (for error messages).
+        let mut origin = Vec::with_capacity(ops.len() + expanded.len());
+        for (i, (op, span)) in ops.iter().zip(spans).enumerate() {
             match span {
                 Some(r) => {
                     index.push(usize::MAX);
+                    let parts = r.len();
+                    origin.extend((0..parts).map(|j| (i, Some((j, parts)))));
                     out.extend(expanded[r].iter().map(crate::builtin::Expanded::as_op));
                 }
                 None => {
                     index.push(out.len());
+                    origin.push((i, None));
                     out.push(*op);
                 }
             }
         }
-        f(&out, &index)
+        f(&out, &index).map_err(|e| caller_op_numbers(e, &origin))
     }
 
     pub(crate) fn submit_inner(&self, ops: &[Op<'_>], flags: SubmitFlags, barriers: bool) -> Result<u64> {
@@ -1138,5 +1144,20 @@ fn range(st: &State, id: BufferId, offset: u64, len: u64) -> Result<vk::Buffer> 
     match offset.checked_add(len) {
         Some(end) if end <= size => Ok(entry.buffer.raw),
         _ => bail!(OutOfRange, "range {offset}..{offset}+{len} does not fit in a buffer of {size} bytes"),
+    }
+}
+
+/// An error about "op N" of an expanded op list, renumbered as the caller's op
+/// (and which dispatch of a built-in op it concerns).
+fn caller_op_numbers(e: Error, origin: &[(usize, Option<(usize, usize)>)]) -> Error {
+    let Some(rest) = e.message.strip_prefix("op ") else { return e };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (Ok(n), Some(tail)) = (rest[..digits].parse::<usize>(), rest[digits..].strip_prefix(": ")) else { return e };
+    match origin.get(n) {
+        Some(&(i, None)) => Error::new(e.kind, format!("op {i}: {tail}")),
+        Some(&(i, Some((j, parts)))) => {
+            Error::new(e.kind, format!("op {i} (built-in, dispatch {} of {parts}): {tail}", j + 1))
+        }
+        None => e,
     }
 }

@@ -859,8 +859,9 @@ fn check_gemm<T: Elem>(what: &str, g: &Gemm, a: &[T], b: &[T], c0: &[T], got: &[
             acc = acc.add(Dd::prod(x, y));
             abs += (x * y).abs();
         }
-        let mut r = acc.scale(alpha);
-        let mut mag = alpha.abs() * abs;
+        // BLAS: with k = 0 (or alpha = 0) C = beta C, alpha is not applied (an
+        // infinite alpha must not turn the empty sum into NaN).
+        let (mut r, mut mag) = if k == 0 { (Dd::default(), 0.0) } else { (acc.scale(alpha), alpha.abs() * abs) };
         if beta != 0.0 {
             let c = c0[idx].to64();
             r = r.add(Dd::prod(beta, c));
@@ -1043,6 +1044,9 @@ fn gemm_special<T: Elem>(seed: u64) {
         Gemm { alpha: 1.0, beta: 1.0, ..g(false, false, 97, 67, 1) },
         Gemm { alpha: 3.0, beta: 0.0, ..g(false, false, 1, 1, 1) },
         Gemm { alpha: -1.0, beta: 1.0, off: [2, 3, 4], ..g(true, true, 1, 1, 1) },
+        // k = 0 with an infinite alpha: C = beta C, no NaN from inf * 0.
+        Gemm { alpha: f64::INFINITY, beta: 1.0, ..g(false, false, 7, 5, 0) },
+        Gemm { alpha: f64::NEG_INFINITY, beta: 0.0, nan: [false, false, true], ..g(true, false, 3, 4, 0) },
     ];
     if T::DTYPE == DType::F32 {
         cases.push(Gemm { alpha: 1e-50, beta: 0.5, nan: nan_ab, ..g(false, false, 20, 20, 20) });
@@ -1440,7 +1444,23 @@ fn argument_errors() {
         // WARP_M must be a power of two dividing the threads along m.
         expect_err(ex.set_gemm_tile(dt, Some(tile(&[64, 64, 8, 4, 4, 3]))), ErrorKind::Unsupported);
         expect_err(ex.set_gemm_tile(dt, Some(tile(&[64, 64, 8, 4, 4, 32]))), ErrorKind::Unsupported);
+        // Sizes whose products overflow 32 bits: refused, not a panic or a wrap.
+        expect_err(ex.set_gemm_tile(dt, Some(tile(&[1 << 31, 64, 8, 4, 4]))), ErrorKind::Unsupported);
+        expect_err(ex.set_gemm_tile(dt, Some(tile(&[1 << 31, 1 << 31, 1, 1 << 31, 1 << 31]))), ErrorKind::Unsupported);
     }
+    // A buffer larger than the device binds (maxStorageBufferRange; 128 MiB on
+    // lavapipe): a plain Unsupported, whatever part of it the op uses.
+    let range = u64::from(u32::MAX).min(1 << 27);
+    if let Ok(big) = ex.create_buffer(range * 2, gpuasync::BufferKind::DeviceLocal) {
+        let e = expect_err(ex.run_builtin(&Builtin::reduce(BuiltinKind::Sum, f, 16, big, big, c100), PLAIN), ErrorKind::Unsupported);
+        assert!(e.message.contains("maxStorageBufferRange"), "{}", e.message);
+        ex.destroy_buffer(big).unwrap();
+    }
+    // Errors name the caller's op, not the position among expanded dispatches.
+    let junk = [0u8; 16];
+    let sum = Builtin::reduce(BuiltinKind::Sum, f, 100, b100, b100, c100);
+    let e = expect_err(ex.submit(&[Op::Builtin(&sum), Op::Write { buffer: c100, offset: 1 << 20, data: &junk }], PLAIN), ErrorKind::OutOfRange);
+    assert!(e.message.starts_with("op 1: "), "{}", e.message);
     still_works(&ex);
     let mut rng = Rng::new(6);
     run_gemms::<f32>(&ex, &mut rng, &[Gemm { alpha: 0.5, beta: 0.5, ..Gemm::new(true, false, 30, 20, 10) }], "after errors");
