@@ -117,6 +117,9 @@ module gpuasync
     !> Submit flag: return `GPUASYNC_WOULD_BLOCK` instead of waiting when the
     !> executor is at its bound of submissions in flight.
     integer, parameter, public :: GPUASYNC_SUBMIT_NO_BLOCK = 2
+    !> Submit flag: also time every op (see `executor%op_timing`); the ops of
+    !> the submission then run one after another.
+    integer, parameter, public :: GPUASYNC_SUBMIT_OP_TIMESTAMPS = 4
 
     !> `wait` timeout meaning "no limit" (UINT64_MAX nanoseconds).
     integer(c_int64_t), parameter, public :: GPUASYNC_NO_TIMEOUT_NS = -1_c_int64_t
@@ -279,6 +282,9 @@ module gpuasync
         procedure :: wait_idle => executor_wait_idle
         !> GPU timestamps of a ticket submitted with `timestamps=.true.`.
         procedure :: timing => executor_timing
+        !> GPU span of op `op` (1-based) of a ticket submitted with
+        !> GPUASYNC_SUBMIT_OP_TIMESTAMPS.
+        procedure :: op_timing => executor_op_timing
         procedure :: stats => executor_stats
         procedure :: trace => executor_trace
         !> Whether validation is on, and how many messages it reported.
@@ -428,7 +434,7 @@ module gpuasync
         gpuasync_buffer_write, gpuasync_buffer_read, gpuasync_buffer_fill, gpuasync_buffer_copy, &
         gpuasync_device_count, gpuasync_device_describe, gpuasync_executor_create, gpuasync_executor_destroy, &
         gpuasync_executor_device_info, gpuasync_executor_validation, gpuasync_executor_wait_idle, &
-        gpuasync_ticket_poll, gpuasync_ticket_wait, gpuasync_ticket_timing, gpuasync_kernel_create, &
+        gpuasync_ticket_poll, gpuasync_ticket_wait, gpuasync_ticket_timing, gpuasync_ticket_op_timing, gpuasync_kernel_create, &
         gpuasync_kernel_create_from_file, gpuasync_kernel_describe, gpuasync_kernel_destroy, &
         gpuasync_kernel_dispatch, gpuasync_version, gpuasync_status_string, gpuasync_last_error, &
         gpuasync_executor_submit, gpuasync_batch_create, gpuasync_batch_replay, gpuasync_batch_destroy, &
@@ -606,6 +612,16 @@ module gpuasync
             type(c_gpuasync_timing), intent(out) :: timing
             integer(c_int) :: status
         end function gpuasync_ticket_timing
+
+        function gpuasync_ticket_op_timing(executor, ticket, op_index, timing) result(status) &
+                bind(c, name="gpuasync_ticket_op_timing")
+            import :: c_int, c_int32_t, c_int64_t, c_gpuasync_executor, c_gpuasync_timing
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            integer(c_int64_t), value, intent(in) :: ticket
+            integer(c_int32_t), value, intent(in) :: op_index
+            type(c_gpuasync_timing), intent(out) :: timing
+            integer(c_int) :: status
+        end function gpuasync_ticket_op_timing
 
         function gpuasync_kernel_create(executor, words, word_count, entry, spec, spec_count, kernel) &
                 result(status) bind(c, name="gpuasync_kernel_create")
@@ -1006,6 +1022,26 @@ contains
         if (.not. executor_check(self, 'executor%timing', stat, errmsg)) return
         call report(int(gpuasync_ticket_timing(self%handle, ticket, timing)), 'executor%timing', stat, errmsg)
     end subroutine executor_timing
+
+    !> GPU span of op `op` (1-based, as the ops were given; a built-in op counts
+    !> as one) of a complete ticket submitted with GPUASYNC_SUBMIT_OP_TIMESTAMPS:
+    !> `gpu_begin_ns` when the work before it was done, `gpu_end_ns` when it was.
+    subroutine executor_op_timing(self, ticket, op, timing, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer(int64), intent(in) :: ticket
+        integer, intent(in) :: op
+        type(c_gpuasync_timing), intent(out) :: timing
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        if (.not. executor_check(self, 'executor%op_timing', stat, errmsg)) return
+        if (op < 1) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'executor%op_timing', stat, errmsg, detail='op must be 1 or more')
+            return
+        end if
+        call report(int(gpuasync_ticket_op_timing(self%handle, ticket, int(op - 1, c_int32_t), timing)), &
+            'executor%op_timing', stat, errmsg)
+    end subroutine executor_op_timing
 
     !> Start recording a trace (Chrome/Perfetto JSON) into the file `path`, or
     !> stop and write it when `path` is absent.

@@ -158,6 +158,11 @@
 // when the executor is at its bound of submissions in flight.
 #define GPUASYNC_SUBMIT_NO_BLOCK 2
 
+// Submit flag: also time every op (implies `GPUASYNC_SUBMIT_TIMESTAMPS`; see
+// `gpuasync_ticket_op_timing`). Each op's timestamps wait for the work before
+// it, so the submission's ops run one after another while timed this way.
+#define GPUASYNC_SUBMIT_OP_TIMESTAMPS 4
+
 // The status every fallible C function returns. Values are explicit, grouped by
 // kind, and never reused: a retired code stays here as a comment.
 typedef enum gpuasync_status {
@@ -568,6 +573,18 @@ enum gpuasync_status gpuasync_ticket_poll(struct gpuasync_executor executor,
 enum gpuasync_status gpuasync_ticket_wait(struct gpuasync_executor executor,
                                           gpuasync_ticket ticket,
                                           uint64_t timeout_ns);
+
+// GPU span of op `op_index` (its position in the submitted list; a built-in
+// op counts as one) of a submission made with `GPUASYNC_SUBMIT_OP_TIMESTAMPS`:
+// `gpu_begin_ns` when all work before the op was done, `gpu_end_ns` when the
+// op was; host times are the submission's. `GPUASYNC_NOT_READY` while
+// incomplete, `GPUASYNC_NOT_FOUND` without per-op timestamps or for an index
+// the submission did not have, `GPUASYNC_UNSUPPORTED` when the device has no
+// compute timestamps.
+enum gpuasync_status gpuasync_ticket_op_timing(struct gpuasync_executor executor,
+                                               gpuasync_ticket ticket,
+                                               uint32_t op_index,
+                                               struct gpuasync_timing *timing);
 
 // GPU timestamps of a submission made with `GPUASYNC_SUBMIT_TIMESTAMPS`.
 // `GPUASYNC_NOT_READY` while incomplete, `GPUASYNC_NOT_FOUND` when it was

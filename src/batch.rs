@@ -81,7 +81,7 @@ impl Executor {
     pub fn create_batch(&self, ops: &[Op<'_>]) -> Result<BatchId> {
         // Built-in ops become their dispatches; the index maps the caller's op
         // numbers (push updates use them) to the recorded ones.
-        self.with_expanded(ops, |expanded, index| self.create_batch_expanded(expanded, index.to_vec()))
+        self.with_expanded(ops, |expanded, index, _| self.create_batch_expanded(expanded, index.to_vec()))
     }
 
     fn create_batch_expanded(&self, ops: &[Op<'_>], index: Vec<usize>) -> Result<BatchId> {
@@ -266,7 +266,7 @@ impl Executor {
             // One barrier first: the replay follows all earlier work on its buffers.
             bundle.ordered_after_earlier = true;
             crate::submit::leading_barrier(&self.device, cb);
-            let rec = Recording { write_base: None, read_base: None, query, barriers: true, staging_offset: 0, reset_query: true };
+            let rec = Recording { write_base: None, read_base: None, query, barriers: true, staging_offset: 0, reset_query: true, op_queries: None };
             self.record(st, &mut bundle, &plan_ops, &plan, &rec);
             let host_visible_writes = plan.uses.iter().any(|u| {
                 u.write && st.buffers.get(u.id.0).is_some_and(|b| b.kind != crate::memory::BufferKind::DeviceLocal)

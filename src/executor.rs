@@ -116,6 +116,7 @@ pub(crate) struct State {
     pub query_pool: vk::QueryPool,
     pub free_queries: Vec<u32>,
     pub timings: TimingLog,
+    pub op_timings: crate::timing::OpTimingLog,
     pub garbage: Vec<(u64, Garbage)>,
     /// Set when a queue submission failed: its tickets can never complete.
     pub broken: Option<Error>,
@@ -439,6 +440,7 @@ impl Executor {
                 query_pool: queries,
                 free_queries,
                 timings: TimingLog::default(),
+                op_timings: Default::default(),
                 garbage: Vec::new(),
                 broken: None,
                 destroyed: 0,
@@ -978,6 +980,29 @@ impl Executor {
                 st.free_queries.push(base);
             }
         }
+        for &(ticket, base, op) in &done.op_queries {
+            let mut ticks = [0u64; 2];
+            // SAFETY: both queries were written by the completed command buffer
+            // (every op's begin has its end, see `record`).
+            let got = unsafe {
+                self.device.get_query_pool_results(
+                    st.query_pool,
+                    base,
+                    &mut ticks,
+                    vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
+                )
+            };
+            if got.is_ok() {
+                let period = self.info.timestamp_period_ns;
+                let to_ns = |t: u64| ((t & self.timestamp_mask) as f64 * period) as u64;
+                st.op_timings.push(ticket, op, to_ns(ticks[0]), to_ns(ticks[1]));
+            }
+            if self.host_query_reset {
+                // SAFETY: the command buffer that used these queries has completed.
+                unsafe { self.device.reset_query_pool(st.query_pool, base, 2) };
+            }
+            st.free_queries.push(base);
+        }
         if done.recycle {
             st.free_commands.push(done.command_buffer);
         }
@@ -1013,6 +1038,24 @@ impl Executor {
                 format!("ticket {ticket} was submitted without timestamps, or its record was dropped (the newest 4096 are kept)"),
             )
         })
+    }
+
+    /// GPU span of op `op` (its index in the submitted list; a built-in op
+    /// counts as one) of a submission made with `SubmitFlags::op_timestamps`:
+    /// `gpu_begin_ns` when all work before the op was done, `gpu_end_ns` when
+    /// the op was, so the spans of a submission's ops follow one another. Host
+    /// times are the submission's. `NotReady` while incomplete, `NotFound`
+    /// without per-op timestamps (or older than the newest 4096 such).
+    pub fn op_timing(&self, ticket: u64, op: u32) -> Result<Timing> {
+        let whole = self.timing(ticket)?;
+        let state = self.queue.state.lock();
+        let (gpu_begin_ns, gpu_end_ns) = state.op_timings.get(ticket, op).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("ticket {ticket} has no timing for op {op}: not submitted with per-op timestamps, no such op, or dropped (the newest 4096 are kept)"),
+            )
+        })?;
+        Ok(Timing { gpu_begin_ns, gpu_end_ns, ..whole })
     }
 
     /// Start recording a trace (Chrome/Perfetto JSON) into `path`, replacing any

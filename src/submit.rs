@@ -96,6 +96,10 @@ pub struct SubmitFlags {
     /// Return `WouldBlock` instead of waiting when the executor is at its bound of
     /// submissions in flight or of staging memory in flight.
     pub no_block: bool,
+    /// Also time every op (implies `timestamps`; see `Executor::op_timing`).
+    /// Each op's timestamps wait for all earlier work, so the ops of the
+    /// submission run one after another while it is on.
+    pub op_timestamps: bool,
 }
 
 /// A bundle goes to the queue when it holds this many submissions.
@@ -127,6 +131,9 @@ pub(crate) struct Bundle {
     /// (ticket, first of its two queries, host submit time, whether the pair
     /// returns to the executor's pool at retire)
     pub queries: Vec<(u64, u32, u64, bool)>,
+    /// Per-op timestamps: (ticket, first of the op's two queries, the caller's
+    /// op index); the pairs return to the pool at retire.
+    pub op_queries: Vec<(u64, u32, u32)>,
     /// The command buffer returns to the free list at retire (false for a
     /// recorded batch's, which the batch keeps).
     pub recycle: bool,
@@ -151,6 +158,7 @@ impl Bundle {
             staging_charge: 0,
             reads: Vec::new(),
             queries: Vec::new(),
+            op_queries: Vec::new(),
             recycle: false,
         }
     }
@@ -412,6 +420,9 @@ impl Queue {
                 st.free_queries.push(base);
             }
         }
+        for &(_, base, _) in &bundle.op_queries {
+            st.free_queries.push(base);
+        }
         st.staging_in_use -= bundle.staging_charge;
         if let Some(allocator) = st.allocator.as_mut() {
             for staging in bundle.staging {
@@ -495,21 +506,29 @@ impl Executor {
     /// the caller's memory.
     pub fn submit(&self, ops: &[Op<'_>], flags: SubmitFlags) -> Result<u64> {
         if ops.iter().any(|op| matches!(op, Op::Builtin(_))) {
-            return self.with_expanded(ops, |ops, _| self.submit(ops, flags));
+            return self.with_expanded(ops, |ops, _, origin| self.submit_traced(ops, flags, Some(origin)));
         }
+        self.submit_traced(ops, flags, None)
+    }
+
+    fn submit_traced(&self, ops: &[Op<'_>], flags: SubmitFlags, origin: Option<&[usize]>) -> Result<u64> {
         if !self.tracing.load(Ordering::Relaxed) {
-            return self.submit_inner(ops, flags, true);
+            return self.submit_inner(ops, flags, true, origin);
         }
         let start = self.host_ns();
-        let ticket = self.submit_inner(ops, SubmitFlags { timestamps: true, ..flags }, true);
+        let ticket = self.submit_inner(ops, SubmitFlags { timestamps: true, ..flags }, true, origin);
         self.trace_host("submit", start, *ticket.as_ref().unwrap_or(&0));
         ticket
     }
 
     /// `ops` with every built-in op replaced by the dispatches that carry it out,
-    /// and for each given op its index in the new list (`usize::MAX` for a
-    /// built-in op).
-    pub(crate) fn with_expanded<R>(&self, ops: &[Op<'_>], f: impl FnOnce(&[Op<'_>], &[usize]) -> Result<R>) -> Result<R> {
+    /// for each given op its index in the new list (`usize::MAX` for a built-in
+    /// op), and for each new op the given op it comes from.
+    pub(crate) fn with_expanded<R>(
+        &self,
+        ops: &[Op<'_>],
+        f: impl FnOnce(&[Op<'_>], &[usize], &[usize]) -> Result<R>,
+    ) -> Result<R> {
         let mut expanded = Vec::new();
         let mut spans = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
@@ -542,10 +561,13 @@ impl Executor {
                 }
             }
         }
-        f(&out, &index).map_err(|e| caller_op_numbers(e, &origin))
+        let callers: Vec<usize> = origin.iter().map(|o| o.0).collect();
+        f(&out, &index, &callers).map_err(|e| caller_op_numbers(e, &origin))
     }
 
-    pub(crate) fn submit_inner(&self, ops: &[Op<'_>], flags: SubmitFlags, barriers: bool) -> Result<u64> {
+    /// `origin[i]`: the caller's op that op i comes from (built-in ops expand to
+    /// several), for per-op timings; `None`: the ops as given.
+    pub(crate) fn submit_inner(&self, ops: &[Op<'_>], flags: SubmitFlags, barriers: bool, origin: Option<&[usize]>) -> Result<u64> {
         let queue = &*self.queue;
         let mut st = queue.state.lock();
         if let Some(e) = &st.broken {
@@ -559,7 +581,17 @@ impl Executor {
             self.plan_into(&st, ops, &mut plan)?;
         }
         self.prepare_sets(&mut st, ops, &mut plan)?;
-        let timestamps = flags.timestamps && st.query_pool != vk::QueryPool::null();
+        let timestamps = (flags.timestamps || flags.op_timestamps) && st.query_pool != vk::QueryPool::null();
+        let op_timestamps = flags.op_timestamps && timestamps;
+        if op_timestamps && st.free_queries.len() < ops.len() + 1 {
+            bail!(
+                Unsupported,
+                "per-op timestamps for {} ops need {} query pairs; {} are free (the executor keeps max_in_flight pairs)",
+                ops.len(),
+                ops.len() + 1,
+                st.free_queries.len()
+            );
+        }
 
         // Staging: one host-visible buffer for all writes, one for all reads.
         let mut staging = Vec::new();
@@ -576,8 +608,11 @@ impl Executor {
         };
 
         let query = if timestamps { st.free_queries.pop() } else { None };
+        // One pair per op (u32::MAX: none left, the op goes untimed).
+        let op_queries: Vec<u32> =
+            if op_timestamps { ops.iter().map(|_| st.free_queries.pop().unwrap_or(u32::MAX)).collect() } else { Vec::new() };
         let offset = bundle.staging.len();
-        let rec = Recording { write_base: write_base.map(|i| (i, staging[i].raw)), read_base: read_base.map(|i| (i, staging[i].raw)), query, barriers, staging_offset: offset, reset_query: false };
+        let rec = Recording { write_base: write_base.map(|i| (i, staging[i].raw)), read_base: read_base.map(|i| (i, staging[i].raw)), query, barriers, staging_offset: offset, reset_query: false, op_queries: op_timestamps.then_some(op_queries.as_slice()) };
         self.record(&mut st, &mut bundle, ops, &plan, &rec);
 
         // Recorded: commit the new state.
@@ -594,6 +629,12 @@ impl Executor {
         bundle.staging.extend(staging);
         if let Some(q) = query {
             bundle.queries.push((ticket, q, self.host_ns(), true));
+        }
+        for (i, &q) in op_queries.iter().enumerate() {
+            if q != u32::MAX {
+                let caller_op = origin.and_then(|o| o.get(i)).copied().unwrap_or(i);
+                bundle.op_queries.push((ticket, q, caller_op as u32));
+            }
         }
         for u in &plan.uses {
             if let Some(b) = st.buffers.get_mut(u.id.0) {
@@ -715,6 +756,7 @@ impl Executor {
             staging_charge: 0,
             reads: Vec::new(),
             queries: Vec::new(),
+            op_queries: Vec::new(),
             recycle: true,
         })
     }
@@ -933,6 +975,20 @@ impl Executor {
                 bundle.hazards.clear();
             }
             bundle.hazards.record(uses);
+            // Per-op timestamps: begin once everything before the op is done,
+            // end once the op is (both at ALL_COMMANDS, so the op's span is the
+            // time it adds in stream order).
+            let op_query = rec.op_queries.and_then(|q| q.get(op_index)).copied().filter(|&q| q != u32::MAX);
+            if let Some(q) = op_query {
+                // SAFETY: queries `q, q+1` belong to this op alone; reset on the
+                // host at retire, or here.
+                unsafe {
+                    if !self.host_query_reset {
+                        d.cmd_reset_query_pool(cb, st.query_pool, q, 2);
+                    }
+                    d.cmd_write_timestamp2(cb, vk::PipelineStageFlags2::ALL_COMMANDS, st.query_pool, q);
+                }
+            }
             match *op {
                 Op::Write { offset, data, .. } => {
                     if let (false, Some((_, staging))) = (data.is_empty(), rec.write_base) {
@@ -969,8 +1025,10 @@ impl Executor {
                 }
                 // Expanded before planning; `plan` rejects it.
                 Op::Builtin(_) => {}
-                Op::Dispatch { kernel, push_constants, groups, .. } => {
-                    let Some(k) = st.kernels.get(kernel.0) else { continue };
+                Op::Dispatch { kernel, push_constants, groups, .. } => 'dispatch: {
+                    // Checked in `plan`; a missing kernel records nothing (and
+                    // still gets its end timestamp below).
+                    let Some(k) = st.kernels.get(kernel.0) else { break 'dispatch };
                     let (pipeline, layout) = (k.pipeline.raw, k.pipeline.layout);
                     if bundle.bound_pipeline != pipeline {
                         // SAFETY: the pipeline is live (checked in `plan`).
@@ -988,6 +1046,10 @@ impl Executor {
                         d.cmd_dispatch(cb, groups[0], groups[1], groups[2]);
                     }
                 }
+            }
+            if let Some(q) = op_query {
+                // SAFETY: as for the op's first timestamp.
+                unsafe { d.cmd_write_timestamp2(cb, vk::PipelineStageFlags2::ALL_COMMANDS, st.query_pool, q + 1) };
             }
         }
         if let Some(q) = rec.query {
@@ -1101,7 +1163,7 @@ impl Executor {
     pub fn validation_canary(&self) -> Result<()> {
         let buffer = self.create_buffer(256, BufferKind::DeviceLocal)?;
         let fill = |value| Op::Fill { buffer, offset: 0, size: WHOLE_SIZE, value };
-        let ticket = self.submit_inner(&[fill(1), fill(2)], SubmitFlags::default(), false);
+        let ticket = self.submit_inner(&[fill(1), fill(2)], SubmitFlags::default(), false, None);
         let waited = ticket.and_then(|t| self.wait(t, u64::MAX));
         self.destroy_buffer(buffer)?;
         waited.map(|_| ())
@@ -1121,7 +1183,7 @@ pub(crate) struct Plan {
     read_bytes: u64,
 }
 
-pub(crate) struct Recording {
+pub(crate) struct Recording<'a> {
     /// (index in this submission's staging, raw buffer)
     pub write_base: Option<(usize, vk::Buffer)>,
     pub read_base: Option<(usize, vk::Buffer)>,
@@ -1131,6 +1193,8 @@ pub(crate) struct Recording {
     pub staging_offset: usize,
     /// Reset the queries inside the command buffer (recorded batches replay it).
     pub reset_query: bool,
+    /// Per-op timestamps: for op i, the first of its two queries.
+    pub op_queries: Option<&'a [u32]>,
 }
 
 fn align16(n: u64) -> u64 {

@@ -49,6 +49,39 @@ impl TimingLog {
     }
 }
 
+/// Per-op GPU spans of the newest `KEPT` submissions made with per-op
+/// timestamps: (ticket, [(caller's op, begin ns, end ns)]), in ticket order.
+#[derive(Default)]
+pub(crate) struct OpTimingLog {
+    entries: VecDeque<(u64, Vec<(u32, u64, u64)>)>,
+}
+
+impl OpTimingLog {
+    /// Add one op's span (several for a built-in op: they are merged).
+    pub fn push(&mut self, ticket: u64, op: u32, begin: u64, end: u64) {
+        if self.entries.back().map(|e| e.0) != Some(ticket) {
+            if self.entries.len() == KEPT {
+                self.entries.pop_front();
+            }
+            self.entries.push_back((ticket, Vec::new()));
+        }
+        if let Some((_, spans)) = self.entries.back_mut() {
+            match spans.iter_mut().find(|s| s.0 == op) {
+                Some(s) => {
+                    s.1 = s.1.min(begin);
+                    s.2 = s.2.max(end);
+                }
+                None => spans.push((op, begin, end)),
+            }
+        }
+    }
+
+    pub fn get(&self, ticket: u64, op: u32) -> Option<(u64, u64)> {
+        let i = self.entries.binary_search_by_key(&ticket, |(t, _)| *t).ok()?;
+        self.entries[i].1.iter().find(|s| s.0 == op).map(|s| (s.1, s.2))
+    }
+}
+
 /// What an executor has done so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {

@@ -89,3 +89,69 @@ fn busy_le_span_le_wall_waiting_after_each() {
 fn busy_le_span_le_wall_waiting_once() {
     check_run(false);
 }
+
+/// Per-op timestamps: every op of a submission gets a span; a kernel with 20x
+/// the work takes longer; the spans follow one another inside the
+/// submission's span; a built-in op counts as one op; without the flag there
+/// are none.
+#[test]
+fn per_op_timings() {
+    let ex = executor();
+    let k = kernel(&ex, "lcg");
+    let mut rng = Rng::new(63);
+    let n = 1usize << 14;
+    let input = nonzero_u32s(&mut rng, n);
+    let b = buffer(&ex, n * 4);
+    let x = buffer(&ex, n * 4);
+    let r = buffer(&ex, 16);
+    let xs: Vec<f32> = rng.f32s(n);
+    let (short, long) = (LcgParams { n: n as u32, iterations: 100 }, LcgParams { n: n as u32, iterations: 2000 });
+    fn lcg<'a>(k: gpuasync::KernelId, b: &'a gpuasync::BufferId, p: &'a LcgParams, n: usize) -> Op<'a> {
+        Op::Dispatch { kernel: k, buffers: std::slice::from_ref(b), push_constants: push(p), groups: groups(n, 64) }
+    }
+    let sum = gpuasync::Builtin::reduce(gpuasync::BuiltinKind::Sum, gpuasync::DType::F32, n as u64, x, x, r);
+    let mut out = vec![0u32; n];
+    let mut total = [0f32; 1];
+    let flags = gpuasync::SubmitFlags { op_timestamps: true, ..PLAIN };
+    let ops = [
+        Op::Write { buffer: b, offset: 0, data: bytes(&input) },
+        Op::Write { buffer: x, offset: 0, data: bytes(&xs) },
+        lcg(k, &b, &short, n),
+        lcg(k, &b, &long, n),
+        Op::Builtin(&sum),
+        read_op(b, 0, &mut out),
+        read_op(r, 0, &mut total),
+    ];
+    let t = ex.submit(&ops, flags).unwrap();
+    assert!(ex.wait(t, u64::MAX).unwrap());
+    let whole = ex.timing(t).expect("per-op timestamps imply submission timestamps");
+    let spans: Vec<(u64, u64)> = (0..ops.len() as u32)
+        .map(|i| {
+            let tm = ex.op_timing(t, i).unwrap_or_else(|e| panic!("op {i}: {e}"));
+            assert_eq!((tm.host_submit_ns, tm.host_complete_ns), (whole.host_submit_ns, whole.host_complete_ns));
+            (tm.gpu_begin_ns, tm.gpu_end_ns)
+        })
+        .collect();
+    for (i, &(b0, e0)) in spans.iter().enumerate() {
+        assert!(b0 <= e0, "op {i}: {spans:?}");
+        assert!(whole.gpu_begin_ns <= b0 && e0 <= whole.gpu_end_ns, "op {i} outside the submission {whole:?}: {spans:?}");
+        if i > 0 {
+            assert!(spans[i - 1].1 <= b0, "op {i} began before op {} ended: {spans:?}", i - 1);
+        }
+    }
+    let (d_short, d_long) = (spans[2].1 - spans[2].0, spans[3].1 - spans[3].0);
+    assert!(d_long > d_short, "20x the LCG steps took {d_long} ns, 1x took {d_short} ns");
+    // The built-in sum (two dispatches) is one op; there is no op 7.
+    assert!(spans[4].1 > spans[4].0, "{spans:?}");
+    expect_err(ex.op_timing(t, ops.len() as u32), gpuasync::ErrorKind::NotFound);
+    // Results are right too.
+    assert_eq_all(&out, &lcg_reference(&lcg_reference(&input, 100), 2000), "lcg chain");
+    let want: f64 = xs.iter().map(|&v| f64::from(v)).sum();
+    assert!((f64::from(total[0]) - want).abs() <= 1e-3 * xs.iter().map(|v| f64::from(v.abs())).sum::<f64>(), "{} vs {want}", total[0]);
+    // Without the flag: no per-op timing, only the submission's.
+    let t2 = ex.submit(&[lcg(k, &b, &short, n)], TIMED).unwrap();
+    assert!(ex.wait(t2, u64::MAX).unwrap());
+    ex.timing(t2).unwrap();
+    expect_err(ex.op_timing(t2, 0), gpuasync::ErrorKind::NotFound);
+    assert_clean(&ex);
+}

@@ -25,8 +25,8 @@ use gpuasync::{
     Builtin, BuiltinKind, BufferId, BufferKind, DType, Executor, ExecutorDesc, HostDst, KernelId, Op, Operand, PushUpdate, SubmitFlags,
 };
 
-const TIMED: SubmitFlags = SubmitFlags { timestamps: true, no_block: false };
-const PLAIN: SubmitFlags = SubmitFlags { timestamps: false, no_block: false };
+const TIMED: SubmitFlags = SubmitFlags { timestamps: true, no_block: false, op_timestamps: false };
+const PLAIN: SubmitFlags = SubmitFlags { timestamps: false, no_block: false, op_timestamps: false };
 
 fn words(bytes: &[u8]) -> Vec<u32> {
     bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()

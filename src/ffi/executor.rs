@@ -212,6 +212,29 @@ pub extern "C" fn gpuasync_ticket_wait(
     })
 }
 
+/// GPU span of op `op_index` (its position in the submitted list; a built-in
+/// op counts as one) of a submission made with `GPUASYNC_SUBMIT_OP_TIMESTAMPS`:
+/// `gpu_begin_ns` when all work before the op was done, `gpu_end_ns` when the
+/// op was; host times are the submission's. `GPUASYNC_NOT_READY` while
+/// incomplete, `GPUASYNC_NOT_FOUND` without per-op timestamps or for an index
+/// the submission did not have, `GPUASYNC_UNSUPPORTED` when the device has no
+/// compute timestamps.
+#[no_mangle]
+pub extern "C" fn gpuasync_ticket_op_timing(
+    executor: gpuasync_executor,
+    ticket: gpuasync_ticket,
+    op_index: u32,
+    timing: *mut gpuasync_timing,
+) -> gpuasync_status {
+    call(|| {
+        require!(timing);
+        let t = lookup(executor)?.op_timing(ticket, op_index)?;
+        // SAFETY: checked non-null above.
+        unsafe { write_out(timing, t.into()) };
+        Ok(())
+    })
+}
+
 /// GPU timestamps of a submission made with `GPUASYNC_SUBMIT_TIMESTAMPS`.
 /// `GPUASYNC_NOT_READY` while incomplete, `GPUASYNC_NOT_FOUND` when it was
 /// submitted without timestamps (or is older than the newest 4096 timed ones),

@@ -38,8 +38,12 @@ pub const GPUASYNC_SUBMIT_TIMESTAMPS: u32 = 1;
 /// Submit flag: never block; return `GPUASYNC_WOULD_BLOCK` (nothing submitted)
 /// when the executor is at its bound of submissions in flight.
 pub const GPUASYNC_SUBMIT_NO_BLOCK: u32 = 2;
+/// Submit flag: also time every op (implies `GPUASYNC_SUBMIT_TIMESTAMPS`; see
+/// `gpuasync_ticket_op_timing`). Each op's timestamps wait for the work before
+/// it, so the submission's ops run one after another while timed this way.
+pub const GPUASYNC_SUBMIT_OP_TIMESTAMPS: u32 = 4;
 
-const KNOWN_FLAGS: u32 = GPUASYNC_SUBMIT_TIMESTAMPS | GPUASYNC_SUBMIT_NO_BLOCK;
+const KNOWN_FLAGS: u32 = GPUASYNC_SUBMIT_TIMESTAMPS | GPUASYNC_SUBMIT_NO_BLOCK | GPUASYNC_SUBMIT_OP_TIMESTAMPS;
 
 /// One step of a submission; fields a kind does not use are ignored (zero them).
 #[repr(C)]
@@ -87,6 +91,7 @@ pub(crate) fn flags(bits: u32) -> Result<SubmitFlags> {
     Ok(SubmitFlags {
         timestamps: bits & GPUASYNC_SUBMIT_TIMESTAMPS != 0,
         no_block: bits & GPUASYNC_SUBMIT_NO_BLOCK != 0,
+        op_timestamps: bits & GPUASYNC_SUBMIT_OP_TIMESTAMPS != 0,
     })
 }
 

@@ -398,7 +398,7 @@ static void check_transfer_calls(const fixture *f)
                           GPUASYNC_INVALID_ARGUMENT, ticket);
 
     printf("-- unknown submit flag bits\n");
-    const uint32_t bad_flags[] = {8u, 0x80000000u, GPUASYNC_SUBMIT_TIMESTAMPS | 4u};
+    const uint32_t bad_flags[] = {8u, 0x80000000u, GPUASYNC_SUBMIT_TIMESTAMPS | (GPUASYNC_SUBMIT_OP_TIMESTAMPS << 1)};
     for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++) {
         uint32_t flags = bad_flags[i];
         printf("   flags %#x\n", flags);
@@ -781,6 +781,28 @@ static void check_tickets(const fixture *f)
     EXPECT_OK(gpuasync_ticket_wait(f->ex, untimed, 0));
     EXPECT_OK(gpuasync_ticket_timing(f->ex, timed, &timing));
     CHECK(timing.gpu_end_ns >= timing.gpu_begin_ns, "gpu_end_ns >= gpu_begin_ns");
+
+    section("gpuasync_ticket_op_timing");
+    gpuasync_ticket per_op;
+    REQUIRE_OK(gpuasync_buffer_fill(f->ex, f->buf, 0, 64, word, GPUASYNC_SUBMIT_OP_TIMESTAMPS, &per_op));
+    REQUIRE_OK(gpuasync_ticket_wait(f->ex, per_op, UINT64_MAX));
+    EXPECT_STATUS(gpuasync_ticket_op_timing(f->ex, per_op, 0, NULL), GPUASYNC_NULL_ARGUMENT);
+    for (int i = 0; i < BAD_EXECUTORS; i++) {
+        EXPECT_FAIL_UNWRITTEN(gpuasync_ticket_op_timing(f->bad_ex[i].handle, per_op, 0, &timing), GPUASYNC_INVALID_HANDLE, timing);
+    }
+    EXPECT_FAIL_UNWRITTEN(gpuasync_ticket_op_timing(f->ex, never, 0, &timing), GPUASYNC_INVALID_ARGUMENT, timing);
+    printf("-- no per-op timestamps, or no such op\n");
+    EXPECT_FAIL_UNWRITTEN(gpuasync_ticket_op_timing(f->ex, untimed, 0, &timing), GPUASYNC_NOT_FOUND, timing);
+    EXPECT_FAIL_UNWRITTEN(gpuasync_ticket_op_timing(f->ex, timed, 0, &timing), GPUASYNC_NOT_FOUND, timing);
+    EXPECT_FAIL_UNWRITTEN(gpuasync_ticket_op_timing(f->ex, per_op, 1, &timing), GPUASYNC_NOT_FOUND, timing);
+    printf("-- the op of a submission made with GPUASYNC_SUBMIT_OP_TIMESTAMPS\n");
+    gpuasync_timing whole;
+    EXPECT_OK(gpuasync_ticket_timing(f->ex, per_op, &whole));
+    EXPECT_OK(gpuasync_ticket_op_timing(f->ex, per_op, 0, &timing));
+    CHECK(timing.gpu_end_ns >= timing.gpu_begin_ns && timing.gpu_begin_ns >= whole.gpu_begin_ns &&
+              timing.gpu_end_ns <= whole.gpu_end_ns,
+          "the op's span lies inside the submission's");
+    CHECK(timing.host_submit_ns == whole.host_submit_ns, "host times are the submission's");
 }
 
 static void check_last_error_truncation(const fixture *f)

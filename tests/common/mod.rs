@@ -84,8 +84,8 @@ pub fn groups(n: usize, local: usize) -> [u32; 3] {
     [n.div_ceil(local).max(1) as u32, 1, 1]
 }
 
-pub const TIMED: SubmitFlags = SubmitFlags { timestamps: true, no_block: false };
-pub const PLAIN: SubmitFlags = SubmitFlags { timestamps: false, no_block: false };
+pub const TIMED: SubmitFlags = SubmitFlags { timestamps: true, no_block: false, op_timestamps: false };
+pub const PLAIN: SubmitFlags = SubmitFlags { timestamps: false, no_block: false, op_timestamps: false };
 
 /// The LCG the `lcg` kernel runs, on the host.
 pub fn lcg(mut x: u32, iterations: u32) -> u32 {
