@@ -67,6 +67,8 @@ pub struct DeviceInfo {
     pub float64: bool,
     /// Most workgroups one dispatch may have on each axis.
     pub max_workgroup_count: [u32; 3],
+    /// Largest buffer one binding may cover (`maxStorageBufferRange`), bytes.
+    pub max_storage_buffer_range: u64,
     /// `None` when gpuasync can run on it; otherwise why not.
     pub unsuitable: Option<String>,
 }
@@ -258,6 +260,7 @@ impl Instance {
             timestamp_period_ns: f64::from(props.limits.timestamp_period),
             float64,
             max_workgroup_count: props.limits.max_compute_work_group_count,
+            max_storage_buffer_range: u64::from(props.limits.max_storage_buffer_range),
             unsuitable,
         }
     }
