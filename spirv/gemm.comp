@@ -12,7 +12,8 @@
 // shared-memory buffers: the next slice is loaded from global memory into
 // registers while the current one is multiplied, then stored to the other
 // buffer; one barrier per slice. Edges are handled by predicated loads (zeros
-// outside A and B) and stores. Tile sizes are specialization constants chosen
+// outside A and B) and stores, left out when the sizes are tile multiples
+// (EDGE). Tile sizes are specialization constants chosen
 // per device and problem by the library (src/builtin.rs).
 #extension GL_EXT_control_flow_attributes : enable
 #ifdef DOUBLE
@@ -37,6 +38,9 @@ layout(local_size_x_id = 7) in;
 // fewer distinct addresses. The host keeps (BM/TM) % WARP_M == 0 and
 // (BN/TN) % (32/WARP_M) == 0.
 layout(constant_id = 8) const uint WARP_M = 0;
+// EDGE = false when the host knows m, n and k are multiples of BM, BN and BK:
+// no bounds checks on loads or stores (fewer instructions and registers).
+layout(constant_id = 9) const bool EDGE = true;
 
 layout(set = 0, binding = 0) readonly buffer A { T a[]; };
 layout(set = 0, binding = 1) readonly buffer B { T b[]; };
@@ -62,15 +66,22 @@ const uint SN4 = BN / 4 + 1;
 shared V4 As[2 * BK * SM4];              // [buffer][kk][i / 4]
 shared V4 Bs[2 * BK * SN4];              // [buffer][kk][j / 4]
 
+// Whether C(i, j) exists (a branch on EDGE, not !EDGE: spec-constant
+// expressions become OpSpecConstantOp, which the reflection cannot evaluate).
+bool inside(uint i, uint j) {
+    if (EDGE) return i < p.m && j < p.n;
+    return true;
+}
+
 T load_a(uint i, uint l) {
     // op(A)(i, l): A is m x k (or k x m when transposed).
-    if (i >= p.m || l >= p.k) return T(0);
+    if (EDGE && (i >= p.m || l >= p.k)) return T(0);
     return TRANS_A ? a[p.aoff + l + i * p.lda] : a[p.aoff + i + l * p.lda];
 }
 
 T load_b(uint l, uint j) {
     // op(B)(l, j): B is k x n (or n x k when transposed).
-    if (l >= p.k || j >= p.n) return T(0);
+    if (EDGE && (l >= p.k || j >= p.n)) return T(0);
     return TRANS_B ? b[p.boff + j + l * p.ldb] : b[p.boff + l + j * p.ldb];
 }
 
@@ -171,7 +182,7 @@ void main() {
             [[unroll]] for (uint h = 0; h < RN; h++)
                 [[unroll]] for (uint s = 0; s < 4; s++) {
                     uint j = n0 + (h * (BN / TN) + ty) * 4 + s;
-                    if (i < p.m && j < p.n) {
+                    if (inside(i, j)) {
                         uint idx = p.coff + i + j * p.ldc;
                         T v = p.alpha * acc[g * 4 + r][h * 4 + s];
                         if (p.beta != T(0)) v += p.beta * c[idx];

@@ -157,7 +157,8 @@ enum KernelKey {
     /// (type, operation, which inputs are the output: 1 a, 2 b, 3 both)
     Blas1(DType, u32, u32),
     Reduce(DType, u32, u32),
-    Gemm(DType, GemmTile, bool, bool),
+    /// (type, tiling, transposes, edge checks needed)
+    Gemm(DType, GemmTile, bool, bool, bool),
 }
 
 /// The executor's built-in pipelines and the reductions' scratch buffer.
@@ -238,7 +239,7 @@ fn spec_constants(key: &KernelKey) -> Vec<SpecConstant> {
     match *key {
         KernelKey::Blas1(_, op, alias) => vec![c(0, op), c(1, alias)],
         KernelKey::Reduce(_, op, pass) => vec![c(0, op), c(1, pass)],
-        KernelKey::Gemm(_, [bm, bn, bk, tm, tn, wm], ta, tb) => vec![
+        KernelKey::Gemm(_, [bm, bn, bk, tm, tn, wm], ta, tb, edge) => vec![
             c(0, bm),
             c(1, bn),
             c(2, bk),
@@ -248,6 +249,7 @@ fn spec_constants(key: &KernelKey) -> Vec<SpecConstant> {
             c(6, u32::from(tb)),
             c(7, (bm / tm) * (bn / tn)),
             c(8, wm),
+            c(9, u32::from(edge)),
         ],
     }
 }
@@ -343,7 +345,8 @@ impl Executor {
     /// tiling it picks. A tuning aid.
     pub fn gemm_statistics(&self, dtype: DType, m: u64, n: u64) -> Result<Vec<String>> {
         let tile = self.gemm_tile(dtype, m, n);
-        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, false, false))?;
+        let edge = m % u64::from(tile[0]) != 0 || n % u64::from(tile[1]) != 0;
+        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, false, false, edge))?;
         self.kernel_statistics(kernel)
     }
 
@@ -351,7 +354,8 @@ impl Executor {
     /// `kernel_internal_representations`). A tuning aid.
     pub fn gemm_internals(&self, dtype: DType, m: u64, n: u64) -> Result<Vec<(String, bool, Vec<u8>)>> {
         let tile = self.gemm_tile(dtype, m, n);
-        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, false, false))?;
+        let edge = m % u64::from(tile[0]) != 0 || n % u64::from(tile[1]) != 0;
+        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, false, false, edge))?;
         self.kernel_internal_representations(kernel)
     }
 
@@ -629,7 +633,9 @@ impl Executor {
         if groups[0] > u64::from(max[0]) || groups[1] > u64::from(max[1]) {
             bail!(Unsupported, "Gemm: {m} x {n} needs {} x {} workgroups; the device allows {} x {}", groups[0], groups[1], max[0], max[1]);
         }
-        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, op.trans_a, op.trans_b))?;
+        // Sizes that are tile multiples need no bounds checks in the kernel.
+        let edge = m % u64::from(tile[0]) != 0 || n % u64::from(tile[1]) != 0 || k % u64::from(tile[2]) != 0;
+        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, op.trans_a, op.trans_b, edge))?;
         let mut p = Push::new();
         p.scalar(dtype, if alpha_zero { 0.0 } else { op.alpha });
         p.scalar(dtype, op.beta);

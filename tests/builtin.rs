@@ -928,6 +928,9 @@ fn gemm_tile_cases(rng: &mut Rng, tile: GemmTile, combos: &[(bool, bool)]) -> Ve
         (67, bn, 1),
         (2 * bm + 1, 3, bm + 1),
         (5, 2 * bn + 1, bm - 1),
+        // Tile multiples in m, n and k: the kernel without bounds checks.
+        (bm, bn, 2 * bk),
+        (2 * bm, bn, 3 * bk),
     ];
     let mut cases = Vec::new();
     for (s, &(m, n, k)) in shapes.iter().enumerate() {
