@@ -396,15 +396,14 @@ impl Executor {
                 return t;
             }
         }
-        // The largest tiles that still give the GPU enough workgroups: tiles
-        // of 256 x 128 with 16 x 8 per thread (248 registers on the H100, one
-        // workgroup per SM) were fastest at 4096 and 8192; 128 x 128 (128
-        // registers, two per SM) next; 64 x 64 for small problems. Tiles that do
-        // not fit the device are skipped; the last always fits the Vulkan
-        // minimum limits (16 KiB shared, 128 invocations). Measurements in
-        // docs/kernels.md.
+        // Measured on the H100 (docs/kernels.md, tuning log): 128 x 64 tiles,
+        // 8 x 8 per thread (128 threads), BK = 16 were fastest from 1024 up
+        // (42 TFLOP/s at 8192, 31 at 1024); 64 x 64 x 16 with 4 x 4 per thread
+        // for problems too small to give 128 x 64 tiles to the whole GPU. Tiles
+        // that do not fit the device are skipped; the last always fits the
+        // Vulkan minimum limits (16 KiB shared, 128 invocations).
         let candidates: [(GemmTile, u64); 3] = match dtype {
-            DType::F32 => [([256, 128, 8, 16, 8, 0], 256), ([128, 128, 8, 8, 8, 0], 512), ([64, 64, 8, 4, 4, 0], 0)],
+            DType::F32 => [([128, 64, 16, 8, 8, 0], 96), ([64, 64, 16, 4, 4, 0], 0), ([64, 64, 8, 4, 4, 0], 0)],
             DType::F64 => [([128, 64, 8, 8, 8, 0], 512), ([64, 64, 8, 4, 4, 0], 0), ([32, 32, 8, 4, 4, 0], 0)],
         };
         let tiles = |t: GemmTile| ceil_div(m, u64::from(t[0])) * ceil_div(n, u64::from(t[1]));
