@@ -350,15 +350,6 @@ impl Executor {
         self.kernel_statistics(kernel)
     }
 
-    /// The driver's internal representations of that same GEMM kernel (see
-    /// `kernel_internal_representations`). A tuning aid.
-    pub fn gemm_internals(&self, dtype: DType, m: u64, n: u64) -> Result<Vec<(String, bool, Vec<u8>)>> {
-        let tile = self.gemm_tile(dtype, m, n);
-        let edge = m % u64::from(tile[0]) != 0 || n % u64::from(tile[1]) != 0;
-        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, false, false, edge))?;
-        self.kernel_internal_representations(kernel)
-    }
-
     /// The kernel for `key`, created on first use.
     fn builtin_kernel(&self, key: KernelKey) -> Result<KernelId> {
         let mut cache = self.builtins.lock();

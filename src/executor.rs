@@ -698,55 +698,6 @@ impl Executor {
         Ok(lines)
     }
 
-    /// The driver's internal representations of a kernel (whatever it offers:
-    /// intermediate code, machine code), as (name, is text, bytes). Same
-    /// conditions as `kernel_statistics`.
-    pub fn kernel_internal_representations(&self, id: KernelId) -> Result<Vec<(String, bool, Vec<u8>)>> {
-        let Some(loader) = &self.pipeline_stats else {
-            bail!(Unsupported, "pipeline internals need GPUASYNC_PIPELINE_STATS=1 and VK_KHR_pipeline_executable_properties");
-        };
-        let state = self.queue.state.lock();
-        let pipeline = state.kernels.get(id.0).ok_or_else(|| invalid_kernel(id))?.pipeline.raw;
-        let info = vk::PipelineInfoKHR::default().pipeline(pipeline);
-        // SAFETY: the pipeline is live (the state lock keeps it from being destroyed).
-        let executables = unsafe { loader.get_pipeline_executable_properties(&info) }
-            .map_err(|e| Error::vulkan("vkGetPipelineExecutablePropertiesKHR", e))?;
-        let mut out = Vec::new();
-        for index in 0..executables.len() as u32 {
-            let exec = vk::PipelineExecutableInfoKHR::default().pipeline(pipeline).executable_index(index);
-            // SAFETY: as above; this first call only reports names and sizes.
-            let sized = unsafe { loader.get_pipeline_executable_internal_representations(&exec) }
-                .map_err(|e| Error::vulkan("vkGetPipelineExecutableInternalRepresentationsKHR", e))?;
-            let mut data: Vec<Vec<u8>> = sized.iter().map(|r| vec![0u8; r.data_size]).collect();
-            let mut reps: Vec<vk::PipelineExecutableInternalRepresentationKHR<'_>> = data
-                .iter_mut()
-                .map(|d| vk::PipelineExecutableInternalRepresentationKHR {
-                    data_size: d.len(),
-                    p_data: d.as_mut_ptr().cast(),
-                    ..Default::default()
-                })
-                .collect();
-            let mut count = reps.len() as u32;
-            // SAFETY: `reps` holds `count` structures whose p_data point at
-            // buffers of data_size bytes, alive until after the call.
-            unsafe {
-                (loader.fp().get_pipeline_executable_internal_representations_khr)(
-                    loader.device(),
-                    &exec,
-                    &mut count,
-                    reps.as_mut_ptr(),
-                )
-            }
-            .result()
-            .map_err(|e| Error::vulkan("vkGetPipelineExecutableInternalRepresentationsKHR", e))?;
-            for (r, (s, d)) in reps.iter().zip(sized.iter().zip(data.iter())).take(count as usize) {
-                let name = s.name_as_c_str().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
-                out.push((name, r.is_text != 0, d[..r.data_size.min(d.len())].to_vec()));
-            }
-        }
-        Ok(out)
-    }
-
     pub fn kernel_interface(&self, id: KernelId) -> Result<KernelInterface> {
         let state = self.queue.state.lock();
         state.kernels.get(id.0).map(|k| k.interface.clone()).ok_or_else(|| invalid_kernel(id))
@@ -934,28 +885,30 @@ impl Executor {
         self.queue.retired.fetch_max(reached.min(submitted), Ordering::AcqRel);
     }
 
+    /// The GPU times (ns) written into queries `base, base + 1` by a completed
+    /// command buffer (each query pair's begin is always followed by its end:
+    /// see `record`), or `None` if the driver fails to return them.
+    fn read_span(&self, st: &State, base: u32) -> Option<(u64, u64)> {
+        let mut ticks = [0u64; 2];
+        // SAFETY: both queries were written by the completed command buffer.
+        let got = unsafe {
+            self.device.get_query_pool_results(
+                st.query_pool,
+                base,
+                &mut ticks,
+                vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
+            )
+        };
+        let period = self.info.timestamp_period_ns;
+        let to_ns = |t: u64| ((t & self.timestamp_mask) as f64 * period) as u64;
+        got.ok().map(|()| (to_ns(ticks[0]), to_ns(ticks[1])))
+    }
+
     fn finish(&self, st: &mut State, mut done: Bundle, now_ns: u64) {
         done.deliver_reads();
         for &(ticket, base, host_submit_ns, pooled) in &done.queries {
-            let mut ticks = [0u64; 2];
-            // SAFETY: both queries were written by the completed command buffer.
-            let got = unsafe {
-                self.device.get_query_pool_results(
-                    st.query_pool,
-                    base,
-                    &mut ticks,
-                    vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
-                )
-            };
-            if got.is_ok() {
-                let period = self.info.timestamp_period_ns;
-                let to_ns = |t: u64| ((t & self.timestamp_mask) as f64 * period) as u64;
-                let timing = Timing {
-                    gpu_begin_ns: to_ns(ticks[0]),
-                    gpu_end_ns: to_ns(ticks[1]),
-                    host_submit_ns,
-                    host_complete_ns: now_ns,
-                };
+            if let Some((gpu_begin_ns, gpu_end_ns)) = self.read_span(st, base) {
+                let timing = Timing { gpu_begin_ns, gpu_end_ns, host_submit_ns, host_complete_ns: now_ns };
                 st.stats.timed_submissions += 1;
                 st.stats.gpu_time_ns += timing.gpu_ns();
                 st.timings.push(ticket, timing);
@@ -981,21 +934,8 @@ impl Executor {
             }
         }
         for &(ticket, base, op) in &done.op_queries {
-            let mut ticks = [0u64; 2];
-            // SAFETY: both queries were written by the completed command buffer
-            // (every op's begin has its end, see `record`).
-            let got = unsafe {
-                self.device.get_query_pool_results(
-                    st.query_pool,
-                    base,
-                    &mut ticks,
-                    vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
-                )
-            };
-            if got.is_ok() {
-                let period = self.info.timestamp_period_ns;
-                let to_ns = |t: u64| ((t & self.timestamp_mask) as f64 * period) as u64;
-                st.op_timings.push(ticket, op, to_ns(ticks[0]), to_ns(ticks[1]));
+            if let Some((begin, end)) = self.read_span(st, base) {
+                st.op_timings.push(ticket, op, begin, end);
             }
             if self.host_query_reset {
                 // SAFETY: the command buffer that used these queries has completed.

@@ -287,7 +287,7 @@ pub(crate) fn create_pipeline(
         .name(&entry_c)
         .specialization_info(&spec_info);
     let flags = if capture_statistics {
-        vk::PipelineCreateFlags::CAPTURE_STATISTICS_KHR | vk::PipelineCreateFlags::CAPTURE_INTERNAL_REPRESENTATIONS_KHR
+        vk::PipelineCreateFlags::CAPTURE_STATISTICS_KHR
     } else {
         vk::PipelineCreateFlags::empty()
     };

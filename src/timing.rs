@@ -53,8 +53,11 @@ impl TimingLog {
 /// timestamps: (ticket, [(caller's op, begin ns, end ns)]), in ticket order.
 #[derive(Default)]
 pub(crate) struct OpTimingLog {
-    entries: VecDeque<(u64, Vec<(u32, u64, u64)>)>,
+    entries: VecDeque<(u64, OpSpans)>,
 }
+
+/// (caller's op, begin ns, end ns) of one submission's ops.
+type OpSpans = Vec<(u32, u64, u64)>;
 
 impl OpTimingLog {
     /// Add one op's span (several for a built-in op: they are merged).

@@ -838,19 +838,6 @@ impl Bench<'_> {
                 if let Ok(stats) = ex.gemm_statistics(dtype, mm, mm) {
                     self.notes.push(format!("{name} {m}{label}: {}", stats.join(", ")));
                 }
-                // With GPUASYNC_PIPELINE_IR_DIR, keep what the driver shows of the code.
-                if let (Some(dir), Ok(reps)) = (std::env::var_os("GPUASYNC_PIPELINE_IR_DIR"), ex.gemm_internals(dtype, mm, mm)) {
-                    for (i, (what, text, data)) in reps.iter().enumerate() {
-                        let file = std::path::Path::new(&dir).join(format!(
-                            "{}-{m}{}-{i}-{}.{}",
-                            if double { "dgemm" } else { "sgemm" },
-                            label.replace([',', ' '], "_"),
-                            what.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
-                            if *text { "txt" } else { "bin" }
-                        ));
-                        let _ = std::fs::write(file, data);
-                    }
-                }
                 self.rows.push(Row {
                     name: format!("built-in {name} {m}^3{label}, GPU time"),
                     unit: "TFLOP/s",
