@@ -623,28 +623,69 @@ impl Executor {
         if groups[0] > u64::from(max[0]) || groups[1] > u64::from(max[1]) {
             bail!(Unsupported, "Gemm: {m} x {n} needs {} x {} workgroups; the device allows {} x {}", groups[0], groups[1], max[0], max[1]);
         }
-        // Sizes that are tile multiples need no bounds checks in the kernel.
-        let edge = m % u64::from(tile[0]) != 0 || n % u64::from(tile[1]) != 0 || k % u64::from(tile[2]) != 0;
-        let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, op.trans_a, op.trans_b, edge))?;
-        let mut p = Push::new();
-        p.scalar(dtype, if alpha_zero { 0.0 } else { op.alpha });
-        p.scalar(dtype, op.beta);
-        for v in [m, n, k, op.a.ld, op.b.ld, op.c.ld, op.a.offset, op.b.offset, op.c.offset] {
-            p.u32(v);
-        }
+        // Sizes that are tile multiples run the kernel without bounds checks.
+        // Otherwise, when the tile-multiple interior is large, it runs
+        // unchecked and the rest (the k remainder, the last rows, the last
+        // columns) in thin pieces with checks: on the H100 the checked kernel
+        // ran at 28.5 TFLOP/s at 4097^3 against 41.5 unchecked at 4096^3.
+        let [bm, bn, bk] = [u64::from(tile[0]), u64::from(tile[1]), u64::from(tile[2])];
+        let (m0, n0, k0) = (m - m % bm, n - n % bn, k - k % bk);
+        let split = (m0, n0, k0) != (m, n, k) && m0 >= 4 * bm && n0 >= 4 * bn && k0 >= 4 * bk;
+        let pieces: Vec<GemmPiece> = if split {
+            let mut v = vec![GemmPiece { rows: 0..m0, cols: 0..n0, ks: 0..k0, accumulate: false }];
+            if k0 < k {
+                v.push(GemmPiece { rows: 0..m0, cols: 0..n0, ks: k0..k, accumulate: true });
+            }
+            if m0 < m {
+                v.push(GemmPiece { rows: m0..m, cols: 0..n, ks: 0..k, accumulate: false });
+            }
+            if n0 < n {
+                v.push(GemmPiece { rows: 0..m0, cols: n0..n, ks: 0..k, accumulate: false });
+            }
+            v
+        } else {
+            vec![GemmPiece { rows: 0..m, cols: 0..n, ks: 0..k, accumulate: false }]
+        };
         // With k == 0 the kernel never reads A or B; bind C in their place so a
         // caller may pass any handle there.
         let (a, b) = if k == 0 { (op.c.buffer, op.c.buffer) } else { (op.a.buffer, op.b.buffer) };
-        out.push(Expanded {
-            kernel,
-            buffers: [a, b, op.c.buffer, op.c.buffer, op.c.buffer, op.c.buffer],
-            binding_count: 3,
-            push: p.bytes,
-            push_len: p.len,
-            groups: [groups[0] as u32, groups[1] as u32, 1],
-        });
+        for piece in pieces {
+            let (pm, pn, pk) = (piece.rows.end - piece.rows.start, piece.cols.end - piece.cols.start, piece.ks.end - piece.ks.start);
+            let (r0, c0, l0) = (piece.rows.start, piece.cols.start, piece.ks.start);
+            let edge = pm % bm != 0 || pn % bn != 0 || pk % bk != 0;
+            let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, op.trans_a, op.trans_b, edge))?;
+            // Element (i, l) of op(A) for the piece is op(A)(r0 + i, l0 + l), and so on.
+            let a_off = op.a.offset + if op.trans_a { l0 + r0 * op.a.ld } else { r0 + l0 * op.a.ld };
+            let b_off = op.b.offset + if op.trans_b { c0 + l0 * op.b.ld } else { l0 + c0 * op.b.ld };
+            let c_off = op.c.offset + r0 + c0 * op.c.ld;
+            let mut p = Push::new();
+            p.scalar(dtype, if alpha_zero { 0.0 } else { op.alpha });
+            p.scalar(dtype, if piece.accumulate { 1.0 } else { op.beta });
+            // Offsets of a piece lie inside the operand's extent, checked above
+            // to end below 2^32 elements.
+            for v in [pm, pn, pk, op.a.ld, op.b.ld, op.c.ld, if k == 0 { 0 } else { a_off }, if k == 0 { 0 } else { b_off }, c_off] {
+                p.u32(v);
+            }
+            out.push(Expanded {
+                kernel,
+                buffers: [a, b, op.c.buffer, op.c.buffer, op.c.buffer, op.c.buffer],
+                binding_count: 3,
+                push: p.bytes,
+                push_len: p.len,
+                groups: [ceil_div(pm, bm) as u32, ceil_div(pn, bn) as u32, 1],
+            });
+        }
         Ok(())
     }
+}
+
+/// A block of C computed by one dispatch: rows x cols of C over the k range
+/// `ks`; `accumulate` adds to C (beta = 1) instead of applying the caller's beta.
+struct GemmPiece {
+    rows: std::ops::Range<u64>,
+    cols: std::ops::Range<u64>,
+    ks: std::ops::Range<u64>,
+    accumulate: bool,
 }
 
 #[cfg(test)]

@@ -801,7 +801,7 @@ impl Bench<'_> {
     /// given with --gemm-tiles. Results checked on sampled elements.
     fn gemm(&mut self) -> R<()> {
         let ex = self.ex;
-        let mut cases: Vec<(usize, bool)> = if self.quick { vec![(96, false), (64, true)] } else { vec![(1024, false), (4096, false), (8192, false), (4097, false), (4096, true)] };
+        let mut cases: Vec<(usize, bool)> = if self.quick { vec![(96, false), (64, true)] } else { vec![(1024, false), (4096, false), (8192, false), (4097, false), (8191, false), (4096, true)] };
         if !ex.device_info().float64 {
             cases.retain(|c| !c.1);
         }
