@@ -26,6 +26,9 @@
 !>   optional timeout in seconds.
 !> - Arrays passed to `create`, `write` and `read` must be contiguous: a
 !>   non-contiguous array (`x(1:n:2)`) is an error, never a silent copy.
+!> - An array registered with `ex%register` (page-aligned address and size)
+!>   is copied by the GPU directly: a `write` from it must not be followed by
+!>   changes to it until its ticket completes (see docs/async.md).
 !> - A `read` fills its array when a later `poll` or `wait` first sees the
 !>   ticket complete. Declare that array `asynchronous` (and `target` or
 !>   `allocatable`), keep it in place and do not touch it until then.

@@ -20,7 +20,9 @@
  * - Submissions return a ticket at once. gpuasync_ticket_poll never blocks;
  *   gpuasync_ticket_wait blocks up to a timeout (GPUASYNC_TIMEOUT is a status,
  *   not an error, and changes nothing). Ticket 0 is always complete.
- * - A write copies the caller's bytes before returning. A read's bytes land in
+ * - A write copies the caller's bytes before returning (unless they lie in
+ *   memory registered with gpuasync_host_register: then the GPU reads them
+ *   later, and they must not change until the ticket completes). A read's bytes land in
  *   the caller's memory during the first gpuasync call (a poll, wait, submit or
  *   destroy, on whichever thread makes it) that finds its ticket complete, at
  *   the latest the poll or wait that reports it complete: keep the memory valid
