@@ -7,7 +7,7 @@ if(NOT rc EQUAL 0)
     message(FATAL_ERROR "fortran/gen-specifics.sh failed")
 endif()
 set(failed FALSE)
-foreach(name gpuasync_bindings.inc gpuasync_specifics.inc)
+foreach(name gpuasync_bindings.inc gpuasync_executor_bindings.inc gpuasync_specifics.inc)
     execute_process(COMMAND "${CMAKE_COMMAND}" -E compare_files "${WORK_DIR}/${name}" "${SOURCE_DIR}/fortran/${name}"
                     RESULT_VARIABLE differs)
     if(differs)

@@ -26,6 +26,9 @@
 !>   optional timeout in seconds.
 !> - Arrays passed to `create`, `write` and `read` must be contiguous: a
 !>   non-contiguous array (`x(1:n:2)`) is an error, never a silent copy.
+!> - An array registered with `ex%register` (page-aligned address and size)
+!>   is copied by the GPU directly: a `write` from it must not be followed by
+!>   changes to it until its ticket completes (see docs/async.md).
 !> - A `read` fills its array when a later `poll` or `wait` first sees the
 !>   ticket complete. Declare that array `asynchronous` (and `target` or
 !>   `allocatable`), keep it in place and do not touch it until then.
@@ -320,6 +323,7 @@ module gpuasync
         procedure :: amax => executor_amax
         !> `C = alpha * op(A) * op(B) + beta * C`, as BLAS `sgemm`/`dgemm`.
         generic :: gemm => executor_gemm_r32, executor_gemm_r64
+        include 'gpuasync_executor_bindings.inc'
     end type gpuasync_executor
 
     !> A buffer of device memory owned by one executor.
@@ -438,7 +442,7 @@ module gpuasync
         gpuasync_kernel_create_from_file, gpuasync_kernel_describe, gpuasync_kernel_destroy, &
         gpuasync_kernel_dispatch, gpuasync_version, gpuasync_status_string, gpuasync_last_error, &
         gpuasync_executor_submit, gpuasync_batch_create, gpuasync_batch_replay, gpuasync_batch_destroy, &
-        gpuasync_builtin_submit
+        gpuasync_builtin_submit, gpuasync_host_register, gpuasync_host_unregister
 
     interface
         function gpuasync_buffer_create(executor, size, kind, buffer) &
@@ -597,6 +601,22 @@ module gpuasync
             type(c_ptr), value, intent(in) :: path
             integer(c_int) :: status
         end function gpuasync_executor_trace
+
+        function gpuasync_host_register(executor, pointer, length) result(status) &
+                bind(c, name="gpuasync_host_register")
+            import :: c_int, c_ptr, c_size_t, c_gpuasync_executor
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_ptr), value, intent(in) :: pointer
+            integer(c_size_t), value, intent(in) :: length
+            integer(c_int) :: status
+        end function gpuasync_host_register
+
+        function gpuasync_host_unregister(executor, pointer) result(status) bind(c, name="gpuasync_host_unregister")
+            import :: c_int, c_ptr, c_gpuasync_executor
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            type(c_ptr), value, intent(in) :: pointer
+            integer(c_int) :: status
+        end function gpuasync_host_unregister
 
         function gpuasync_executor_stats(executor, stats) result(status) bind(c, name="gpuasync_executor_stats")
             import :: c_int, c_gpuasync_executor, c_gpuasync_stats
@@ -1060,6 +1080,40 @@ contains
             call report(int(gpuasync_executor_trace(self%handle, c_null_ptr)), 'executor%trace', stat, errmsg)
         end if
     end subroutine executor_trace
+
+    !> Behind the `register` specifics.
+    subroutine executor_register_address(self, address, nbytes, contiguous, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        type(c_ptr), intent(in) :: address
+        integer(int64), intent(in) :: nbytes
+        logical, intent(in) :: contiguous
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        if (.not. executor_check(self, 'executor%register', stat, errmsg)) return
+        if (.not. contiguous) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'executor%register', stat, errmsg, &
+                'the array is not contiguous')
+            return
+        end if
+        if (nbytes == 0) then
+            call report(GPUASYNC_INVALID_ARGUMENT, 'executor%register', stat, errmsg, 'the array is empty')
+            return
+        end if
+        call report(int(gpuasync_host_register(self%handle, address, int(nbytes, c_size_t))), &
+            'executor%register', stat, errmsg)
+    end subroutine executor_register_address
+
+    !> Behind the `unregister` specifics.
+    subroutine executor_unregister_address(self, address, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        type(c_ptr), intent(in) :: address
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        if (.not. executor_check(self, 'executor%unregister', stat, errmsg)) return
+        call report(int(gpuasync_host_unregister(self%handle, address)), 'executor%unregister', stat, errmsg)
+    end subroutine executor_unregister_address
 
     !> Counters of what the executor has done: submissions, command buffers
     !> handed to the GPU, completed tickets, bytes written and read, timed GPU time.

@@ -20,7 +20,9 @@
  * - Submissions return a ticket at once. gpuasync_ticket_poll never blocks;
  *   gpuasync_ticket_wait blocks up to a timeout (GPUASYNC_TIMEOUT is a status,
  *   not an error, and changes nothing). Ticket 0 is always complete.
- * - A write copies the caller's bytes before returning. A read's bytes land in
+ * - A write copies the caller's bytes before returning (unless they lie in
+ *   memory registered with gpuasync_host_register: then the GPU reads them
+ *   later, and they must not change until the ticket completes). A read's bytes land in
  *   the caller's memory during the first gpuasync call (a poll, wait, submit or
  *   destroy, on whichever thread makes it) that finds its ticket complete, at
  *   the latest the poll or wait that reports it complete: keep the memory valid
@@ -604,6 +606,35 @@ enum gpuasync_status gpuasync_executor_stats(struct gpuasync_executor executor,
 // written at the latest when the executor is destroyed. While tracing, every
 // submission carries timestamps. `GPUASYNC_UNSUPPORTED` without timestamps.
 enum gpuasync_status gpuasync_executor_trace(struct gpuasync_executor executor, const char *path);
+
+// Register `length` bytes of host memory at `pointer` with the executor, so
+// that writes from it and reads into it copy directly between it and device
+// buffers, with no staging copy on the host (the analogue of
+// `cudaHostRegister`). `pointer` and `length` must both be multiples of the
+// device's `minImportedHostPointerAlignment` (4096 bytes on every known
+// driver): allocate with `posix_memalign` or `aligned_alloc`.
+//
+// While registered, a write (`gpuasync_buffer_write`, `GPUASYNC_OP_WRITE`)
+// whose whole source lies inside the range is read by the GPU after the call
+// returns: **do not modify the source until the write's ticket completes.** A
+// read whose whole destination lies inside the range lands there when its
+// ticket completes (no copy during poll or wait). Other ops are staged as
+// before. The memory must stay allocated until `gpuasync_host_unregister` and
+// the completion of the work submitted against it.
+//
+// `GPUASYNC_NULL_ARGUMENT` for a null pointer; `GPUASYNC_INVALID_ARGUMENT`
+// for a zero length, a misaligned pointer or length, or a range overlapping a
+// registered one; `GPUASYNC_UNSUPPORTED` when the device lacks
+// VK_EXT_external_memory_host.
+enum gpuasync_status gpuasync_host_register(struct gpuasync_executor executor,
+                                            void *pointer,
+                                            size_t length);
+
+// Unregister the range registered at `pointer`. Work already submitted
+// against it still completes; the memory may be freed once that work has
+// completed. `GPUASYNC_NULL_ARGUMENT` for a null pointer,
+// `GPUASYNC_INVALID_ARGUMENT` when no registered range starts at `pointer`.
+enum gpuasync_status gpuasync_host_unregister(struct gpuasync_executor executor, void *pointer);
 
 // Build a kernel from `word_count` 32-bit SPIR-V words and the compute entry
 // point `entry` (usually "main"), with optional specialization constants

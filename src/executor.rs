@@ -15,6 +15,7 @@ use crate::batch::BatchEntry;
 use crate::descriptors::{DescriptorMode, SetCache};
 use crate::device::{self, DeviceInfo, Instance};
 use crate::error::{bail, Error, ErrorKind, Result};
+use crate::host::{self, HostImport, HostRegion};
 use crate::kernel::{self, KernelInterface, Pipeline, SpecConstant};
 use crate::memory::{self, BufferKind, RawBuffer, StagingPool};
 use crate::slots::{Family, Slots};
@@ -89,6 +90,9 @@ pub(crate) enum Garbage {
     Batch(vk::CommandBuffer, Option<u32>),
     /// A cached descriptor set (and its pool) that named a destroyed object.
     DescriptorSet(vk::DescriptorSet, vk::DescriptorPool),
+    /// An unregistered host range: its import and buffer, and what a new
+    /// registration of the same bytes must stay ordered after.
+    Host { raw: vk::Buffer, memory: vk::DeviceMemory, start: usize, len: usize, last_write: u64 },
 }
 
 /// Everything behind the executor's lock. The lock is held briefly and never
@@ -133,6 +137,8 @@ pub(crate) struct State {
     pub stats: Stats,
     /// Staging bytes held by bundles not yet retired (the budget's use).
     pub staging_in_use: u64,
+    /// Registered host ranges, sorted by start, non-overlapping.
+    pub hosts: Vec<HostRegion>,
 }
 
 /// The submission side of the executor, shared with the flusher thread: the
@@ -192,6 +198,8 @@ pub struct Executor {
     calibration: Option<ash::ext::calibrated_timestamps::Device>,
     /// Set when pipelines keep their compiler statistics (GPUASYNC_PIPELINE_STATS).
     pipeline_stats: Option<ash::khr::pipeline_executable_properties::Device>,
+    /// VK_EXT_external_memory_host, where the device has it (registered host memory).
+    pub(crate) host_import: Option<HostImport>,
     /// The trace being recorded, if any (`trace`); `tracing` mirrors it for the hot path.
     pub(crate) trace: Mutex<Option<Trace>>,
     pub(crate) tracing: AtomicBool,
@@ -332,6 +340,11 @@ impl Executor {
         if pipeline_stats {
             extensions.push(ash::khr::pipeline_executable_properties::NAME.as_ptr());
         }
+        // Registered host memory (`register_host`), where the driver offers it.
+        let external_memory_host = instance.has_extension(physical, ash::ext::external_memory_host::NAME);
+        if external_memory_host {
+            extensions.push(ash::ext::external_memory_host::NAME.as_ptr());
+        }
         let info_create = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queues)
             .enabled_extension_names(&extensions)
@@ -351,10 +364,20 @@ impl Executor {
         // SAFETY: plain query on the physical device of this instance.
         let props = unsafe { instance.raw.get_physical_device_properties(physical) };
         let mut push_props = vk::PhysicalDevicePushDescriptorPropertiesKHR::default();
+        let mut host_props = vk::PhysicalDeviceExternalMemoryHostPropertiesEXT::default();
         let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut push_props);
+        if external_memory_host {
+            props2 = props2.push_next(&mut host_props);
+        }
         // SAFETY: as above; the chain holds a live local.
         unsafe { instance.raw.get_physical_device_properties2(physical, &mut props2) };
         let push_descriptor_limit = push_props.max_push_descriptors;
+        let host_import = external_memory_host.then(|| HostImport {
+            loader: ash::ext::external_memory_host::Device::new(&instance.raw, &raw),
+            alignment: host_props.min_imported_host_pointer_alignment.max(1),
+            // SAFETY: a plain query on the physical device of this instance.
+            memory: unsafe { instance.raw.get_physical_device_memory_properties(physical) },
+        });
         let push_descriptor = ash::khr::push_descriptor::Device::new(&instance.raw, &raw);
         // SAFETY: queue 0 of `family` was requested above.
         let queue = unsafe { raw.get_device_queue(family, 0) };
@@ -449,6 +472,7 @@ impl Executor {
                 staging_pool: StagingPool::new(),
                 stats: Stats::default(),
                 staging_in_use: 0,
+                hosts: Vec::new(),
             }),
             submit_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
@@ -488,6 +512,7 @@ impl Executor {
             epoch_monotonic_ns: monotonic_ns(),
             calibration: calibration.then(|| ash::ext::calibrated_timestamps::Device::new(&instance.raw, &raw)),
             pipeline_stats: pipeline_stats.then(|| ash::khr::pipeline_executable_properties::Device::new(&instance.raw, &raw)),
+            host_import,
             trace: Mutex::new(None),
             tracing: AtomicBool::new(false),
             builtins: Mutex::new(crate::builtin::BuiltinCache::from_env()),
@@ -740,6 +765,7 @@ impl Executor {
                     eprintln!("gpuasync: freeing a descriptor set failed: {e}");
                 }
             }
+            Garbage::Host { raw, memory, .. } => host::destroy(&self.device, raw, memory),
             Garbage::Batch(cb, query) => {
                 state.free_commands.push(cb);
                 if let Some(q) = query {
@@ -1154,6 +1180,9 @@ impl Drop for Executor {
         let batches: Vec<_> = st.batches.drain().collect();
         for b in batches {
             self.destroy_garbage(&mut st, Garbage::Batch(b.command_buffer, b.query));
+        }
+        for r in std::mem::take(&mut st.hosts) {
+            host::destroy(&self.device, r.raw, r.memory);
         }
         st.set_cache.destroy(&self.device);
         let state = &mut *st;

@@ -11,6 +11,7 @@ mod descriptors;
 mod device;
 mod error;
 mod executor;
+mod host;
 mod kernel;
 mod memory;
 mod slots;

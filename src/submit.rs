@@ -32,6 +32,7 @@ use parking_lot::MutexGuard;
 use crate::error::{bail, Error, ErrorKind, Result};
 use crate::executor::{invalid_buffer, invalid_kernel, teardown, BufferId, Executor, KernelId, Queue, State};
 use crate::descriptors::DescriptorMode;
+use crate::host;
 use crate::memory::{self, BufferKind, RawBuffer};
 
 /// Fill or read to the end of the buffer.
@@ -72,9 +73,12 @@ impl HostDst {
 #[derive(Clone, Copy, Debug)]
 pub enum Op<'a> {
     /// Copy `data` into the buffer at `offset`. The bytes are copied before
-    /// `submit` returns.
+    /// `submit` returns, unless `data` lies inside registered host memory
+    /// (`Executor::register_host`): then the GPU copies it directly, and it must
+    /// not be modified until the ticket completes.
     Write { buffer: BufferId, offset: u64, data: &'a [u8] },
-    /// Copy `dst.len()` bytes of the buffer at `offset` into host memory.
+    /// Copy `dst.len()` bytes of the buffer at `offset` into host memory
+    /// (directly, with no staging, when `dst` lies inside registered host memory).
     Read { buffer: BufferId, offset: u64, dst: HostDst },
     /// Copy between buffers (regions of one buffer must not overlap).
     Copy { src: BufferId, src_offset: u64, dst: BufferId, dst_offset: u64, size: u64 },
@@ -183,6 +187,14 @@ pub(crate) struct Use {
     raw: vk::Buffer,
     read: bool,
     pub write: bool,
+    /// `raw` is a registered host range's buffer (`id` is then null).
+    pub host: bool,
+}
+
+impl Use {
+    fn buffer(id: BufferId, raw: vk::Buffer, read: bool, write: bool) -> Self {
+        Self { id, raw, read, write, host: false }
+    }
 }
 
 /// Accesses since the last barrier in the command buffer being recorded: which
@@ -595,7 +607,7 @@ impl Executor {
 
         // Staging: one host-visible buffer for all writes, one for all reads.
         let mut staging = Vec::new();
-        let write_base = self.stage_writes(&mut st, ops, plan.write_bytes, &mut staging)?;
+        let write_base = self.stage_writes(&mut st, ops, &plan, &mut staging)?;
         let read_base = self.alloc_staging(&mut st, plan.read_bytes, BufferKind::Readback, &mut staging);
         let ticket = st.last_ticket + 1;
         let bundle = read_base.and_then(|read_base| self.open_bundle(&mut st, ticket).map(|b| (read_base, b)));
@@ -637,6 +649,15 @@ impl Executor {
             }
         }
         for u in &plan.uses {
+            if u.host {
+                if let Some(h) = st.hosts.iter_mut().find(|h| h.raw == u.raw) {
+                    h.last_access = ticket;
+                    if u.write {
+                        h.last_write = ticket;
+                    }
+                }
+                continue;
+            }
             if let Some(b) = st.buffers.get_mut(u.id.0) {
                 b.last_access = ticket;
                 if u.write {
@@ -772,6 +793,7 @@ impl Executor {
     fn plan_into(&self, st: &State, ops: &[Op<'_>], plan: &mut Plan) -> Result<()> {
         plan.uses.clear();
         plan.op_uses.clear();
+        plan.direct.clear();
         plan.write_bytes = 0;
         plan.read_bytes = 0;
         plan.write_bytes_exact = 0;
@@ -779,21 +801,36 @@ impl Executor {
         for (i, op) in ops.iter().enumerate() {
             let start = plan.uses.len();
             let context = |e: Error| Error::new(e.kind, format!("op {i}: {}", e.message));
+            let mut direct = None;
             match *op {
                 Op::Write { buffer, offset, data } => {
                     let raw = range(st, buffer, offset, data.len() as u64).map_err(context)?;
-                    plan.uses.push(Use { id: buffer, raw, read: false, write: true });
-                    plan.write_bytes += align16(data.len() as u64);
+                    plan.uses.push(Use::buffer(buffer, raw, false, true));
                     plan.write_bytes_exact += data.len() as u64;
+                    if let Some(h) = host::find(&st.hosts, data.as_ptr() as usize, data.len()) {
+                        // From registered memory: the GPU reads it, no staging.
+                        let h = &st.hosts[h];
+                        plan.uses.push(Use { id: BufferId(0), raw: h.raw, read: true, write: false, host: true });
+                        direct = Some((data.as_ptr() as usize - h.start) as u64);
+                    } else {
+                        plan.write_bytes += align16(data.len() as u64);
+                    }
                 }
                 Op::Read { buffer, offset, dst } => {
                     if dst.ptr.is_null() && dst.len > 0 {
                         return Err(context(Error::new(ErrorKind::NullArgument, "read destination is null")));
                     }
                     let raw = range(st, buffer, offset, dst.len as u64).map_err(context)?;
-                    plan.uses.push(Use { id: buffer, raw, read: true, write: false });
-                    plan.read_bytes += align16(dst.len as u64);
+                    plan.uses.push(Use::buffer(buffer, raw, true, false));
                     plan.read_bytes_exact += dst.len as u64;
+                    if let Some(h) = host::find(&st.hosts, dst.ptr as usize, dst.len) {
+                        // Into registered memory: the GPU writes it, no delivery.
+                        let h = &st.hosts[h];
+                        plan.uses.push(Use { id: BufferId(0), raw: h.raw, read: false, write: true, host: true });
+                        direct = Some((dst.ptr as usize - h.start) as u64);
+                    } else {
+                        plan.read_bytes += align16(dst.len as u64);
+                    }
                 }
                 Op::Copy { src, src_offset, dst, dst_offset, size } => {
                     let s = range(st, src, src_offset, size).map_err(context)?;
@@ -804,8 +841,8 @@ impl Executor {
                             "copy source and destination overlap in the same buffer",
                         )));
                     }
-                    plan.uses.push(Use { id: src, raw: s, read: true, write: false });
-                    plan.uses.push(Use { id: dst, raw: d, read: false, write: true });
+                    plan.uses.push(Use::buffer(src, s, true, false));
+                    plan.uses.push(Use::buffer(dst, d, false, true));
                 }
                 Op::Fill { buffer, offset, size, value: _ } => {
                     let total = st.buffers.get(buffer.0).ok_or_else(|| context(invalid_buffer(buffer)))?.buffer.size;
@@ -817,14 +854,14 @@ impl Executor {
                         )));
                     }
                     let raw = range(st, buffer, offset, size).map_err(context)?;
-                    plan.uses.push(Use { id: buffer, raw, read: false, write: true });
+                    plan.uses.push(Use::buffer(buffer, raw, false, true));
                 }
                 Op::Dispatch { kernel, buffers, push_constants, groups } => {
                     self.check_dispatch(st, kernel, buffers, push_constants, groups).map_err(context)?;
                     let interface = &st.kernels.get(kernel.0).ok_or_else(|| invalid_kernel(kernel))?.interface;
                     for (b, access) in buffers.iter().zip(&interface.bindings) {
                         let raw = st.buffers.get(b.0).ok_or_else(|| context(invalid_buffer(*b)))?.buffer.raw;
-                        plan.uses.push(Use { id: *b, raw, read: access.read, write: access.write });
+                        plan.uses.push(Use::buffer(*b, raw, access.read, access.write));
                     }
                 }
                 // Expanded by `with_expanded` before any plan is made.
@@ -833,6 +870,7 @@ impl Executor {
                 }
             }
             plan.op_uses.push(start..plan.uses.len());
+            plan.direct.push(direct);
         }
         Ok(())
     }
@@ -893,8 +931,9 @@ impl Executor {
     }
 
     /// Copy every write's bytes into one staging buffer; returns its index.
-    fn stage_writes(&self, st: &mut State, ops: &[Op<'_>], bytes: u64, staging: &mut Vec<RawBuffer>) -> Result<Option<usize>> {
-        let Some(index) = self.alloc_staging(st, bytes, BufferKind::HostVisible, staging)? else {
+    /// Writes from registered host memory (`plan.direct`) are not staged.
+    fn stage_writes(&self, st: &mut State, ops: &[Op<'_>], plan: &Plan, staging: &mut Vec<RawBuffer>) -> Result<Option<usize>> {
+        let Some(index) = self.alloc_staging(st, plan.write_bytes, BufferKind::HostVisible, staging)? else {
             return Ok(None);
         };
         let Some(mapped) = staging[index].mapped() else {
@@ -903,8 +942,8 @@ impl Executor {
             bail!(Internal, "staging memory is not mapped");
         };
         let mut at = 0usize;
-        for op in ops {
-            if let Op::Write { data, .. } = op {
+        for (op, direct) in ops.iter().zip(&plan.direct) {
+            if let (Op::Write { data, .. }, None) = (op, direct) {
                 let region = &mut mapped[at..at + data.len()];
                 // SAFETY: `region` is a live, exclusively borrowed slice of data.len() bytes.
                 unsafe { memory::parallel_copy(region.as_mut_ptr(), data) };
@@ -953,8 +992,13 @@ impl Executor {
             // Earlier bundles may still touch these buffers: order this submission
             // after them where it shares a buffer with a hazard.
             let after_earlier = plan.uses.iter().any(|u| {
-                st.buffers.get(u.id.0).is_some_and(|b| {
-                    let conflict = if u.write { b.last_access } else { b.last_write };
+                let tickets = if u.host {
+                    st.hosts.iter().find(|h| h.raw == u.raw).map(|h| (h.last_write, h.last_access))
+                } else {
+                    st.buffers.get(u.id.0).map(|b| (b.last_write, b.last_access))
+                };
+                tickets.is_some_and(|(last_write, last_access)| {
+                    let conflict = if u.write { last_access } else { last_write };
                     conflict > 0 && conflict < bundle.first_ticket
                 })
             });
@@ -989,7 +1033,21 @@ impl Executor {
                     d.cmd_write_timestamp2(cb, vk::PipelineStageFlags2::ALL_COMMANDS, st.query_pool, q);
                 }
             }
+            let direct = plan.direct.get(op_index).copied().flatten();
             match *op {
+                Op::Write { offset, data, .. } if direct.is_some() => {
+                    let region = [vk::BufferCopy { src_offset: direct.unwrap_or(0), dst_offset: offset, size: data.len() as u64 }];
+                    // SAFETY: the registered range's buffer holds `data` (found in
+                    // `plan`) and stays alive until this ticket completes; the
+                    // destination range was checked in `plan`.
+                    unsafe { d.cmd_copy_buffer(cb, uses[1].raw, uses[0].raw, &region) };
+                }
+                Op::Read { offset, dst, .. } if direct.is_some() => {
+                    let region = [vk::BufferCopy { src_offset: offset, dst_offset: direct.unwrap_or(0), size: dst.len as u64 }];
+                    // SAFETY: as above, the other way.
+                    unsafe { d.cmd_copy_buffer(cb, uses[0].raw, uses[1].raw, &region) };
+                    bundle.host_reads = true;
+                }
                 Op::Write { offset, data, .. } => {
                     if let (false, Some((_, staging))) = (data.is_empty(), rec.write_base) {
                         let region = [vk::BufferCopy { src_offset: write_at, dst_offset: offset, size: data.len() as u64 }];
@@ -1179,6 +1237,10 @@ pub(crate) struct Plan {
     pub read_bytes_exact: u64,
     pub uses: Vec<Use>,
     op_uses: Vec<std::ops::Range<usize>>,
+    /// Per op, for a write or read wholly inside a registered host range, the
+    /// offset of its host bytes in that range's buffer (the op's uses are then
+    /// the device buffer and that buffer); else `None` (staged).
+    pub direct: Vec<Option<u64>>,
     write_bytes: u64,
     read_bytes: u64,
 }

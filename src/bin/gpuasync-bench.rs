@@ -1107,7 +1107,82 @@ impl Bench<'_> {
         }
         self.rows.push(Row { name: format!("host -> device write, {} MiB, wall", bytes_n >> 20), unit: "GB/s", stats: Stats::of(up), ceiling: None, rate: true });
         self.rows.push(Row { name: format!("device -> host read, {} MiB, wall", bytes_n >> 20), unit: "GB/s", stats: Stats::of(down), ceiling: None, rate: true });
-        ex.destroy_buffer(b).map_err(err)
+        let registered = self.registered_transfers(b, &data, bytes_n);
+        ex.wait_all().map_err(err)?;
+        ex.destroy_buffer(b).map_err(err)?;
+        registered
+    }
+
+    /// The same transfers from and into registered host memory (page-aligned,
+    /// registered once outside the timing): the GPU copies directly, no staging.
+    fn registered_transfers(&mut self, b: BufferId, data: &[u32], bytes_n: usize) -> R<()> {
+        let ex = self.ex;
+        let Some(align) = ex.host_register_alignment() else {
+            eprintln!("registered-memory rows skipped: the device lacks VK_EXT_external_memory_host");
+            return Ok(());
+        };
+        let layout = std::alloc::Layout::from_size_align(bytes_n, (align as usize).max(4096)).map_err(|e| e.to_string())?;
+        /// Aligned host memory, freed on drop (after the work on it: see below).
+        struct Host(*mut u8, std::alloc::Layout);
+        impl Drop for Host {
+            fn drop(&mut self) {
+                // SAFETY: allocated below with this layout.
+                unsafe { std::alloc::dealloc(self.0, self.1) };
+            }
+        }
+        // SAFETY: the layout has a nonzero size.
+        let (src, dst) = unsafe { (Host(std::alloc::alloc(layout), layout), Host(std::alloc::alloc_zeroed(layout), layout)) };
+        if src.0.is_null() || dst.0.is_null() {
+            return Err("registered transfers: out of host memory".into());
+        }
+        // SAFETY: `src` holds bytes_n bytes; `data` is bytes_n bytes.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr().cast::<u8>(), src.0, bytes_n) };
+        // SAFETY: both stay allocated until after they are unregistered and the
+        // work on them has completed (the wait_all below, before they drop).
+        unsafe {
+            ex.register_host(src.0, bytes_n).map_err(err)?;
+            if let Err(e) = ex.register_host(dst.0, bytes_n) {
+                ex.unregister_host(src.0).map_err(err)?;
+                return Err(err(e));
+            }
+        }
+        let run = || -> R<(Vec<f64>, Vec<f64>)> {
+            // SAFETY: inside `src`, which is not modified while the writes run.
+            let source = unsafe { std::slice::from_raw_parts(src.0, bytes_n) };
+            let (mut up, mut down) = (Vec::new(), Vec::new());
+            for rep in 0..self.reps(10).max(3) + 1 {
+                ex.wait_all().map_err(err)?;
+                let start = Instant::now();
+                let t = ex.submit(&[Op::Write { buffer: b, offset: 0, data: source }], PLAIN).map_err(err)?;
+                ex.wait(t, u64::MAX).map_err(err)?;
+                let w = start.elapsed().as_nanos() as f64;
+                // SAFETY: `dst` is not touched until the read's ticket completes.
+                let target = unsafe { HostDst::new(dst.0, bytes_n) };
+                let start = Instant::now();
+                let t = ex.submit(&[Op::Read { buffer: b, offset: 0, dst: target }], PLAIN).map_err(err)?;
+                ex.wait(t, u64::MAX).map_err(err)?;
+                let r = start.elapsed().as_nanos() as f64;
+                // SAFETY: the read is complete; nothing else uses `dst` now.
+                let back = unsafe { std::slice::from_raw_parts_mut(dst.0.cast::<u32>(), bytes_n / 4) };
+                if back != data {
+                    return Err("registered transfer: data came back wrong".into());
+                }
+                back.iter_mut().for_each(|v| *v = 0);
+                if rep > 0 {
+                    up.push(bytes_n as f64 / w);
+                    down.push(bytes_n as f64 / r);
+                }
+            }
+            Ok((up, down))
+        };
+        let result = run();
+        ex.wait_all().map_err(err)?;
+        ex.unregister_host(src.0).map_err(err)?;
+        ex.unregister_host(dst.0).map_err(err)?;
+        let (up, down) = result?;
+        self.rows.push(Row { name: format!("host -> device write from registered memory, {} MiB, wall", bytes_n >> 20), unit: "GB/s", stats: Stats::of(up), ceiling: None, rate: true });
+        self.rows.push(Row { name: format!("device -> host read into registered memory, {} MiB, wall", bytes_n >> 20), unit: "GB/s", stats: Stats::of(down), ceiling: None, rate: true });
+        Ok(())
     }
 }
 

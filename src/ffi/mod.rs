@@ -28,6 +28,7 @@ pub mod buffer;
 pub mod builtin;
 pub mod device;
 pub mod executor;
+pub mod host;
 pub mod kernel;
 pub mod status;
 pub mod submit;

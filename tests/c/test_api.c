@@ -11,6 +11,8 @@
  *   and gpuasync_last_error has a message (truncation and per-thread
  *   messages tested too);
  * - a failed submission submits nothing;
+ * - registered host memory: null, zero, misaligned, overlapping and unknown
+ *   ranges, and one write and read through it;
  * - after all of it the executor still computes a correct saxpy.
  */
 #include <threads.h>
@@ -888,6 +890,54 @@ static void check_last_error_per_thread(const fixture *f)
 }
 
 /* After every misuse above, the executor still computes correctly. */
+/* Registered host memory: argument errors, and (where the device has
+ * VK_EXT_external_memory_host) a register / write / read / unregister cycle.
+ * 64 KiB alignment and length suit any import alignment up to 64 KiB. */
+static void check_host_calls(const fixture *f, test_rng *rng)
+{
+    section("gpuasync_host_register / _unregister");
+    enum { HOST_BYTES = 65536, N = BUF_BYTES / sizeof(uint32_t) };
+    unsigned char *host = aligned_alloc(HOST_BYTES, 2 * HOST_BYTES);
+    CHECK(host != NULL, "aligned_alloc of %d bytes", 2 * HOST_BYTES);
+    if (host == NULL) {
+        return;
+    }
+    EXPECT_STATUS(gpuasync_host_register(f->ex, NULL, HOST_BYTES), GPUASYNC_NULL_ARGUMENT);
+    EXPECT_STATUS(gpuasync_host_register(f->ex, host, 0), GPUASYNC_INVALID_ARGUMENT);
+    EXPECT_STATUS(gpuasync_host_unregister(f->ex, NULL), GPUASYNC_NULL_ARGUMENT);
+    EXPECT_STATUS(gpuasync_host_unregister(f->ex, host), GPUASYNC_INVALID_ARGUMENT);
+    for (int i = 0; i < BAD_EXECUTORS; i++) {
+        printf("-- %s\n", f->bad_ex[i].what);
+        EXPECT_STATUS(gpuasync_host_register(f->bad_ex[i].handle, host, HOST_BYTES), GPUASYNC_INVALID_HANDLE);
+        EXPECT_STATUS(gpuasync_host_unregister(f->bad_ex[i].handle, host), GPUASYNC_INVALID_HANDLE);
+    }
+    gpuasync_status s = gpuasync_host_register(f->ex, host, HOST_BYTES);
+    if (s == GPUASYNC_UNSUPPORTED) {
+        printf("SKIP: the device lacks VK_EXT_external_memory_host\n");
+        free(host);
+        return;
+    }
+    EXPECT_STATUS(s, GPUASYNC_OK);
+    EXPECT_STATUS(gpuasync_host_register(f->ex, host + 64, HOST_BYTES), GPUASYNC_INVALID_ARGUMENT);
+    EXPECT_STATUS(gpuasync_host_register(f->ex, host + HOST_BYTES, HOST_BYTES + 4), GPUASYNC_INVALID_ARGUMENT);
+    EXPECT_STATUS(gpuasync_host_register(f->ex, host, 2 * HOST_BYTES), GPUASYNC_INVALID_ARGUMENT);
+    EXPECT_STATUS(gpuasync_host_unregister(f->ex, host + HOST_BYTES), GPUASYNC_INVALID_ARGUMENT);
+    /* A write from the registered half, a read into the other half. */
+    uint32_t *words = (uint32_t *)host;
+    for (size_t i = 0; i < N; i++) {
+        words[i] = test_rng_u32(rng);
+    }
+    gpuasync_ticket t;
+    EXPECT_OK(gpuasync_buffer_write(f->ex, f->buf, 0, host, BUF_BYTES, 0, &t));
+    EXPECT_OK(gpuasync_buffer_read(f->ex, f->buf, 0, host + HOST_BYTES, BUF_BYTES, 0, &t));
+    EXPECT_STATUS(gpuasync_host_unregister(f->ex, host), GPUASYNC_OK);
+    EXPECT_OK(gpuasync_ticket_wait(f->ex, t, UINT64_MAX));
+    CHECK(memcmp(host, host + HOST_BYTES, BUF_BYTES) == 0, "%u bytes written from registered memory came back",
+          BUF_BYTES);
+    EXPECT_STATUS(gpuasync_host_unregister(f->ex, host), GPUASYNC_INVALID_ARGUMENT);
+    free(host);
+}
+
 static void check_still_works(const fixture *f, test_rng *rng)
 {
     section("the executor still works: saxpy on random data");
@@ -936,6 +986,7 @@ int main(void)
     check_dispatch(&f);
     check_submit(&f, &rng);
     check_tickets(&f);
+    check_host_calls(&f, &rng);
     check_last_error_truncation(&f);
     check_last_error_per_thread(&f);
     check_still_works(&f, &rng);
