@@ -288,6 +288,8 @@ module gpuasync
         !> GPU span of op `op` (1-based) of a ticket submitted with
         !> GPUASYNC_SUBMIT_OP_TIMESTAMPS.
         procedure :: op_timing => executor_op_timing
+        !> Bytes that `register` needs the array's address and size to be multiples of.
+        procedure :: host_alignment => executor_host_alignment
         procedure :: stats => executor_stats
         procedure :: trace => executor_trace
         !> Whether validation is on, and how many messages it reported.
@@ -442,7 +444,7 @@ module gpuasync
         gpuasync_kernel_create_from_file, gpuasync_kernel_describe, gpuasync_kernel_destroy, &
         gpuasync_kernel_dispatch, gpuasync_version, gpuasync_status_string, gpuasync_last_error, &
         gpuasync_executor_submit, gpuasync_batch_create, gpuasync_batch_replay, gpuasync_batch_destroy, &
-        gpuasync_builtin_submit, gpuasync_host_register, gpuasync_host_unregister
+        gpuasync_builtin_submit, gpuasync_host_register, gpuasync_host_unregister, gpuasync_host_alignment
 
     interface
         function gpuasync_buffer_create(executor, size, kind, buffer) &
@@ -617,6 +619,13 @@ module gpuasync
             type(c_ptr), value, intent(in) :: pointer
             integer(c_int) :: status
         end function gpuasync_host_unregister
+
+        function gpuasync_host_alignment(executor, alignment) result(status) bind(c, name="gpuasync_host_alignment")
+            import :: c_int, c_size_t, c_gpuasync_executor
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            integer(c_size_t), intent(out) :: alignment
+            integer(c_int) :: status
+        end function gpuasync_host_alignment
 
         function gpuasync_executor_stats(executor, stats) result(status) bind(c, name="gpuasync_executor_stats")
             import :: c_int, c_gpuasync_executor, c_gpuasync_stats
@@ -1103,6 +1112,19 @@ contains
         call report(int(gpuasync_host_register(self%handle, address, int(nbytes, c_size_t))), &
             'executor%register', stat, errmsg)
     end subroutine executor_register_address
+
+    !> The alignment in bytes that `register` needs of an array's address and
+    !> size on this executor's device (allocate with `posix_memalign`).
+    subroutine executor_host_alignment(self, alignment, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer(c_size_t), intent(out) :: alignment
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        alignment = 0
+        if (.not. executor_check(self, 'executor%host_alignment', stat, errmsg)) return
+        call report(int(gpuasync_host_alignment(self%handle, alignment)), 'executor%host_alignment', stat, errmsg)
+    end subroutine executor_host_alignment
 
     !> Behind the `unregister` specifics.
     subroutine executor_unregister_address(self, address, stat, errmsg)

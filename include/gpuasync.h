@@ -630,6 +630,11 @@ enum gpuasync_status gpuasync_host_register(struct gpuasync_executor executor,
                                             void *pointer,
                                             size_t length);
 
+// The alignment (bytes) that `gpuasync_host_register` needs of a range's
+// start and length on this executor's device (`minImportedHostPointerAlignment`).
+// `GPUASYNC_UNSUPPORTED` when the device cannot register host memory.
+enum gpuasync_status gpuasync_host_alignment(struct gpuasync_executor executor, size_t *alignment);
+
 // Unregister the range registered at `pointer`. Work already submitted
 // against it still completes; the memory may be freed once that work has
 // completed. `GPUASYNC_NULL_ARGUMENT` for a null pointer,

@@ -35,6 +35,23 @@ pub extern "C" fn gpuasync_host_register(executor: gpuasync_executor, pointer: *
     })
 }
 
+/// The alignment (bytes) that `gpuasync_host_register` needs of a range's
+/// start and length on this executor's device (`minImportedHostPointerAlignment`).
+/// `GPUASYNC_UNSUPPORTED` when the device cannot register host memory.
+#[no_mangle]
+pub extern "C" fn gpuasync_host_alignment(executor: gpuasync_executor, alignment: *mut usize) -> gpuasync_status {
+    call(|| {
+        super::require!(alignment);
+        let Some(a) = lookup(executor)?.host_register_alignment() else {
+            crate::error::bail!(Unsupported, "the device cannot register host memory (no VK_EXT_external_memory_host)");
+        };
+        let a = usize::try_from(a).or_else(|_| crate::error::bail!(Unsupported, "alignment {a} does not fit size_t"))?;
+        // SAFETY: checked non-null above.
+        unsafe { super::write_out(alignment, a) };
+        Ok(())
+    })
+}
+
 /// Unregister the range registered at `pointer`. Work already submitted
 /// against it still completes; the memory may be freed once that work has
 /// completed. `GPUASYNC_NULL_ARGUMENT` for a null pointer,

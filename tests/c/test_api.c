@@ -906,10 +906,19 @@ static void check_host_calls(const fixture *f, test_rng *rng)
     EXPECT_STATUS(gpuasync_host_register(f->ex, host, 0), GPUASYNC_INVALID_ARGUMENT);
     EXPECT_STATUS(gpuasync_host_unregister(f->ex, NULL), GPUASYNC_NULL_ARGUMENT);
     EXPECT_STATUS(gpuasync_host_unregister(f->ex, host), GPUASYNC_INVALID_ARGUMENT);
+    EXPECT_STATUS(gpuasync_host_alignment(f->ex, NULL), GPUASYNC_NULL_ARGUMENT);
+    size_t alignment;
     for (int i = 0; i < BAD_EXECUTORS; i++) {
         printf("-- %s\n", f->bad_ex[i].what);
         EXPECT_STATUS(gpuasync_host_register(f->bad_ex[i].handle, host, HOST_BYTES), GPUASYNC_INVALID_HANDLE);
         EXPECT_STATUS(gpuasync_host_unregister(f->bad_ex[i].handle, host), GPUASYNC_INVALID_HANDLE);
+        EXPECT_FAIL_UNWRITTEN(gpuasync_host_alignment(f->bad_ex[i].handle, &alignment), GPUASYNC_INVALID_HANDLE, alignment);
+    }
+    gpuasync_status sa = gpuasync_host_alignment(f->ex, &alignment);
+    CHECK(sa == GPUASYNC_OK || sa == GPUASYNC_UNSUPPORTED, "gpuasync_host_alignment: OK or UNSUPPORTED");
+    if (sa == GPUASYNC_OK) {
+        CHECK(alignment > 0 && (alignment & (alignment - 1)) == 0 && alignment <= HOST_BYTES,
+              "the alignment (%zu) is a power of two no larger than this test's %d", alignment, HOST_BYTES);
     }
     gpuasync_status s = gpuasync_host_register(f->ex, host, HOST_BYTES);
     if (s == GPUASYNC_UNSUPPORTED) {
