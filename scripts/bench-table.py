@@ -102,6 +102,8 @@ table = [
     ("seed: 20 x SGEMM 1024 as one recorded batch (wall)", "seed c: recorded batch, one replay: wall, no timestamps", None, "—", "—", 1.3, False),
     ("host -> device, 256 MiB (wall, through staging)", "host -> device write, 256", "h2d", "—", "—", 50, True),
     ("device -> host, 256 MiB (wall, through staging)", "device -> host read, 256", "d2h", "—", "—", 50, True),
+    ("host -> device, 256 MiB, from registered memory (wall)", "host -> device write from registered memory", "h2d", "—", "—", 50, True),
+    ("device -> host, 256 MiB, into registered memory (wall)", "device -> host read into registered memory", "d2h", "—", "—", 50, True),
     ("upload / compute / download pipeline, efficiency (bound / wall)", "pipeline, 32 chunks of 32 MiB: efficiency", None, "—", "—", 90, True),
 ]
 
