@@ -283,11 +283,11 @@ fn independent_tickets_poll_exact() {
             jobs[i].done = true;
             assert_eq_all(&jobs[i].out, &jobs[i].want, &format!("{} (ticket {t}) when poll first said complete", jobs[i].what));
             // In order on one queue: every earlier ticket is complete, its data delivered.
-            for e in 0..jobs.len() {
-                if jobs[e].ticket < t {
-                    assert!(ex.poll(jobs[e].ticket).unwrap(), "ticket {t} complete before earlier ticket {}", jobs[e].ticket);
-                    assert_eq_all(&jobs[e].out, &jobs[e].want, &format!("{} (ticket {}), earlier than complete ticket {t}", jobs[e].what, jobs[e].ticket));
-                    jobs[e].done = true;
+            for job in jobs.iter_mut() {
+                if job.ticket < t {
+                    assert!(ex.poll(job.ticket).unwrap(), "ticket {t} complete before earlier ticket {}", job.ticket);
+                    assert_eq_all(&job.out, &job.want, &format!("{} (ticket {}), earlier than complete ticket {t}", job.what, job.ticket));
+                    job.done = true;
                 }
             }
         }
