@@ -105,6 +105,7 @@ table = [
     ("host -> device, 256 MiB, from registered memory (wall)", "host -> device write from registered memory", "h2d", "—", "—", 50, True),
     ("device -> host, 256 MiB, into registered memory (wall)", "device -> host read into registered memory", "d2h", "—", "—", 50, True),
     ("upload / compute / download pipeline, efficiency (bound / wall)", "pipeline, 32 chunks of 32 MiB: efficiency", None, "—", "—", 90, True),
+    ("  the same with the host arrays registered", "pipeline, 32 chunks of 32 MiB, registered host memory: efficiency", None, "—", "—", 90, True),
 ]
 
 print("| scenario | gpuasync median (min-max) | CUDA, same run | plain Vulkan | Vulkan floor | target | met? |")

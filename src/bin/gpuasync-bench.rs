@@ -984,6 +984,58 @@ impl Bench<'_> {
         let mut rng = Rng(41);
         let input: Vec<u32> = (0..chunk * chunks).map(|_| rng.next() as u32).collect();
         let mut output = vec![0u32; chunk * chunks];
+        let label = format!("{chunks} chunks of {} MiB", (chunk * 4) >> 20);
+        self.pipeline_with(&input, &mut output, chunk, &label)?;
+        // The same with the host arrays registered (no staging copies).
+        let Some(align) = ex.host_register_alignment() else {
+            eprintln!("registered pipeline skipped: the device lacks VK_EXT_external_memory_host");
+            return Ok(());
+        };
+        let bytes_n = input.len() * 4;
+        let layout = std::alloc::Layout::from_size_align(bytes_n, (align as usize).max(4096)).map_err(|e| e.to_string())?;
+        /// Aligned host memory, freed on drop (after the work on it: see below).
+        struct Host(*mut u8, std::alloc::Layout);
+        impl Drop for Host {
+            fn drop(&mut self) {
+                // SAFETY: allocated below with this layout.
+                unsafe { std::alloc::dealloc(self.0, self.1) };
+            }
+        }
+        // SAFETY: the layout has a nonzero size.
+        let (src, dst) = unsafe { (Host(std::alloc::alloc(layout), layout), Host(std::alloc::alloc_zeroed(layout), layout)) };
+        if src.0.is_null() || dst.0.is_null() {
+            return Err("registered pipeline: out of host memory".into());
+        }
+        // SAFETY: both hold bytes_n bytes, aligned for u32, and live until the
+        // end of this function; nothing else refers to them.
+        let (rin, rout) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(src.0.cast::<u32>(), input.len()),
+                std::slice::from_raw_parts_mut(dst.0.cast::<u32>(), input.len()),
+            )
+        };
+        rin.copy_from_slice(&input);
+        // SAFETY: both stay allocated until after they are unregistered and the
+        // work on them has completed (wait_all below, before they drop); the
+        // writes' source is not modified while they run.
+        unsafe {
+            ex.register_host(src.0, bytes_n).map_err(err)?;
+            if let Err(e) = ex.register_host(dst.0, bytes_n) {
+                ex.unregister_host(src.0).map_err(err)?;
+                return Err(err(e));
+            }
+        }
+        let result = self.pipeline_with(rin, rout, chunk, &format!("{label}, registered host memory"));
+        ex.wait_all().map_err(err)?;
+        ex.unregister_host(src.0).map_err(err)?;
+        ex.unregister_host(dst.0).map_err(err)?;
+        result
+    }
+
+    /// One pipeline measurement over `input` -> `output` (see `pipeline`).
+    fn pipeline_with(&mut self, input: &[u32], output: &mut [u32], chunk: usize, label: &str) -> R<()> {
+        let ex = self.ex;
+        let chunks = input.len() / chunk;
         let bufs: Vec<BufferId> =
             (0..3).map(|_| ex.create_buffer((chunk * 4) as u64, BufferKind::DeviceLocal)).collect::<Result<_, _>>().map_err(err)?;
         let groups = [(chunk as u32).div_ceil(64), 1, 1];
@@ -1056,7 +1108,6 @@ impl Bench<'_> {
                 walls.push(wall);
             }
         }
-        let label = format!("{chunks} chunks of {} MiB", (chunk * 4) >> 20);
         self.rows.push(Row { name: format!("pipeline, {label}: upload of one chunk alone, wall"), unit: "ms", stats: Stats::of(vec![up / 1e6]), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("pipeline, {label}: download of one chunk alone, wall"), unit: "ms", stats: Stats::of(vec![down / 1e6]), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("pipeline, {label}: kernel on one chunk alone, GPU"), unit: "ms", stats: Stats::of(vec![compute / 1e6]), ceiling: None, rate: false });
