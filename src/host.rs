@@ -108,14 +108,28 @@ impl Executor {
         let Some(end) = start.checked_add(len) else {
             bail!(InvalidArgument, "host range {start:#x}+{len} wraps around the address space");
         };
+        let overlap = |st: &crate::executor::State| -> Result<()> {
+            match st.hosts.iter().find(|r| r.start < end && start < r.end()) {
+                Some(r) => bail!(
+                    InvalidArgument,
+                    "host range {start:#x}+{len} overlaps the registered range {:#x}+{}",
+                    r.start,
+                    r.len
+                ),
+                None => Ok(()),
+            }
+        };
+        overlap(&self.queue.state.lock())?;
+        // Importing pins the pages, which can take milliseconds for a large
+        // range: done without the state lock, so other threads keep submitting.
+        // SAFETY: the caller's contract keeps the range valid while registered.
+        let (raw, memory) = unsafe { self.import_host(import, ptr, len as u64) }?;
         let mut st = self.queue.state.lock();
-        if let Some(r) = st.hosts.iter().find(|r| r.start < end && start < r.end()) {
-            bail!(
-                InvalidArgument,
-                "host range {start:#x}+{len} overlaps the registered range {:#x}+{}",
-                r.start,
-                r.len
-            );
+        // Another thread may have registered an overlapping range meanwhile.
+        if let Err(e) = overlap(&st) {
+            drop(st);
+            destroy(&self.device, raw, memory);
+            return Err(e);
         }
         // Work in flight on an earlier registration of these bytes is ordered
         // by its tickets: inherit them, and close the open bundle if it holds
@@ -130,10 +144,12 @@ impl Executor {
             }
         }
         if last_access > self.queue.submitted.load(Ordering::Acquire) {
-            self.queue.flush(&mut st)?;
+            if let Err(e) = self.queue.flush(&mut st) {
+                drop(st);
+                destroy(&self.device, raw, memory);
+                return Err(e);
+            }
         }
-        // SAFETY: the caller's contract keeps the range valid while registered.
-        let (raw, memory) = unsafe { self.import_host(import, ptr, len as u64) }?;
         let region = HostRegion { start, len, raw, memory, last_write, last_access };
         let at = st.hosts.partition_point(|r| r.start < start);
         st.hosts.insert(at, region);
