@@ -66,10 +66,36 @@ contains
         call check(bad == 0, 'saxpy: every element within 4 ulps of a*x+y')
         call ex%timing(dispatched, timing)
         call check(timing%gpu_end_ns > timing%gpu_begin_ns, 'the dispatch has a GPU time span')
+        call per_op_timing(yb, timing)
         call kernel%destroy()
         call xb%destroy()
         call yb%destroy()
     end subroutine saxpy_from_file
+
+    !> Per-op timestamps through the raw C call: op 1 of a fill submitted with
+    !> GPUASYNC_SUBMIT_OP_TIMESTAMPS has a span inside the submission's; op 2
+    !> does not exist; a ticket without the flag has no per-op timing.
+    subroutine per_op_timing(buf, plain_timing)
+        type(gpuasync_buffer), intent(in) :: buf
+        type(c_gpuasync_timing), intent(in) :: plain_timing
+        type(c_gpuasync_timing) :: whole, op
+        integer(int64) :: ticket
+        integer :: status
+
+        status = int(gpuasync_buffer_fill(ex%handle, buf%handle, 0_int64, 64_int64, 7_c_int32_t, &
+            int(GPUASYNC_SUBMIT_OP_TIMESTAMPS, c_int32_t), ticket))
+        call check(status == GPUASYNC_OK, 'a fill with per-op timestamps is submitted')
+        call ex%wait(ticket)
+        call ex%timing(ticket, whole)
+        call ex%op_timing(ticket, 1, op)
+        call check(op%gpu_begin_ns >= whole%gpu_begin_ns .and. op%gpu_end_ns <= whole%gpu_end_ns &
+            .and. op%gpu_end_ns >= op%gpu_begin_ns, 'op 1''s span lies inside the submission''s')
+        call ex%op_timing(ticket, 2, op, stat=status)
+        call check(status == GPUASYNC_NOT_FOUND, 'there is no op 2: NOT_FOUND')
+        call ex%op_timing(ticket, 0, op, stat=status)
+        call check(status == GPUASYNC_INVALID_ARGUMENT, 'op 0: INVALID_ARGUMENT (ops count from 1)')
+        call check(plain_timing%gpu_end_ns >= plain_timing%gpu_begin_ns, 'the earlier timing is intact')
+    end subroutine per_op_timing
 
     !> lcg from SPIR-V words read into memory; integer push constants; a
     !> polled wait; exact 32-bit arithmetic checked on every element.
