@@ -107,6 +107,8 @@ gpuasync_add_fortran_program(example_fortran_builtin_gemm examples/fortran/built
 gpuasync_add_c_program(example_c_builtin examples/c/builtin.c)
 gpuasync_add_test(example_fortran_builtin_gemm example_fortran_builtin_gemm)
 gpuasync_add_test(example_c_builtin example_c_builtin)
+gpuasync_add_c_program(example_c_registered examples/c/registered.c)
+gpuasync_add_test(example_c_registered example_c_registered 16)
 if(EXISTS "${PROJECT_SOURCE_DIR}/examples/c/demo.c")
     gpuasync_add_c_program(example_c_demo examples/c/demo.c)
     gpuasync_add_test(example_c_demo example_c_demo "${gpuasync_spirv_dir}/saxpy.spv")
