@@ -987,49 +987,11 @@ impl Bench<'_> {
         let label = format!("{chunks} chunks of {} MiB", (chunk * 4) >> 20);
         self.pipeline_with(&input, &mut output, chunk, &label)?;
         // The same with the host arrays registered (no staging copies).
-        let Some(align) = ex.host_register_alignment() else {
+        let label = format!("{label}, registered host memory");
+        if with_registered(ex, &input, |rin, rout| self.pipeline_with(rin, rout, chunk, &label))?.is_none() {
             eprintln!("registered pipeline skipped: the device lacks VK_EXT_external_memory_host");
-            return Ok(());
-        };
-        let bytes_n = input.len() * 4;
-        let layout = std::alloc::Layout::from_size_align(bytes_n, (align as usize).max(4096)).map_err(|e| e.to_string())?;
-        /// Aligned host memory, freed on drop (after the work on it: see below).
-        struct Host(*mut u8, std::alloc::Layout);
-        impl Drop for Host {
-            fn drop(&mut self) {
-                // SAFETY: allocated below with this layout.
-                unsafe { std::alloc::dealloc(self.0, self.1) };
-            }
         }
-        // SAFETY: the layout has a nonzero size.
-        let (src, dst) = unsafe { (Host(std::alloc::alloc(layout), layout), Host(std::alloc::alloc_zeroed(layout), layout)) };
-        if src.0.is_null() || dst.0.is_null() {
-            return Err("registered pipeline: out of host memory".into());
-        }
-        // SAFETY: both hold bytes_n bytes, aligned for u32, and live until the
-        // end of this function; nothing else refers to them.
-        let (rin, rout) = unsafe {
-            (
-                std::slice::from_raw_parts_mut(src.0.cast::<u32>(), input.len()),
-                std::slice::from_raw_parts_mut(dst.0.cast::<u32>(), input.len()),
-            )
-        };
-        rin.copy_from_slice(&input);
-        // SAFETY: both stay allocated until after they are unregistered and the
-        // work on them has completed (wait_all below, before they drop); the
-        // writes' source is not modified while they run.
-        unsafe {
-            ex.register_host(src.0, bytes_n).map_err(err)?;
-            if let Err(e) = ex.register_host(dst.0, bytes_n) {
-                ex.unregister_host(src.0).map_err(err)?;
-                return Err(err(e));
-            }
-        }
-        let result = self.pipeline_with(rin, rout, chunk, &format!("{label}, registered host memory"));
-        ex.wait_all().map_err(err)?;
-        ex.unregister_host(src.0).map_err(err)?;
-        ex.unregister_host(dst.0).map_err(err)?;
-        result
+        Ok(())
     }
 
     /// One pipeline measurement over `input` -> `output` (see `pipeline`).
@@ -1168,53 +1130,19 @@ impl Bench<'_> {
     /// registered once outside the timing): the GPU copies directly, no staging.
     fn registered_transfers(&mut self, b: BufferId, data: &[u32], bytes_n: usize) -> R<()> {
         let ex = self.ex;
-        let Some(align) = ex.host_register_alignment() else {
-            eprintln!("registered-memory rows skipped: the device lacks VK_EXT_external_memory_host");
-            return Ok(());
-        };
-        let layout = std::alloc::Layout::from_size_align(bytes_n, (align as usize).max(4096)).map_err(|e| e.to_string())?;
-        /// Aligned host memory, freed on drop (after the work on it: see below).
-        struct Host(*mut u8, std::alloc::Layout);
-        impl Drop for Host {
-            fn drop(&mut self) {
-                // SAFETY: allocated below with this layout.
-                unsafe { std::alloc::dealloc(self.0, self.1) };
-            }
-        }
-        // SAFETY: the layout has a nonzero size.
-        let (src, dst) = unsafe { (Host(std::alloc::alloc(layout), layout), Host(std::alloc::alloc_zeroed(layout), layout)) };
-        if src.0.is_null() || dst.0.is_null() {
-            return Err("registered transfers: out of host memory".into());
-        }
-        // SAFETY: `src` holds bytes_n bytes; `data` is bytes_n bytes.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr().cast::<u8>(), src.0, bytes_n) };
-        // SAFETY: both stay allocated until after they are unregistered and the
-        // work on them has completed (the wait_all below, before they drop).
-        unsafe {
-            ex.register_host(src.0, bytes_n).map_err(err)?;
-            if let Err(e) = ex.register_host(dst.0, bytes_n) {
-                ex.unregister_host(src.0).map_err(err)?;
-                return Err(err(e));
-            }
-        }
-        let run = || -> R<(Vec<f64>, Vec<f64>)> {
-            // SAFETY: inside `src`, which is not modified while the writes run.
-            let source = unsafe { std::slice::from_raw_parts(src.0, bytes_n) };
+        let reps = self.reps(10).max(3);
+        let ran = with_registered(ex, data, |source, back| {
             let (mut up, mut down) = (Vec::new(), Vec::new());
-            for rep in 0..self.reps(10).max(3) + 1 {
+            for rep in 0..reps + 1 {
                 ex.wait_all().map_err(err)?;
                 let start = Instant::now();
-                let t = ex.submit(&[Op::Write { buffer: b, offset: 0, data: source }], PLAIN).map_err(err)?;
+                let t = ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(source) }], PLAIN).map_err(err)?;
                 ex.wait(t, u64::MAX).map_err(err)?;
                 let w = start.elapsed().as_nanos() as f64;
-                // SAFETY: `dst` is not touched until the read's ticket completes.
-                let target = unsafe { HostDst::new(dst.0, bytes_n) };
                 let start = Instant::now();
-                let t = ex.submit(&[Op::Read { buffer: b, offset: 0, dst: target }], PLAIN).map_err(err)?;
+                let t = ex.submit(&[read_into(b, back)], PLAIN).map_err(err)?;
                 ex.wait(t, u64::MAX).map_err(err)?;
                 let r = start.elapsed().as_nanos() as f64;
-                // SAFETY: the read is complete; nothing else uses `dst` now.
-                let back = unsafe { std::slice::from_raw_parts_mut(dst.0.cast::<u32>(), bytes_n / 4) };
                 if back != data {
                     return Err("registered transfer: data came back wrong".into());
                 }
@@ -1225,16 +1153,65 @@ impl Bench<'_> {
                 }
             }
             Ok((up, down))
+        })?;
+        let Some((up, down)) = ran else {
+            eprintln!("registered-memory rows skipped: the device lacks VK_EXT_external_memory_host");
+            return Ok(());
         };
-        let result = run();
-        ex.wait_all().map_err(err)?;
-        ex.unregister_host(src.0).map_err(err)?;
-        ex.unregister_host(dst.0).map_err(err)?;
-        let (up, down) = result?;
         self.rows.push(Row { name: format!("host -> device write from registered memory, {} MiB, wall", bytes_n >> 20), unit: "GB/s", stats: Stats::of(up), ceiling: None, rate: true });
         self.rows.push(Row { name: format!("device -> host read into registered memory, {} MiB, wall", bytes_n >> 20), unit: "GB/s", stats: Stats::of(down), ceiling: None, rate: true });
         Ok(())
     }
+}
+
+/// Run `f` on a copy of `data` and a zeroed array of the same length, both
+/// page-aligned and registered with `ex` (registered host memory: writes from
+/// the first and reads into the second go without staging); then wait for all
+/// work, unregister and free them. `None` when the device cannot register host
+/// memory. `data`'s size must be a multiple of the import alignment.
+fn with_registered<T>(ex: &Executor, data: &[u32], f: impl FnOnce(&[u32], &mut [u32]) -> R<T>) -> R<Option<T>> {
+    let Some(align) = ex.host_register_alignment() else { return Ok(None) };
+    let bytes_n = std::mem::size_of_val(data);
+    let layout = std::alloc::Layout::from_size_align(bytes_n.max(1), (align as usize).max(4096)).map_err(|e| e.to_string())?;
+    /// Aligned host memory, freed on drop (after the work on it: see below).
+    struct Host(*mut u8, std::alloc::Layout);
+    impl Drop for Host {
+        fn drop(&mut self) {
+            if !self.0.is_null() {
+                // SAFETY: allocated below with this layout.
+                unsafe { std::alloc::dealloc(self.0, self.1) };
+            }
+        }
+    }
+    // SAFETY: the layout has a nonzero size.
+    let (src, dst) = unsafe { (Host(std::alloc::alloc(layout), layout), Host(std::alloc::alloc_zeroed(layout), layout)) };
+    if src.0.is_null() || dst.0.is_null() {
+        return Err("registered host memory: out of host memory".into());
+    }
+    // SAFETY: both hold `data.len()` u32s (page-aligned, so aligned for u32),
+    // live until this function returns, and nothing else refers to them.
+    let (source, target) = unsafe {
+        (
+            std::slice::from_raw_parts_mut(src.0.cast::<u32>(), data.len()),
+            std::slice::from_raw_parts_mut(dst.0.cast::<u32>(), data.len()),
+        )
+    };
+    source.copy_from_slice(data);
+    // SAFETY: both stay allocated until after they are unregistered and the
+    // work on them has completed (wait_all below, before they drop); `f` gets
+    // the source only as a shared slice, so it is not modified while writes run.
+    unsafe {
+        ex.register_host(src.0, bytes_n).map_err(err)?;
+        if let Err(e) = ex.register_host(dst.0, bytes_n) {
+            ex.unregister_host(src.0).map_err(err)?;
+            return Err(err(e));
+        }
+    }
+    let result = f(source, target);
+    ex.wait_all().map_err(err)?;
+    ex.unregister_host(src.0).map_err(err)?;
+    ex.unregister_host(dst.0).map_err(err)?;
+    result.map(Some)
 }
 
 fn report(ex: &Executor, rows: &[Row], quick: bool) -> String {
