@@ -412,6 +412,8 @@ typedef struct gpuasync_stats {
   // Sum of their GPU spans in nanoseconds; spans of coalesced submissions can
   // overlap, so this can exceed the GPU's busy time.
   uint64_t gpu_time_ns;
+  // Submissions that ran on a transfer queue (`GPUASYNC_TRANSFER_QUEUE`).
+  uint64_t transfer_submissions;
 } gpuasync_stats;
 
 // A 32-bit (or bool) specialization constant: GLSL `layout(constant_id = id)`.

@@ -150,7 +150,7 @@ impl Executor {
             if last <= queue.retired.load(Ordering::Acquire) {
                 break;
             }
-            let reached = queue.progress()?;
+            let reached = self.reached(&st)?;
             if reached >= last {
                 self.retire(&mut st, reached);
                 continue;
@@ -208,8 +208,17 @@ impl Executor {
             }
         }
 
-        // Queue the replay behind everything recorded before it.
+        // Queue the replay behind everything recorded before it, and after the
+        // transfer-lane work on its buffers.
         queue.close_bundle(&mut st)?;
+        let deps = {
+            let entry = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?;
+            let accesses = entry
+                .uses
+                .iter()
+                .filter_map(|&(b, write)| st.buffers.get(b.0).map(|e| ((e.last_write, e.last_access), write)));
+            self.cross_lane_deps_of(&st, accesses, 0)
+        };
         let mut bundle = crate::submit::Bundle::replay(cb, ticket);
         if let (true, Some(q)) = (flags.timestamps, query) {
             bundle.queries.push((ticket, q, self.host_ns(), false));
@@ -238,7 +247,11 @@ impl Executor {
             entry.uses = uses;
             entry.ops = ops;
         }
-        st.to_submit.push_back((cb, ticket));
+        let mut waits = deps;
+        waits[0] = 0;
+        bundle.waits = waits;
+        let covers = st.last_ticket;
+        st.to_submit.push_back(crate::submit::Pending { command_buffer: cb, lane: 0, signal: ticket, covers, waits });
         st.in_flight.push_back(bundle);
         MutexGuard::unlocked(&mut st, || queue.drain())?;
         Ok(ticket)
@@ -272,7 +285,7 @@ impl Executor {
                 u.write && st.buffers.get(u.id.0).is_some_and(|b| b.kind != crate::memory::BufferKind::DeviceLocal)
             });
             if host_visible_writes {
-                crate::submit::host_barrier(&self.device, cb);
+                crate::submit::host_barrier(&self.device, cb, 0);
             }
             // SAFETY: `cb` is recording, owned by the batch, with no replay in flight.
             unsafe { self.device.end_command_buffer(cb) }.map_err(|e| Error::vulkan("vkEndCommandBuffer", e))?;

@@ -282,6 +282,29 @@ impl Instance {
             .map(|(i, f)| (i as u32, f.timestamp_valid_bits))
     }
 
+    /// A queue family for transfers alone (no graphics, no compute: the copy
+    /// engines), where the device has one: (family, queue count, timestamp bits).
+    pub fn transfer_queue_family(&self, pd: vk::PhysicalDevice) -> Option<(u32, u32, u32)> {
+        // SAFETY: a plain query on a device of this instance.
+        let families = unsafe { self.raw.get_physical_device_queue_family_properties(pd) };
+        families
+            .iter()
+            .enumerate()
+            .find(|(_, f)| {
+                f.queue_count > 0
+                    && f.queue_flags.contains(vk::QueueFlags::TRANSFER)
+                    && !f.queue_flags.intersects(vk::QueueFlags::GRAPHICS | vk::QueueFlags::COMPUTE)
+            })
+            .map(|(i, f)| (i as u32, f.queue_count, f.timestamp_valid_bits))
+    }
+
+    /// How many queues the family has.
+    pub fn queue_count(&self, pd: vk::PhysicalDevice, family: u32) -> u32 {
+        // SAFETY: a plain query on a device of this instance.
+        let families = unsafe { self.raw.get_physical_device_queue_family_properties(pd) };
+        families.get(family as usize).map_or(0, |f| f.queue_count)
+    }
+
     pub fn has_extension(&self, pd: vk::PhysicalDevice, name: &CStr) -> bool {
         // SAFETY: a plain query on a device of this instance.
         unsafe { self.raw.enumerate_device_extension_properties(pd) }

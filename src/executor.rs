@@ -9,7 +9,7 @@ use std::time::Instant;
 use ash::vk;
 use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
 use gpu_allocator::{AllocationSizes, AllocatorDebugSettings};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::batch::BatchEntry;
 use crate::descriptors::{DescriptorMode, SetCache};
@@ -19,7 +19,7 @@ use crate::host::{self, HostImport, HostRegion};
 use crate::kernel::{self, KernelInterface, Pipeline, SpecConstant};
 use crate::memory::{self, BufferKind, RawBuffer, StagingPool};
 use crate::slots::{Family, Slots};
-use crate::submit::{Bundle, Plan};
+use crate::submit::{Bundle, Pending, Plan};
 use crate::timing::{Stats, Timing, TimingLog};
 use crate::trace::{Clock, Event, Trace};
 
@@ -36,6 +36,11 @@ const DEFAULT_SPIN_NS: u64 = 100_000;
 /// How long the flusher spins before it sleeps (the GPU still has a bundle
 /// queued while it waits, so a late wake-up rarely leaves the GPU idle).
 const DEFAULT_FLUSHER_SPIN_NS: u64 = 20_000;
+/// Transfer-only submissions smaller than this stay on the compute queue, when
+/// not told: there they coalesce with other work, while a transfer-lane
+/// submission costs a queue submission of its own (~16 us of GPU time on the
+/// H100, about what 1 MiB takes on the bus).
+const DEFAULT_TRANSFER_MIN_BYTES: u64 = 1 << 20;
 
 /// How to create an executor. `Default` gives the best device, no validation.
 #[derive(Clone, Debug, Default)]
@@ -57,6 +62,43 @@ pub struct ExecutorDesc {
     /// would exceed it waits for older work, or is `WouldBlock` with
     /// `SubmitFlags::no_block`. `GPUASYNC_STAGING_BYTES` overrides it.
     pub staging_bytes: u64,
+    /// Where large transfer-only submissions run (see `TransferQueues`).
+    /// `GPUASYNC_TRANSFER_QUEUE` (`auto`, `off`, `shared`) overrides it.
+    pub transfer_queues: TransferQueues,
+    /// A transfer-only submission goes to a transfer queue when it moves at
+    /// least this many bytes (`None`: 1 MiB; smaller ones are cheaper coalesced
+    /// with compute). `GPUASYNC_TRANSFER_MIN_BYTES` overrides it.
+    pub transfer_min_bytes: Option<u64>,
+}
+
+/// Where transfer-only submissions (writes, reads, copies, fills and nothing
+/// else) run. On a transfer queue they overlap compute on the compute queue;
+/// each transfer queue has its own timeline, and the executor orders work
+/// across queues by buffer hazards, as it does inside one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TransferQueues {
+    /// The device's dedicated transfer queues (the copy engines) where it has
+    /// them: one for submissions that only write, one for those that read
+    /// (the same one if the family has a single queue). None otherwise.
+    #[default]
+    Auto,
+    /// Everything on the compute queue.
+    Off,
+    /// Transfer lanes on the compute queue's family (other queues of it, or
+    /// the compute queue itself): the cross-queue machinery without copy
+    /// engines, so that it can be tested on any device (lavapipe included).
+    Shared,
+}
+
+/// The lanes work runs on: 0 the compute queue, 1 uploads, 2 downloads.
+pub(crate) const LANES: usize = 3;
+
+/// A transfer lane: a queue (possibly shared with another lane) and the
+/// timeline semaphore it signals. A lane signals the tickets of its own
+/// submissions, so "counter >= t" means ticket t of that lane is complete.
+pub(crate) struct Lane {
+    pub raw: vk::Queue,
+    pub timeline: vk::Semaphore,
 }
 
 /// A buffer handle: index + generation + owning executor (see `slots`).
@@ -111,11 +153,18 @@ pub(crate) struct State {
     /// Bundles closed for the GPU (handed over, or in `to_submit`) and not yet
     /// retired, oldest first.
     pub in_flight: VecDeque<Bundle>,
-    /// Closed bundles waiting for `Queue::drain` to hand them over: (command
-    /// buffer, ticket it signals), in ticket order.
-    pub to_submit: VecDeque<(vk::CommandBuffer, u64)>,
+    /// Closed bundles waiting for `Queue::drain` to hand them over, in the
+    /// order they were closed (ticket order on each lane).
+    pub to_submit: VecDeque<Pending>,
     pub command_pool: vk::CommandPool,
     pub free_commands: Vec<vk::CommandBuffer>,
+    /// Command buffers of the transfer lanes (their queue family's pool; null
+    /// when there are no transfer lanes or they share the compute family).
+    pub transfer_pool: vk::CommandPool,
+    pub transfer_free: Vec<vk::CommandBuffer>,
+    /// Transfer-lane bundles (one submission each) not yet retired, in ticket
+    /// order.
+    pub transfer_in_flight: VecDeque<Bundle>,
     /// Timestamp queries: two per timed submission; null when the queue has none.
     pub query_pool: vk::QueryPool,
     pub free_queries: Vec<u32>,
@@ -148,6 +197,9 @@ pub(crate) struct Queue {
     pub device: ash::Device,
     pub raw: vk::Queue,
     pub timeline: vk::Semaphore,
+    /// Transfer lanes 1 (uploads) and 2 (downloads): none, one (both kinds),
+    /// or two. Lane 0 is `raw` and `timeline`.
+    pub lanes: Vec<Lane>,
     pub state: Mutex<State>,
     /// Held while handing bundles to the queue (the queue's external
     /// synchronisation). Taken before the state lock, never while holding it.
@@ -206,6 +258,14 @@ pub struct Executor {
     /// Built-in kernels created so far, and the reductions' scratch buffer.
     pub(crate) builtins: Mutex<crate::builtin::BuiltinCache>,
     pub(crate) queue: Arc<Queue>,
+    /// The queue families that share every buffer (concurrent sharing, so no
+    /// ownership transfers are needed) when transfer lanes run on a family of
+    /// their own; empty when one family does everything.
+    pub(crate) sharing: Vec<u32>,
+    /// Transfer-only submissions moving at least this many bytes take a transfer lane.
+    pub(crate) transfer_min_bytes: u64,
+    /// Transfer lanes write timestamps (same clock width, queries reset on the host).
+    pub(crate) transfer_timestamps: bool,
     flusher: Option<std::thread::JoinHandle<()>>,
     // Dropped last: the device above is destroyed in `Drop` before this.
     instance: Instance,
@@ -240,7 +300,9 @@ fn env_flag(name: &str) -> bool {
 struct Parts<'a> {
     device: &'a ash::Device,
     timeline: vk::Semaphore,
+    lane_timelines: Vec<vk::Semaphore>,
     pool: vk::CommandPool,
+    transfer_pool: vk::CommandPool,
     queries: vk::QueryPool,
     cache: vk::PipelineCache,
     done: bool,
@@ -255,7 +317,11 @@ impl Drop for Parts<'_> {
                 self.device.destroy_pipeline_cache(self.cache, None);
                 self.device.destroy_query_pool(self.queries, None);
                 self.device.destroy_command_pool(self.pool, None);
+                self.device.destroy_command_pool(self.transfer_pool, None);
                 self.device.destroy_semaphore(self.timeline, None);
+                for &t in &self.lane_timelines {
+                    self.device.destroy_semaphore(t, None);
+                }
                 self.device.destroy_device(None);
             }
         }
@@ -274,6 +340,34 @@ impl Executor {
         let (physical, info) = device::choose(&devices, selector.as_deref())?.clone();
         let Some((family, timestamp_bits)) = instance.compute_queue_family(physical) else {
             bail!(NoDevice, "device {} has no compute queue", info.name);
+        };
+        let mode = match std::env::var("GPUASYNC_TRANSFER_QUEUE").ok().as_deref().map(str::trim) {
+            None | Some("") => desc.transfer_queues,
+            Some("auto" | "on" | "1") => TransferQueues::Auto,
+            Some("off" | "0") => TransferQueues::Off,
+            Some("shared") => TransferQueues::Shared,
+            Some(other) => bail!(InvalidArgument, "GPUASYNC_TRANSFER_QUEUE={other}: expected auto, off or shared"),
+        };
+        let transfer_min_bytes = match std::env::var("GPUASYNC_TRANSFER_MIN_BYTES") {
+            Ok(v) => v.trim().parse().map_err(|_| {
+                Error::new(ErrorKind::InvalidArgument, format!("GPUASYNC_TRANSFER_MIN_BYTES={v}: expected a byte count"))
+            })?,
+            Err(_) => desc.transfer_min_bytes.unwrap_or(DEFAULT_TRANSFER_MIN_BYTES),
+        };
+        // The transfer lanes: (family, queue index) of lanes 1 and 2, and the
+        // family's timestamp bits.
+        let (lane_queues, transfer_family, lane_timestamp_bits): (Vec<(u32, u32)>, Option<u32>, u32) = match mode {
+            TransferQueues::Off => (Vec::new(), None, 0),
+            TransferQueues::Auto => match instance.transfer_queue_family(physical) {
+                Some((f, n, bits)) => ((0..n.min(2)).map(|q| (f, q)).collect(), Some(f), bits),
+                None => (Vec::new(), None, 0),
+            },
+            TransferQueues::Shared => {
+                // Queues 1 and 2 of the compute family where it has them, else
+                // the compute queue itself (lanes still have their own timelines).
+                let n = instance.queue_count(physical, family).max(1);
+                ((1..3).map(|q| (family, q.min(n - 1))).collect(), None, timestamp_bits)
+            }
         };
 
         // Enable what gpuasync needs, plus the shader features the device offers,
@@ -322,10 +416,15 @@ impl Executor {
         if pipeline_stats {
             features = features.push_next(&mut fstats);
         }
-        let priorities = [1.0f32];
-        let queues = [vk::DeviceQueueCreateInfo::default()
+        let priorities = [1.0f32; 3];
+        let compute_queues = 1 + lane_queues.iter().filter(|q| q.0 == family).map(|q| q.1).max().unwrap_or(0) as usize;
+        let transfer_queues = lane_queues.iter().filter(|q| Some(q.0) == transfer_family).count();
+        let mut queues = vec![vk::DeviceQueueCreateInfo::default()
             .queue_family_index(family)
-            .queue_priorities(&priorities)];
+            .queue_priorities(&priorities[..compute_queues])];
+        if let Some(f) = transfer_family {
+            queues.push(vk::DeviceQueueCreateInfo::default().queue_family_index(f).queue_priorities(&priorities[..transfer_queues]));
+        }
         // Calibrated timestamps put GPU spans on the host clock in traces.
         let calibration = instance.has_extension(physical, ash::ext::calibrated_timestamps::NAME) && {
             let loader = ash::ext::calibrated_timestamps::Instance::new(&instance.entry, &instance.raw);
@@ -356,7 +455,9 @@ impl Executor {
         let mut parts = Parts {
             device: &raw,
             timeline: vk::Semaphore::null(),
+            lane_timelines: Vec::new(),
             pool: vk::CommandPool::null(),
+            transfer_pool: vk::CommandPool::null(),
             queries: vk::QueryPool::null(),
             cache: vk::PipelineCache::null(),
             done: false,
@@ -391,6 +492,20 @@ impl Executor {
         // SAFETY: the create infos below point at live locals; the device is valid.
         parts.timeline = unsafe { raw.create_semaphore(&info_sem, None) }
             .map_err(|e| Error::vulkan("vkCreateSemaphore (timeline)", e))?;
+        for _ in &lane_queues {
+            // SAFETY: as above.
+            let t = unsafe { raw.create_semaphore(&info_sem, None) }
+                .map_err(|e| Error::vulkan("vkCreateSemaphore (transfer timeline)", e))?;
+            parts.lane_timelines.push(t);
+        }
+        if let Some(f) = transfer_family {
+            let info = vk::CommandPoolCreateInfo::default()
+                .queue_family_index(f)
+                .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER);
+            // SAFETY: as above.
+            parts.transfer_pool = unsafe { raw.create_command_pool(&info, None) }
+                .map_err(|e| Error::vulkan("vkCreateCommandPool (transfer)", e))?;
+        }
         let pool_info = vk::CommandPoolCreateInfo::default()
             .queue_family_index(family)
             .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER);
@@ -443,12 +558,20 @@ impl Executor {
             .unwrap_or(DEFAULT_SPIN_NS);
 
         let (timeline, pool, queries, cache) = (parts.timeline, parts.pool, parts.queries, parts.cache);
+        let transfer_pool = parts.transfer_pool;
+        let lanes: Vec<Lane> = lane_queues
+            .iter()
+            .zip(&parts.lane_timelines)
+            // SAFETY: every (family, index) here was requested at device creation.
+            .map(|(&(f, q), &timeline)| Lane { raw: unsafe { raw.get_device_queue(f, q) }, timeline })
+            .collect();
         parts.done = true;
         drop(parts);
         let queue = Arc::new(Queue {
             device: raw.clone(),
             raw: queue,
             timeline,
+            lanes,
             state: Mutex::new(State {
                 allocator: Some(allocator),
                 buffers: Slots::new(tag, Family::Buffer),
@@ -460,6 +583,9 @@ impl Executor {
                 to_submit: VecDeque::new(),
                 command_pool: pool,
                 free_commands: Vec::new(),
+                transfer_pool,
+                transfer_free: Vec::new(),
+                transfer_in_flight: VecDeque::new(),
                 query_pool: queries,
                 free_queries,
                 timings: TimingLog::default(),
@@ -517,6 +643,9 @@ impl Executor {
             tracing: AtomicBool::new(false),
             builtins: Mutex::new(crate::builtin::BuiltinCache::from_env()),
             queue,
+            sharing: transfer_family.map(|f| vec![family, f]).unwrap_or_default(),
+            transfer_min_bytes,
+            transfer_timestamps: timestamps && host_query_reset && lane_timestamp_bits == timestamp_bits,
             flusher: None,
             device: raw,
             info: DeviceInfo { timestamps, ..info },
@@ -573,7 +702,7 @@ impl Executor {
         };
         let st = &mut *state;
         let allocator = st.allocator.as_mut().ok_or_else(teardown)?;
-        let buffer = memory::create_buffer(&self.device, allocator, size, kind, name)?;
+        let buffer = memory::create_buffer(&self.device, allocator, size, kind, name, &self.sharing)?;
         let entry = BufferEntry { buffer, kind, last_write: 0, last_access: 0 };
         match st.buffers.insert(entry) {
             Ok(id) => Ok(BufferId(id)),
@@ -803,10 +932,14 @@ impl Executor {
                 return Err(e.clone());
             }
             if ticket > self.queue.submitted.load(Ordering::Acquire) {
-                // Close the open bundle if it holds the ticket, and hand over
-                // whatever is queued (possibly by another thread, which the
-                // submission lock waits for).
-                self.queue.flush(&mut st)?;
+                // Close the open bundle if it holds the ticket (or, with transfer
+                // lanes, a ticket before it), and hand over whatever is queued
+                // (possibly by another thread, which the submission lock waits for).
+                if st.open.as_ref().is_some_and(|b| b.first_ticket <= ticket) {
+                    self.queue.flush(&mut st)?;
+                } else {
+                    MutexGuard::unlocked(&mut st, || self.queue.drain())?;
+                }
             }
         }
         Ok(())
@@ -831,6 +964,12 @@ impl Executor {
         }
         self.check_issued(ticket)?;
         self.flush_for(ticket)?;
+        if !self.queue.lanes.is_empty() {
+            let mut st = self.queue.state.lock();
+            let reached = self.reached(&st)?;
+            self.retire(&mut st, reached);
+            return Ok(reached >= ticket);
+        }
         let reached = self.queue.progress()?;
         if reached < ticket {
             return Ok(false);
@@ -858,6 +997,9 @@ impl Executor {
         }
         self.check_issued(ticket)?;
         self.flush_for(ticket)?;
+        if !self.queue.lanes.is_empty() {
+            return self.wait_lanes(ticket, timeout_ns);
+        }
         // Wait for the value the queue really signals: the last ticket of the
         // bundle holding `ticket`. (The same moment; and the validation layer of
         // Vulkan SDK 1.3.239 times out when a wait names a value no submission
@@ -897,6 +1039,10 @@ impl Executor {
         let now = self.host_ns();
         while st.in_flight.front().is_some_and(|b| b.last_ticket <= reached) {
             let Some(done) = st.in_flight.pop_front() else { break };
+            self.finish(st, done, now);
+        }
+        while st.transfer_in_flight.front().is_some_and(|b| b.last_ticket <= reached) {
+            let Some(done) = st.transfer_in_flight.pop_front() else { break };
             self.finish(st, done, now);
         }
         if st.garbage.iter().any(|(t, _)| *t <= reached) {
@@ -970,7 +1116,7 @@ impl Executor {
             st.free_queries.push(base);
         }
         if done.recycle {
-            st.free_commands.push(done.command_buffer);
+            st.recycle_command_buffer(done.lane, done.command_buffer);
         }
         st.staging_in_use -= done.staging_charge;
         if let Some(allocator) = st.allocator.as_mut() {
@@ -1090,6 +1236,17 @@ impl Executor {
         }
     }
 
+    /// How many transfer lanes the executor has (0, 1 or 2; see `TransferQueues`).
+    pub fn transfer_lanes(&self) -> usize {
+        self.queue.lanes.len()
+    }
+
+    /// Whether the transfer lanes run on a transfer-only queue family (the
+    /// copy engines), not on the compute queue's family.
+    pub fn transfer_lanes_dedicated(&self) -> bool {
+        self.sharing.len() > 1
+    }
+
     fn save_pipeline_cache(&self) {
         let Some(path) = &self.pipeline_cache_path else { return };
         // SAFETY: the cache is live and owned by this executor.
@@ -1151,6 +1308,9 @@ impl Drop for Executor {
         while let Some(done) = st.in_flight.pop_front() {
             self.finish(&mut st, done, now);
         }
+        while let Some(done) = st.transfer_in_flight.pop_front() {
+            self.finish(&mut st, done, now);
+        }
         if let Some(open) = st.open.take() {
             // Only left when its submission failed: nothing of it ran.
             st.free_commands.push(open.command_buffer);
@@ -1194,9 +1354,13 @@ impl Drop for Executor {
         // is destroyed exactly once (null handles are ignored by Vulkan).
         unsafe {
             self.device.destroy_command_pool(st.command_pool, None);
+            self.device.destroy_command_pool(st.transfer_pool, None);
             self.device.destroy_query_pool(st.query_pool, None);
             self.device.destroy_pipeline_cache(self.pipeline_cache, None);
             self.device.destroy_semaphore(self.queue.timeline, None);
+            for lane in &self.queue.lanes {
+                self.device.destroy_semaphore(lane.timeline, None);
+            }
             self.device.destroy_device(None);
         }
     }

@@ -189,11 +189,13 @@ impl Executor {
             return Err(Error::vulkan("vkGetMemoryHostPointerPropertiesEXT", got));
         }
         let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(HANDLE_TYPE);
-        let info = vk::BufferCreateInfo::default()
-            .size(len)
-            .usage(vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST)
-            .sharing_mode(vk::SharingMode::EXCLUSIVE)
-            .push_next(&mut external);
+        let info = crate::memory::sharing_info(
+            vk::BufferCreateInfo::default()
+                .size(len)
+                .usage(vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST),
+            &self.sharing,
+        )
+        .push_next(&mut external);
         // SAFETY: the info is complete and points at live locals; `len` is nonzero.
         let raw = unsafe { d.create_buffer(&info, None) }.map_err(|e| Error::vulkan("vkCreateBuffer (host import)", e))?;
         // SAFETY: `raw` was just created from this device.

@@ -62,17 +62,25 @@ const USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from_raw(
 
 /// Create a buffer of `size` bytes (nonzero) with memory from `kind`'s location;
 /// `name` labels the allocation in gpu-allocator's reports.
+/// Exclusive sharing, or concurrent sharing between `families` (two or more:
+/// the compute queue's and the transfer queues').
+pub(crate) fn sharing_info<'a>(info: vk::BufferCreateInfo<'a>, families: &'a [u32]) -> vk::BufferCreateInfo<'a> {
+    if families.len() > 1 {
+        info.sharing_mode(vk::SharingMode::CONCURRENT).queue_family_indices(families)
+    } else {
+        info.sharing_mode(vk::SharingMode::EXCLUSIVE)
+    }
+}
+
 pub(crate) fn create_buffer(
     device: &ash::Device,
     allocator: &mut Allocator,
     size: u64,
     kind: BufferKind,
     name: &str,
+    sharing: &[u32],
 ) -> Result<RawBuffer> {
-    let info = vk::BufferCreateInfo::default()
-        .size(size)
-        .usage(USAGE)
-        .sharing_mode(vk::SharingMode::EXCLUSIVE);
+    let info = sharing_info(vk::BufferCreateInfo::default().size(size).usage(USAGE), sharing);
     // SAFETY: `info` is fully initialised and `size` is nonzero (callers check).
     let raw = unsafe { device.create_buffer(&info, None) }
         .map_err(|e| Error::vulkan("vkCreateBuffer", e))?;
@@ -138,7 +146,14 @@ impl StagingPool {
 
     /// A staging buffer of at least `bytes` of `kind`: a kept one if one fits,
     /// else a new one of the rounded size.
-    pub fn take(&mut self, device: &ash::Device, allocator: &mut Allocator, bytes: u64, kind: BufferKind) -> Result<RawBuffer> {
+    pub fn take(
+        &mut self,
+        device: &ash::Device,
+        allocator: &mut Allocator,
+        bytes: u64,
+        kind: BufferKind,
+        sharing: &[u32],
+    ) -> Result<RawBuffer> {
         // Round up so buffers fit later requests, but only sizes the pool may keep:
         // a larger transfer gets exactly what it needs.
         let rounded = bytes.max(MIN_STAGING).checked_next_power_of_two().unwrap_or(bytes);
@@ -156,7 +171,7 @@ impl StagingPool {
             return Ok(b);
         }
         let name = if kind == BufferKind::Readback { "gpuasync staging (reads)" } else { "gpuasync staging (writes)" };
-        create_buffer(device, allocator, size, kind, name)
+        create_buffer(device, allocator, size, kind, name, sharing)
     }
 
     /// Keep `buffer` for reuse (the GPU is done with it), or free it when the

@@ -30,7 +30,7 @@ use ash::vk;
 use parking_lot::MutexGuard;
 
 use crate::error::{bail, Error, ErrorKind, Result};
-use crate::executor::{invalid_buffer, invalid_kernel, teardown, BufferId, Executor, KernelId, Queue, State};
+use crate::executor::{invalid_buffer, invalid_kernel, teardown, BufferId, Executor, KernelId, Queue, State, LANES};
 use crate::descriptors::DescriptorMode;
 use crate::host;
 use crate::memory::{self, BufferKind, RawBuffer};
@@ -106,6 +106,19 @@ pub struct SubmitFlags {
     pub op_timestamps: bool,
 }
 
+/// A closed bundle waiting for `Queue::drain`.
+pub(crate) struct Pending {
+    pub command_buffer: vk::CommandBuffer,
+    /// The lane whose queue runs it (0: compute, see `executor::LANES`).
+    pub lane: usize,
+    /// The value it signals on its lane's timeline: its last ticket.
+    pub signal: u64,
+    /// Once it is handed over, every ticket up to this one has been.
+    pub covers: u64,
+    /// Per lane, a value of that lane's timeline to wait for first (0: none).
+    pub waits: [u64; LANES],
+}
+
 /// A bundle goes to the queue when it holds this many submissions.
 const MAX_BUNDLE_SUBMISSIONS: u32 = 256;
 
@@ -113,6 +126,10 @@ const MAX_BUNDLE_SUBMISSIONS: u32 = 256;
 /// the queue; what its completion releases.
 pub(crate) struct Bundle {
     pub command_buffer: vk::CommandBuffer,
+    /// The lane it runs on (0: the compute queue).
+    pub lane: usize,
+    /// Per lane, the timeline value it waits for before it starts (0: none).
+    pub waits: [u64; LANES],
     /// Tickets `first_ticket..=last_ticket` live in this bundle; the queue signals
     /// `last_ticket` when it is done, so all complete together.
     pub first_ticket: u64,
@@ -126,7 +143,7 @@ pub(crate) struct Bundle {
     bound_set: vk::DescriptorSet,
     bound_layout: vk::PipelineLayout,
     /// The host reads something this bundle writes (reads, mapped buffers).
-    host_reads: bool,
+    pub host_reads: bool,
     pub staging: Vec<RawBuffer>,
     /// (index into `staging`, offset there, destination)
     pub reads: Vec<(usize, usize, HostDst)>,
@@ -149,6 +166,8 @@ impl Bundle {
     pub(crate) fn replay(command_buffer: vk::CommandBuffer, ticket: u64) -> Self {
         Self {
             command_buffer,
+            lane: 0,
+            waits: [0; LANES],
             first_ticket: ticket,
             last_ticket: ticket,
             submissions: 1,
@@ -271,25 +290,30 @@ fn barrier(
 
 /// Make staging copies and writes to mapped buffers visible to the host, which
 /// reads them after the ticket completes: a semaphore wait alone does not.
-pub(crate) fn host_barrier(device: &ash::Device, cb: vk::CommandBuffer) {
-    barrier(
-        device,
-        cb,
-        SHADER_OR_TRANSFER,
-        vk::AccessFlags2::SHADER_STORAGE_WRITE | vk::AccessFlags2::TRANSFER_WRITE,
-        vk::PipelineStageFlags2::HOST,
-        vk::AccessFlags2::HOST_READ,
-    );
+/// A transfer lane's queue knows no shader stages: it names transfers alone.
+pub(crate) fn host_barrier(device: &ash::Device, cb: vk::CommandBuffer, lane: usize) {
+    let (stages, access) = if lane == 0 {
+        (SHADER_OR_TRANSFER, vk::AccessFlags2::SHADER_STORAGE_WRITE | vk::AccessFlags2::TRANSFER_WRITE)
+    } else {
+        (vk::PipelineStageFlags2::ALL_TRANSFER, vk::AccessFlags2::TRANSFER_WRITE)
+    };
+    barrier(device, cb, stages, access, vk::PipelineStageFlags2::HOST, vk::AccessFlags2::HOST_READ);
 }
 
 /// The barrier a recorded batch begins with: all earlier work on its buffers.
 pub(crate) fn leading_barrier(device: &ash::Device, cb: vk::CommandBuffer) {
-    buffer_barrier(device, cb);
+    buffer_barrier(device, cb, 0);
 }
 
 /// The barrier between accesses to the same buffer: writes by copies, fills and
-/// shaders made visible to later reads and writes by the same.
-fn buffer_barrier(device: &ash::Device, cb: vk::CommandBuffer) {
+/// shaders made visible to later reads and writes by the same (on a transfer
+/// lane, by copies and fills alone).
+pub(crate) fn buffer_barrier(device: &ash::Device, cb: vk::CommandBuffer, lane: usize) {
+    if lane != 0 {
+        let transfer = vk::PipelineStageFlags2::ALL_TRANSFER;
+        let access = vk::AccessFlags2::TRANSFER_READ | vk::AccessFlags2::TRANSFER_WRITE;
+        return barrier(device, cb, transfer, vk::AccessFlags2::TRANSFER_WRITE, transfer, access);
+    }
     barrier(
         device,
         cb,
@@ -303,7 +327,34 @@ fn buffer_barrier(device: &ash::Device, cb: vk::CommandBuffer) {
     );
 }
 
+impl State {
+    /// The (last write, last access) tickets of the buffer or registered host
+    /// range a use names.
+    pub(crate) fn tickets_of(&self, u: &Use) -> Option<(u64, u64)> {
+        if u.host {
+            self.hosts.iter().find(|h| h.raw == u.raw).map(|h| (h.last_write, h.last_access))
+        } else {
+            self.buffers.get(u.id.0).map(|b| (b.last_write, b.last_access))
+        }
+    }
+}
+
+/// Remove the bundle of `lane` that signals `ticket` from its in-flight list.
+fn take_bundle(st: &mut State, lane: usize, ticket: u64) -> Option<Bundle> {
+    let list = if lane == 0 { &mut st.in_flight } else { &mut st.transfer_in_flight };
+    let i = list.iter().position(|b| b.last_ticket == ticket)?;
+    list.remove(i)
+}
+
 impl Queue {
+    /// Lane `lane`'s queue and timeline (lane 0: the compute queue).
+    pub(crate) fn lane(&self, lane: usize) -> (vk::Queue, vk::Semaphore) {
+        match lane.checked_sub(1).and_then(|i| self.lanes.get(i)) {
+            Some(l) => (l.raw, l.timeline),
+            None => (self.raw, self.timeline),
+        }
+    }
+
     /// The value the GPU's timeline has reached.
     pub(crate) fn progress(&self) -> Result<u64> {
         // SAFETY: the semaphore is a live timeline semaphore of this device.
@@ -338,7 +389,7 @@ impl Queue {
         let Some(bundle) = st.open.take() else { return Ok(()) };
         let cb = bundle.command_buffer;
         if bundle.host_reads {
-            host_barrier(&self.device, cb);
+            host_barrier(&self.device, cb, 0);
         }
         // SAFETY: `cb` is recording and owned by the bundle, under the state lock.
         if let Err(e) = unsafe { self.device.end_command_buffer(cb) } {
@@ -347,7 +398,13 @@ impl Queue {
             self.break_queued(st, &e);
             return Err(e);
         }
-        st.to_submit.push_back((cb, bundle.last_ticket));
+        st.to_submit.push_back(Pending {
+            command_buffer: cb,
+            lane: 0,
+            signal: bundle.last_ticket,
+            covers: st.last_ticket,
+            waits: bundle.waits,
+        });
         st.in_flight.push_back(bundle);
         Ok(())
     }
@@ -367,32 +424,48 @@ impl Queue {
                 }
                 st.to_submit.pop_front()
             };
-            let Some((cb, ticket)) = next else { return Ok(()) };
+            let Some(next) = next else { return Ok(()) };
+            let (cb, ticket) = (next.command_buffer, next.signal);
             let cbs = [vk::CommandBufferSubmitInfo::default().command_buffer(cb)];
+            let (raw, timeline) = self.lane(next.lane);
             let signal = [vk::SemaphoreSubmitInfo::default()
-                .semaphore(self.timeline)
+                .semaphore(timeline)
                 .value(ticket)
                 .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
-            let submit = [vk::SubmitInfo2::default().command_buffer_infos(&cbs).signal_semaphore_infos(&signal)];
-            // SAFETY: `cb` is executable; the queue is externally synchronised by the
-            // submission lock; bundles leave `to_submit` in ticket order, so `ticket`
-            // is above every value signalled before.
-            let result = unsafe { self.device.queue_submit2(self.raw, &submit, vk::Fence::null()) };
+            let mut waits = [vk::SemaphoreSubmitInfo::default(); LANES];
+            let mut n = 0;
+            for (lane, &value) in next.waits.iter().enumerate() {
+                if value > 0 {
+                    waits[n] = vk::SemaphoreSubmitInfo::default()
+                        .semaphore(self.lane(lane).1)
+                        .value(value)
+                        .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS);
+                    n += 1;
+                }
+            }
+            let submit = [vk::SubmitInfo2::default()
+                .wait_semaphore_infos(&waits[..n])
+                .command_buffer_infos(&cbs)
+                .signal_semaphore_infos(&signal)];
+            // SAFETY: `cb` is executable; every queue is externally synchronised by
+            // the submission lock; bundles leave `to_submit` in ticket order on each
+            // lane, so `ticket` is above every value its lane signalled before, and
+            // every value waited for was signalled by a submission handed over
+            // earlier (dependencies point at bundles closed before this one).
+            let result = unsafe { self.device.queue_submit2(raw, &submit, vk::Fence::null()) };
             if let Err(e) = result {
                 let e = Error::vulkan("vkQueueSubmit2", e);
                 let mut st = self.state.lock();
                 let e = Error::new(e.kind, format!("{}; tickets from {ticket} on can never complete", e.message));
                 st.broken = Some(e.clone());
                 self.broken.store(true, Ordering::Release);
-                if let Some(i) = st.in_flight.iter().position(|b| b.last_ticket == ticket) {
-                    if let Some(bundle) = st.in_flight.remove(i) {
-                        self.discard(&mut st, bundle);
-                    }
+                if let Some(bundle) = take_bundle(&mut st, next.lane, ticket) {
+                    self.discard(&mut st, bundle);
                 }
                 self.break_queued(&mut st, &e);
                 return Err(e);
             }
-            self.submitted.store(ticket, Ordering::Release);
+            self.submitted.fetch_max(next.covers, Ordering::AcqRel);
             self.queue_submissions.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -400,17 +473,15 @@ impl Queue {
     /// The executor is broken: drop every bundle not yet handed to the queue
     /// (the open one and those waiting in `to_submit`). None of them ran; their
     /// reads are never delivered.
-    fn break_queued(&self, st: &mut State, e: &Error) {
+    pub(crate) fn break_queued(&self, st: &mut State, e: &Error) {
         if st.broken.is_none() {
             st.broken = Some(e.clone());
         }
         self.broken.store(true, Ordering::Release);
-        let lost: Vec<u64> = st.to_submit.drain(..).map(|(_, t)| t).collect();
-        for ticket in lost {
-            if let Some(i) = st.in_flight.iter().position(|b| b.last_ticket == ticket) {
-                if let Some(bundle) = st.in_flight.remove(i) {
-                    self.discard(st, bundle);
-                }
+        let lost: Vec<(usize, u64)> = st.to_submit.drain(..).map(|p| (p.lane, p.signal)).collect();
+        for (lane, ticket) in lost {
+            if let Some(bundle) = take_bundle(st, lane, ticket) {
+                self.discard(st, bundle);
             }
         }
         if let Some(open) = st.open.take() {
@@ -425,7 +496,7 @@ impl Queue {
     /// batch owns it), staging, and pooled queries.
     pub(crate) fn discard(&self, st: &mut State, bundle: Bundle) {
         if bundle.recycle {
-            st.free_commands.push(bundle.command_buffer);
+            st.recycle_command_buffer(bundle.lane, bundle.command_buffer);
         }
         for &(_, base, _, pooled) in &bundle.queries {
             if pooled {
@@ -592,7 +663,20 @@ impl Executor {
         if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes)? {
             self.plan_into(&st, ops, &mut plan)?;
         }
+        let lane = self.lane_for(ops, &plan, flags);
+        if lane != 0 {
+            return self.submit_transfer(st, lane, ops, flags, plan, barriers);
+        }
         self.prepare_sets(&mut st, ops, &mut plan)?;
+        // Transfer-lane work this must follow: the bundle waits for it. A bundle
+        // that already holds submissions is closed first, so that they do not
+        // wait too (dependencies point at bundles closed earlier).
+        let waits = self.cross_lane_deps(&st, &plan.uses, 0);
+        if waits.iter().any(|&w| w > 0)
+            && st.open.as_ref().is_some_and(|b| b.submissions > 0 && waits.iter().zip(&b.waits).any(|(w, o)| w > o))
+        {
+            queue.close_bundle(&mut st)?;
+        }
         let timestamps = (flags.timestamps || flags.op_timestamps) && st.query_pool != vk::QueryPool::null();
         let op_timestamps = flags.op_timestamps && timestamps;
         if op_timestamps && st.free_queries.len() < ops.len() + 1 {
@@ -628,8 +712,48 @@ impl Executor {
         self.record(&mut st, &mut bundle, ops, &plan, &rec);
 
         // Recorded: commit the new state.
+        for (w, &new) in bundle.waits.iter_mut().zip(&waits) {
+            *w = (*w).max(new);
+        }
+        self.commit(&mut st, &mut bundle, ticket, ops, &plan, staging, query, &op_queries, origin);
+        let full = bundle.submissions >= MAX_BUNDLE_SUBMISSIONS;
+        let fresh = bundle.submissions == 1;
+        st.open = Some(bundle);
+        st.scratch_plan = plan;
+
+        // A lone submission to an idle GPU goes at once (latency); while the GPU
+        // is busy, the bundle stays open for more and the flusher hands it over
+        // when the GPU is down to its last bundle (throughput, and the submitting
+        // thread does not pay for vkQueueSubmit2).
+        // From here on the submission is committed: a failure to hand it over
+        // breaks the executor (its bundle is dropped, so nothing lands in the
+        // caller's memory later) and is reported as this call's error.
+        if full || (fresh && queue.bundles_pending(&st).map_or(true, |p| p == 0)) {
+            queue.flush(&mut st)?;
+        } else if fresh {
+            queue.wake.notify_one();
+        }
+        Ok(ticket)
+    }
+
+    /// A recorded submission becomes part of `bundle` with `ticket`: the
+    /// executor's ticket, statistics, staging charge, queries, and the tickets
+    /// of every buffer and kernel it uses.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn commit(
+        &self,
+        st: &mut State,
+        bundle: &mut Bundle,
+        ticket: u64,
+        ops: &[Op<'_>],
+        plan: &Plan,
+        staging: Vec<RawBuffer>,
+        query: Option<u32>,
+        op_queries: &[u32],
+        origin: Option<&[usize]>,
+    ) {
         st.last_ticket = ticket;
-        queue.issued.store(ticket, Ordering::Release);
+        self.queue.issued.store(ticket, Ordering::Release);
         bundle.last_ticket = ticket;
         bundle.submissions += 1;
         st.stats.bytes_written += plan.write_bytes_exact;
@@ -673,24 +797,6 @@ impl Executor {
                 }
             }
         }
-        let full = bundle.submissions >= MAX_BUNDLE_SUBMISSIONS;
-        let fresh = bundle.submissions == 1;
-        st.open = Some(bundle);
-        st.scratch_plan = plan;
-
-        // A lone submission to an idle GPU goes at once (latency); while the GPU
-        // is busy, the bundle stays open for more and the flusher hands it over
-        // when the GPU is down to its last bundle (throughput, and the submitting
-        // thread does not pay for vkQueueSubmit2).
-        // From here on the submission is committed: a failure to hand it over
-        // breaks the executor (its bundle is dropped, so nothing lands in the
-        // caller's memory later) and is reported as this call's error.
-        if full || (fresh && queue.bundles_pending(&st).map_or(true, |p| p == 0)) {
-            queue.flush(&mut st)?;
-        } else if fresh {
-            queue.wake.notify_one();
-        }
-        Ok(ticket)
     }
 
     /// Wait (without the lock) until fewer than `max_in_flight` submissions are
@@ -709,7 +815,7 @@ impl Executor {
             if fits(st) {
                 return Ok(released);
             }
-            let reached = queue.progress()?;
+            let reached = self.reached(st)?;
             self.retire(st, reached);
             if fits(st) {
                 return Ok(released);
@@ -722,17 +828,20 @@ impl Executor {
                     self.staging_budget
                 );
             }
-            if st.in_flight.is_empty() {
+            if st.in_flight.is_empty() && st.transfer_in_flight.is_empty() {
                 queue.close_bundle(st)?;
             }
-            let Some(oldest) = st.in_flight.front().map(|b| b.last_ticket) else {
+            // The oldest bundle, of whichever lane.
+            let main = st.in_flight.front().map(|b| (b.first_ticket, 0, b.last_ticket));
+            let transfer = st.transfer_in_flight.front().map(|b| (b.first_ticket, b.lane, b.last_ticket));
+            let Some((_, lane, oldest)) = main.into_iter().chain(transfer).min() else {
                 return Err(Error::new(ErrorKind::Internal, "in-flight bound reached with nothing in flight"));
             };
             // Drain first: never wait for a value whose bundle is not handed over.
             released = true;
             MutexGuard::unlocked(st, || {
                 queue.drain()?;
-                queue.wait_for(oldest, u64::MAX)
+                queue.wait_all(&[(lane, oldest)], 0, u64::MAX)
             })?;
             if let Some(e) = &st.broken {
                 return Err(e.clone());
@@ -764,6 +873,8 @@ impl Executor {
         unsafe { self.device.begin_command_buffer(cb, &begin) }.map_err(|e| Error::vulkan("vkBeginCommandBuffer", e))?;
         Ok(Bundle {
             command_buffer: cb,
+            lane: 0,
+            waits: [0; LANES],
             first_ticket: ticket,
             last_ticket: ticket,
             submissions: 0,
@@ -790,7 +901,7 @@ impl Executor {
     }
 
     /// `plan`, filling a reused `Plan` (no allocation on the hot path).
-    fn plan_into(&self, st: &State, ops: &[Op<'_>], plan: &mut Plan) -> Result<()> {
+    pub(crate) fn plan_into(&self, st: &State, ops: &[Op<'_>], plan: &mut Plan) -> Result<()> {
         plan.uses.clear();
         plan.op_uses.clear();
         plan.direct.clear();
@@ -921,18 +1032,18 @@ impl Executor {
     }
 
     /// A staging buffer of `bytes` (none for 0), pushed onto `staging`.
-    fn alloc_staging(&self, st: &mut State, bytes: u64, kind: BufferKind, staging: &mut Vec<RawBuffer>) -> Result<Option<usize>> {
+    pub(crate) fn alloc_staging(&self, st: &mut State, bytes: u64, kind: BufferKind, staging: &mut Vec<RawBuffer>) -> Result<Option<usize>> {
         if bytes == 0 {
             return Ok(None);
         }
         let allocator = st.allocator.as_mut().ok_or_else(teardown)?;
-        staging.push(st.staging_pool.take(&self.device, allocator, bytes, kind)?);
+        staging.push(st.staging_pool.take(&self.device, allocator, bytes, kind, &self.sharing)?);
         Ok(Some(staging.len() - 1))
     }
 
     /// Copy every write's bytes into one staging buffer; returns its index.
     /// Writes from registered host memory (`plan.direct`) are not staged.
-    fn stage_writes(&self, st: &mut State, ops: &[Op<'_>], plan: &Plan, staging: &mut Vec<RawBuffer>) -> Result<Option<usize>> {
+    pub(crate) fn stage_writes(&self, st: &mut State, ops: &[Op<'_>], plan: &Plan, staging: &mut Vec<RawBuffer>) -> Result<Option<usize>> {
         let Some(index) = self.alloc_staging(st, plan.write_bytes, BufferKind::HostVisible, staging)? else {
             return Ok(None);
         };
@@ -953,7 +1064,7 @@ impl Executor {
         Ok(Some(index))
     }
 
-    fn free_staging(&self, st: &mut State, staging: Vec<RawBuffer>) {
+    pub(crate) fn free_staging(&self, st: &mut State, staging: Vec<RawBuffer>) {
         if let Some(allocator) = st.allocator.as_mut() {
             for s in staging {
                 st.staging_pool.give(&self.device, allocator, s);
@@ -992,18 +1103,13 @@ impl Executor {
             // Earlier bundles may still touch these buffers: order this submission
             // after them where it shares a buffer with a hazard.
             let after_earlier = plan.uses.iter().any(|u| {
-                let tickets = if u.host {
-                    st.hosts.iter().find(|h| h.raw == u.raw).map(|h| (h.last_write, h.last_access))
-                } else {
-                    st.buffers.get(u.id.0).map(|b| (b.last_write, b.last_access))
-                };
-                tickets.is_some_and(|(last_write, last_access)| {
+                st.tickets_of(u).is_some_and(|(last_write, last_access)| {
                     let conflict = if u.write { last_access } else { last_write };
                     conflict > 0 && conflict < bundle.first_ticket
                 })
             });
             if after_earlier {
-                buffer_barrier(d, cb);
+                buffer_barrier(d, cb, bundle.lane);
                 bundle.ordered_after_earlier = true;
                 bundle.hazards.clear();
             }
@@ -1014,7 +1120,7 @@ impl Executor {
         for (op_index, (op, uses)) in ops.iter().zip(&plan.op_uses).enumerate() {
             let uses = &plan.uses[uses.clone()];
             if rec.barriers && bundle.hazards.conflicts(uses) {
-                buffer_barrier(d, cb);
+                buffer_barrier(d, cb, bundle.lane);
                 bundle.ordered_after_earlier = true;
                 bundle.hazards.clear();
             }
@@ -1241,8 +1347,8 @@ pub(crate) struct Plan {
     /// offset of its host bytes in that range's buffer (the op's uses are then
     /// the device buffer and that buffer); else `None` (staged).
     pub direct: Vec<Option<u64>>,
-    write_bytes: u64,
-    read_bytes: u64,
+    pub write_bytes: u64,
+    pub read_bytes: u64,
 }
 
 pub(crate) struct Recording<'a> {

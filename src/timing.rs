@@ -105,4 +105,6 @@ pub struct Stats {
     /// coalesced into one command buffer can overlap, so this can exceed the
     /// time the GPU was busy: compare it with the GPU span of the whole run.
     pub gpu_time_ns: u64,
+    /// Submissions that ran on a transfer lane (see `TransferQueues`).
+    pub transfer_submissions: u64,
 }

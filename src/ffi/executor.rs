@@ -274,6 +274,8 @@ pub struct gpuasync_stats {
     /// Sum of their GPU spans in nanoseconds; spans of coalesced submissions can
     /// overlap, so this can exceed the GPU's busy time.
     pub gpu_time_ns: u64,
+    /// Submissions that ran on a transfer queue (`GPUASYNC_TRANSFER_QUEUE`).
+    pub transfer_submissions: u64,
 }
 
 /// Counters of what the executor has done so far.
@@ -290,6 +292,7 @@ pub extern "C" fn gpuasync_executor_stats(executor: gpuasync_executor, stats: *m
             bytes_read: s.bytes_read,
             timed_submissions: s.timed_submissions,
             gpu_time_ns: s.gpu_time_ns,
+            transfer_submissions: s.transfer_submissions,
         };
         // SAFETY: checked non-null above.
         unsafe { write_out(stats, out) };

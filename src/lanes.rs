@@ -1,0 +1,347 @@
+//! Transfer lanes: large transfer-only submissions run on queues of their own
+//! (the copy engines, where the device has a transfer-only queue family), so
+//! that uploads and downloads overlap compute.
+//!
+//! Lane 0 is the compute queue; lane 1 takes submissions that only write (and
+//! copy or fill); lane 2, where the family has a second queue, those that read
+//! back to the host (else lane 1 takes both). Each lane has its own timeline
+//! semaphore and signals the tickets of its own submissions, so "lane counter
+//! >= t" says that ticket t of that lane is complete. Tickets stay one
+//! sequence for the whole executor.
+//!
+//! Ordering across lanes follows buffer hazards, as inside one lane: a
+//! submission waits (on the GPU, a timeline wait) for the other lanes' last
+//! writer of what it reads and last access of what it writes. Across lanes a
+//! read also waits for the last access, so that the accesses to a buffer from
+//! different lanes form one chain and its two tickets (last write, last
+//! access) keep describing everything a later submission must follow. Waits
+//! only ever name work closed earlier: a submission that follows compute work
+//! still open hands it to the queue first, and a compute bundle that would
+//! gain a wait is closed first when it already holds submissions (so they do
+//! not wait too).
+//!
+//! Buffers are created with concurrent sharing between the two queue families,
+//! so no queue-family ownership transfers are needed: the semaphore waits carry
+//! the memory dependencies.
+//!
+//! Completion is still reported in ticket order: a ticket is complete when it
+//! and every ticket before it are (`Executor::reached`), so reads land and
+//! objects are freed in order.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use ash::vk;
+use parking_lot::MutexGuard;
+
+use crate::error::{Error, Result};
+use crate::executor::{Executor, Queue, State, LANES};
+use crate::submit::{buffer_barrier, host_barrier, Op, Pending, Plan, Recording, SubmitFlags, Use, WHOLE_SIZE};
+
+impl State {
+    /// Return a command buffer to the free list of its lane's pool.
+    pub(crate) fn recycle_command_buffer(&mut self, lane: usize, cb: vk::CommandBuffer) {
+        if lane != 0 && self.transfer_pool != vk::CommandPool::null() {
+            self.transfer_free.push(cb);
+        } else {
+            self.free_commands.push(cb);
+        }
+    }
+
+    /// The lane of a ticket that is not yet retired (0 for any other).
+    pub(crate) fn lane_of(&self, ticket: u64) -> usize {
+        match self.transfer_in_flight.binary_search_by_key(&ticket, |b| b.last_ticket) {
+            Ok(i) => self.transfer_in_flight[i].lane,
+            Err(_) => 0,
+        }
+    }
+}
+
+impl Queue {
+    /// The value lane `lane`'s timeline has reached.
+    pub(crate) fn lane_progress(&self, lane: usize) -> Result<u64> {
+        // SAFETY: the semaphore is a live timeline semaphore of this device.
+        unsafe { self.device.get_semaphore_counter_value(self.lane(lane).1) }
+            .map_err(|e| Error::vulkan("vkGetSemaphoreCounterValue", e))
+    }
+
+    /// Spin up to `spin_ns`, then sleep in the driver, until every (lane,
+    /// value) in `targets` is reached or `timeout_ns` has passed (`Ok(false)`).
+    /// Called without the state lock; every value must be one its lane signals.
+    pub(crate) fn wait_all(&self, targets: &[(usize, u64)], spin_ns: u64, timeout_ns: u64) -> Result<bool> {
+        let start = Instant::now();
+        let spin = spin_ns.min(timeout_ns);
+        loop {
+            let mut done = true;
+            for &(lane, value) in targets {
+                done &= self.lane_progress(lane)? >= value;
+            }
+            if done {
+                return Ok(true);
+            }
+            if start.elapsed().as_nanos() as u64 >= spin {
+                break;
+            }
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
+        }
+        let semaphores: Vec<vk::Semaphore> = targets.iter().map(|&(lane, _)| self.lane(lane).1).collect();
+        let values: Vec<u64> = targets.iter().map(|&(_, v)| v).collect();
+        let info = vk::SemaphoreWaitInfo::default().semaphores(&semaphores).values(&values);
+        let left = timeout_ns.saturating_sub(start.elapsed().as_nanos() as u64);
+        // SAFETY: the semaphores are live; the info points at live locals.
+        match unsafe { self.device.wait_semaphores(&info, left) } {
+            Ok(()) => Ok(true),
+            Err(vk::Result::TIMEOUT) => Ok(false),
+            Err(e) => Err(Error::vulkan("vkWaitSemaphores", e)),
+        }
+    }
+}
+
+impl Executor {
+    /// The highest ticket T such that every ticket up to T is complete.
+    /// Without transfer work in flight, the compute timeline's value.
+    pub(crate) fn reached(&self, st: &State) -> Result<u64> {
+        let main = self.queue.progress()?;
+        if st.transfer_in_flight.is_empty() {
+            return Ok(main);
+        }
+        // The first ticket not complete: the first of the oldest unfinished
+        // compute bundle (or of the open one), or an unfinished transfer.
+        let mut low = u64::MAX;
+        if let Some(b) = st.in_flight.iter().find(|b| b.last_ticket > main) {
+            low = b.first_ticket;
+        } else if let Some(b) = &st.open {
+            low = b.first_ticket;
+        }
+        let mut counters = [None; LANES];
+        for b in &st.transfer_in_flight {
+            if b.first_ticket >= low {
+                break;
+            }
+            let counter = match counters[b.lane] {
+                Some(c) => c,
+                None => *counters[b.lane].insert(self.queue.lane_progress(b.lane)?),
+            };
+            if counter < b.last_ticket {
+                low = b.first_ticket;
+                break;
+            }
+        }
+        Ok(if low == u64::MAX { st.last_ticket } else { low - 1 })
+    }
+
+    /// For a submission on `lane` that makes `uses`: per other lane, the
+    /// latest ticket of that lane it must wait for (0: none).
+    pub(crate) fn cross_lane_deps(&self, st: &State, uses: &[Use], lane: usize) -> [u64; LANES] {
+        self.cross_lane_deps_of(st, uses.iter().filter_map(|u| st.tickets_of(u).map(|t| (t, u.write))), lane)
+    }
+
+    /// `cross_lane_deps` over ((last write, last access), writes) pairs.
+    pub(crate) fn cross_lane_deps_of(
+        &self,
+        st: &State,
+        accesses: impl Iterator<Item = ((u64, u64), bool)>,
+        lane: usize,
+    ) -> [u64; LANES] {
+        let mut deps = [0; LANES];
+        if st.transfer_in_flight.is_empty() && lane == 0 {
+            return deps;
+        }
+        let retired = self.queue.retired.load(Ordering::Acquire);
+        for ((last_write, last_access), write) in accesses {
+            // A write follows every earlier access, a read the last write; and
+            // across lanes a read follows the last access too (see the module
+            // comment), a wait that only costs where two lanes read one buffer.
+            let hazard = if write { last_access } else { last_write };
+            for t in [hazard, last_access] {
+                if t > retired {
+                    let l = st.lane_of(t);
+                    if l != lane {
+                        deps[l] = deps[l].max(t);
+                    }
+                }
+            }
+        }
+        deps
+    }
+
+    /// The lane a submission runs on: a transfer lane for transfer-only
+    /// submissions that move at least `transfer_min_bytes` and need no per-op
+    /// timestamps (nor timestamps where transfer lanes cannot write them).
+    pub(crate) fn lane_for(&self, ops: &[Op<'_>], plan: &Plan, flags: SubmitFlags) -> usize {
+        let lanes = self.queue.lanes.len();
+        if lanes == 0 || ops.is_empty() || flags.op_timestamps || (flags.timestamps && !self.transfer_timestamps) {
+            return 0;
+        }
+        let mut reads = false;
+        let mut bytes = plan.write_bytes_exact + plan.read_bytes_exact;
+        for op in ops {
+            match *op {
+                Op::Write { .. } => {}
+                Op::Read { .. } => reads = true,
+                Op::Copy { size, .. } => bytes = bytes.saturating_add(size),
+                Op::Fill { size, .. } => bytes = bytes.saturating_add(if size == WHOLE_SIZE { u64::MAX } else { size }),
+                Op::Dispatch { .. } | Op::Builtin(_) => return 0,
+            }
+        }
+        if bytes < self.transfer_min_bytes {
+            return 0;
+        }
+        if reads {
+            lanes
+        } else {
+            1
+        }
+    }
+
+    fn take_transfer_command_buffer(&self, st: &mut State) -> Result<vk::CommandBuffer> {
+        if st.transfer_pool == vk::CommandPool::null() {
+            return self.take_command_buffer(st);
+        }
+        if let Some(cb) = st.transfer_free.pop() {
+            return Ok(cb);
+        }
+        let info = vk::CommandBufferAllocateInfo::default()
+            .command_pool(st.transfer_pool)
+            .level(vk::CommandBufferLevel::PRIMARY)
+            .command_buffer_count(1);
+        // SAFETY: the pool is externally synchronised by the state lock.
+        let cbs = unsafe { self.device.allocate_command_buffers(&info) }
+            .map_err(|e| Error::vulkan("vkAllocateCommandBuffers (transfer)", e))?;
+        cbs.into_iter().next().ok_or_else(|| Error::new(crate::error::ErrorKind::Internal, "no command buffer returned"))
+    }
+
+    /// `submit` for a transfer-only submission on transfer lane `lane`: its own
+    /// command buffer, handed to the lane's queue before returning.
+    pub(crate) fn submit_transfer(
+        &self,
+        mut st: MutexGuard<'_, State>,
+        lane: usize,
+        ops: &[Op<'_>],
+        flags: SubmitFlags,
+        mut plan: Plan,
+        barriers: bool,
+    ) -> Result<u64> {
+        let queue = &*self.queue;
+        // Compute work this follows must be handed to its queue first, so that
+        // the value waited for is signalled by a submission made earlier.
+        loop {
+            let deps = self.cross_lane_deps(&st, &plan.uses, lane);
+            if deps[0] <= queue.submitted.load(Ordering::Acquire) {
+                break;
+            }
+            queue.flush(&mut st)?;
+            // The lock was released: objects may be gone, or the bound reached.
+            self.plan_into(&st, ops, &mut plan)?;
+            if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes)? {
+                self.plan_into(&st, ops, &mut plan)?;
+            }
+        }
+        let deps = self.cross_lane_deps(&st, &plan.uses, lane);
+        let mut waits = [0; LANES];
+        for (l, &t) in deps.iter().enumerate() {
+            waits[l] = match (t, l) {
+                (0, _) => 0,
+                // The compute lane signals the last ticket of the bundle holding t.
+                (_, 0) => st.in_flight.iter().find(|b| b.first_ticket <= t && t <= b.last_ticket).map_or(0, |b| b.last_ticket),
+                _ => t,
+            };
+        }
+
+        let mut staging = Vec::new();
+        let write_base = self.stage_writes(&mut st, ops, &plan, &mut staging)?;
+        let read_base = self.alloc_staging(&mut st, plan.read_bytes, crate::memory::BufferKind::Readback, &mut staging);
+        let ticket = st.last_ticket + 1;
+        let bundle = read_base.and_then(|read_base| {
+            let cb = self.take_transfer_command_buffer(&mut st)?;
+            self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT)
+                .inspect_err(|_| st.recycle_command_buffer(lane, cb))
+                .map(|b| (read_base, b))
+        });
+        let (read_base, mut bundle) = match bundle {
+            Ok(b) => b,
+            Err(e) => {
+                self.free_staging(&mut st, staging);
+                return Err(e);
+            }
+        };
+        bundle.lane = lane;
+        bundle.waits = waits;
+        // Earlier submissions on this lane's queue may touch the same buffers:
+        // one barrier orders this one after them (the copy engine runs them one
+        // after another anyway).
+        if barriers {
+            buffer_barrier(&self.device, bundle.command_buffer, lane);
+            bundle.ordered_after_earlier = true;
+        }
+        let query = if flags.timestamps && self.transfer_timestamps { st.free_queries.pop() } else { None };
+        let rec = Recording {
+            write_base: write_base.map(|i| (i, staging[i].raw)),
+            read_base: read_base.map(|i| (i, staging[i].raw)),
+            query,
+            barriers,
+            staging_offset: 0,
+            reset_query: false,
+            op_queries: None,
+        };
+        self.record(&mut st, &mut bundle, ops, &plan, &rec);
+        self.commit(&mut st, &mut bundle, ticket, ops, &plan, staging, query, &[], None);
+        st.stats.transfer_submissions += 1;
+
+        // Close it and hand it over now: transfers are large, and a wait on one
+        // must never name a value whose submission is not on its way.
+        let cb = bundle.command_buffer;
+        if bundle.host_reads {
+            host_barrier(&self.device, cb, lane);
+        }
+        // SAFETY: `cb` is recording and owned by the bundle, under the state lock.
+        if let Err(e) = unsafe { self.device.end_command_buffer(cb) } {
+            let e = Error::vulkan("vkEndCommandBuffer", e);
+            queue.discard(&mut st, bundle);
+            queue.break_queued(&mut st, &e);
+            return Err(e);
+        }
+        let covers = st.open.as_ref().map_or(ticket, |o| o.first_ticket - 1);
+        st.to_submit.push_back(Pending { command_buffer: cb, lane, signal: ticket, covers, waits });
+        st.transfer_in_flight.push_back(bundle);
+        st.scratch_plan = plan;
+        MutexGuard::unlocked(&mut st, || queue.drain())?;
+        Ok(ticket)
+    }
+
+    /// `wait` with transfer lanes: wait until `ticket` and every ticket before
+    /// it are complete (each lane up to its last ticket at or before `ticket`).
+    pub(crate) fn wait_lanes(&self, ticket: u64, timeout_ns: u64) -> Result<bool> {
+        let start = Instant::now();
+        loop {
+            let targets = {
+                let mut st = self.queue.state.lock();
+                if let Some(e) = &st.broken {
+                    return Err(e.clone());
+                }
+                let reached = self.reached(&st)?;
+                self.retire(&mut st, reached);
+                if reached >= ticket {
+                    return Ok(true);
+                }
+                let mut targets = Vec::with_capacity(LANES);
+                if let Some(b) = st.in_flight.iter().rev().find(|b| b.first_ticket <= ticket) {
+                    targets.push((0, b.last_ticket));
+                }
+                for lane in 1..=self.queue.lanes.len() {
+                    let last = st.transfer_in_flight.iter().rev().find(|b| b.lane == lane && b.last_ticket <= ticket);
+                    if let Some(b) = last {
+                        targets.push((lane, b.last_ticket));
+                    }
+                }
+                targets
+            };
+            let elapsed = start.elapsed().as_nanos() as u64;
+            if !self.queue.wait_all(&targets, self.spin_ns, timeout_ns.saturating_sub(elapsed))? {
+                return Ok(false);
+            }
+        }
+    }
+}
