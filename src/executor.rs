@@ -1053,7 +1053,9 @@ impl Executor {
                 self.destroy_garbage(st, g);
             }
         }
-        let submitted = self.queue.submitted.load(Ordering::Acquire);
+        // With transfer lanes `reached` counts only complete tickets, all handed
+        // over, while `submitted` may lag behind a drain still returning.
+        let submitted = if self.queue.lanes.is_empty() { self.queue.submitted.load(Ordering::Acquire) } else { u64::MAX };
         self.queue.retired.fetch_max(reached.min(submitted), Ordering::AcqRel);
     }
 

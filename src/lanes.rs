@@ -101,10 +101,10 @@ impl Queue {
 
 impl Executor {
     /// The highest ticket T such that every ticket up to T is complete.
-    /// Without transfer work in flight, the compute timeline's value.
+    /// Without transfer lanes, the compute timeline's value.
     pub(crate) fn reached(&self, st: &State) -> Result<u64> {
         let main = self.queue.progress()?;
-        if st.transfer_in_flight.is_empty() {
+        if self.queue.lanes.is_empty() {
             return Ok(main);
         }
         // The first ticket not complete: the first of the oldest unfinished

@@ -1,0 +1,273 @@
+//! Transfer lanes: transfer-only submissions on queues of their own, ordered
+//! against compute by buffer hazards (timeline waits across queues), with the
+//! data checked, since the validation layer misses some hazards.
+//!
+//! On a device with a transfer-only queue family the lanes run there (the copy
+//! engines); elsewhere (lavapipe) the tests use `TransferQueues::Shared`, the
+//! same machinery on the compute queue's family.
+mod common;
+use common::*;
+use gpuasync::{BufferId, Executor, ExecutorDesc, Op, TransferQueues};
+
+/// An executor whose transfer-only submissions all take a transfer lane.
+fn lanes_executor() -> Executor {
+    let desc = ExecutorDesc { transfer_min_bytes: Some(0), ..Default::default() };
+    let ex = executor_with(desc.clone());
+    if ex.transfer_lanes() > 0 {
+        return ex;
+    }
+    drop(ex);
+    let ex = executor_with(ExecutorDesc { transfer_queues: TransferQueues::Shared, ..desc });
+    assert_eq!(ex.transfer_lanes(), 2, "shared mode makes an upload and a download lane");
+    ex
+}
+
+fn lcg_dispatch<'a>(k: gpuasync::KernelId, b: &'a [BufferId], p: &'a LcgParams, n: usize) -> Op<'a> {
+    Op::Dispatch { kernel: k, buffers: b, push_constants: push(p), groups: groups(n, 64) }
+}
+
+/// Chunks stream through three device buffers: upload (transfer lane), kernel
+/// (compute), download (the other transfer lane), as separate submissions with
+/// no waits in between; finished chunks are collected by polls. Every element
+/// checked against the CPU, and the transfers really ran on the lanes.
+#[test]
+fn chunks_stream_through_the_lanes() {
+    let ex = lanes_executor();
+    let k = kernel(&ex, "lcg");
+    let (n, chunks, iters) = (4096usize, 60usize, 37u32);
+    let mut rng = Rng::new(11);
+    let input = rng.u32s(n * chunks);
+    let mut output = vec![0u32; n * chunks];
+    let bufs: Vec<BufferId> = (0..3).map(|_| buffer(&ex, n * 4)).collect();
+    let p = LcgParams { n: n as u32, iterations: iters };
+    let before = ex.stats();
+    let mut pending = std::collections::VecDeque::new();
+    for (i, (src, dst)) in input.chunks(n).zip(output.chunks_mut(n)).enumerate() {
+        let b = &bufs[i % 3..i % 3 + 1];
+        ex.submit(&[Op::Write { buffer: b[0], offset: 0, data: bytes(src) }], PLAIN).unwrap();
+        ex.submit(&[lcg_dispatch(k, b, &p, n)], PLAIN).unwrap();
+        pending.push_back(ex.submit(&[read_op(b[0], 0, dst)], PLAIN).unwrap());
+        while let Some(&t) = pending.front() {
+            if !ex.poll(t).unwrap() {
+                break;
+            }
+            pending.pop_front();
+        }
+    }
+    ex.wait_all().unwrap();
+    assert_eq_all(&output, &lcg_reference(&input, iters), "streamed chunks");
+    let s = ex.stats();
+    assert_eq!(s.transfer_submissions - before.transfer_submissions, 2 * chunks as u64, "uploads and downloads took the lanes");
+    assert_eq!(s.completed, s.submissions);
+    assert_clean(&ex);
+}
+
+/// Write-after-read across lanes, both ways: a long kernel still reading a
+/// buffer when a transfer overwrites it sees the old data; a download of a
+/// buffer that a later kernel overwrites returns the old data.
+#[test]
+fn write_after_read_across_lanes() {
+    let ex = lanes_executor();
+    let copy = kernel(&ex, "copy");
+    let lcg = kernel(&ex, "lcg");
+    let n = LONG_N;
+    let mut rng = Rng::new(12);
+    let old = rng.u32s(n);
+    let new = rng.u32s(n);
+    let (src, dst, busy) = (buffer(&ex, n * 4), buffer(&ex, n * 4), buffer(&ex, n * 4));
+    ex.wait(ex.submit(&[Op::Write { buffer: src, offset: 0, data: bytes(&old) }], PLAIN).unwrap(), u64::MAX).unwrap();
+    // Keep the compute queue busy, then copy src -> dst there and overwrite src
+    // from a transfer lane at once: the copy must read the old values.
+    let long = LcgParams { n: n as u32, iterations: long_iters(&ex) };
+    ex.submit(&[lcg_dispatch(lcg, &[busy], &long, n)], PLAIN).unwrap();
+    let n4 = (n / 4) as u32;
+    let pair = [src, dst];
+    ex.submit(&[Op::Dispatch { kernel: copy, buffers: &pair, push_constants: push(&n4), groups: [64, 1, 1] }], PLAIN).unwrap();
+    let t = ex.submit(&[Op::Write { buffer: src, offset: 0, data: bytes(&new) }], PLAIN).unwrap();
+    let mut got_dst = vec![0u32; n];
+    let mut got_src = vec![0u32; n];
+    let t2 = ex.submit(&[read_op(dst, 0, &mut got_dst), read_op(src, 0, &mut got_src)], PLAIN).unwrap();
+    assert!(t2 > t);
+    ex.wait(t2, u64::MAX).unwrap();
+    assert_eq_all(&got_dst, &old, "the kernel copied the values from before the overwrite");
+    assert_eq_all(&got_src, &new, "the overwrite landed after the kernel");
+
+    // A download, then a kernel that overwrites the buffer: the download has
+    // the values from before.
+    let mut downloaded = vec![0u32; n];
+    let p = LcgParams { n: n as u32, iterations: 5 };
+    ex.submit(&[lcg_dispatch(lcg, &[busy], &long, n)], PLAIN).unwrap();
+    ex.submit(&[read_op(src, 0, &mut downloaded)], PLAIN).unwrap();
+    let t3 = ex.submit(&[lcg_dispatch(lcg, &[src], &p, n)], PLAIN).unwrap();
+    let mut after = vec![0u32; n];
+    ex.wait(ex.submit(&[read_op(src, 0, &mut after)], PLAIN).unwrap(), u64::MAX).unwrap();
+    assert!(ex.poll(t3).unwrap());
+    assert_eq_all(&downloaded, &new, "the download ran before the kernel overwrote the buffer");
+    assert_eq_all(&after, &lcg_reference(&new, 5), "the kernel ran after the download");
+    assert_clean(&ex);
+}
+
+/// 1,000 rounds on one buffer, alternating lanes every submission: upload,
+/// kernel, download, kernel, with no waits; each download checked.
+#[test]
+fn a_thousand_dependent_rounds_across_lanes() {
+    let ex = lanes_executor();
+    let k = kernel(&ex, "lcg");
+    let n = 256usize;
+    let mut rng = Rng::new(13);
+    let b = buffer(&ex, n * 4);
+    let p = LcgParams { n: n as u32, iterations: 3 };
+    let rounds = 1000;
+    let inputs: Vec<Vec<u32>> = (0..rounds).map(|_| rng.u32s(n)).collect();
+    let mut outs = vec![vec![0u32; n]; rounds];
+    for (input, out) in inputs.iter().zip(outs.iter_mut()) {
+        ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(input) }], PLAIN).unwrap();
+        ex.submit(&[lcg_dispatch(k, &[b], &p, n)], PLAIN).unwrap();
+        ex.submit(&[read_op(b, 0, out)], PLAIN).unwrap();
+        ex.submit(&[lcg_dispatch(k, &[b], &p, n)], PLAIN).unwrap();
+    }
+    ex.wait_all().unwrap();
+    for (i, (input, out)) in inputs.iter().zip(&outs).enumerate() {
+        assert_eq_all(out, &lcg_reference(input, 3), &format!("round {i}"));
+    }
+    let mut last = vec![0u32; n];
+    ex.wait(ex.submit(&[read_op(b, 0, &mut last)], PLAIN).unwrap(), u64::MAX).unwrap();
+    assert_eq_all(&last, &lcg_reference(&inputs[rounds - 1], 6), "the last round's second kernel");
+    assert_clean(&ex);
+}
+
+/// Tickets of different lanes: a poll that says done means the read landed;
+/// completion is reported in ticket order.
+#[test]
+fn polls_are_exact_and_in_order() {
+    let ex = lanes_executor();
+    let k = kernel(&ex, "lcg");
+    let n = LONG_N;
+    let mut rng = Rng::new(14);
+    let data = rng.u32s(n);
+    let (busy, other) = (buffer(&ex, n * 4), buffer(&ex, n * 4));
+    let long = LcgParams { n: n as u32, iterations: long_iters(&ex) };
+    let tk = ex.submit(&[lcg_dispatch(k, &[busy], &long, n)], PLAIN).unwrap();
+    // Independent of the kernel: may finish first on its own queue, but is
+    // reported complete only once every earlier ticket is.
+    let tw = ex.submit(&[Op::Write { buffer: other, offset: 0, data: bytes(&data) }], PLAIN).unwrap();
+    let mut out = vec![0u32; n];
+    let tr = ex.submit(&[read_op(other, 0, &mut out)], PLAIN).unwrap();
+    let mut seen = [false; 3];
+    loop {
+        // Polled latest first: once a later ticket is reported complete, every
+        // earlier one polled after it must be too.
+        let (r, w) = (ex.poll(tr).unwrap(), ex.poll(tw).unwrap());
+        let now = [ex.poll(tk).unwrap(), w, r];
+        assert!(now.windows(2).all(|w| w[0] || !w[1]), "completion out of ticket order: {now:?}");
+        for (s, n) in seen.iter_mut().zip(now) {
+            assert!(!*s || n, "a completed ticket became incomplete");
+            *s = n;
+        }
+        if now[2] {
+            break;
+        }
+    }
+    assert_eq_all(&out, &data, "a read reported done has landed");
+    assert_clean(&ex);
+}
+
+/// Eight threads, each streaming its own chunks through the lanes and the
+/// compute queue, all reading one shared buffer that was uploaded once.
+#[test]
+fn threads_share_the_lanes() {
+    let ex = lanes_executor();
+    let k = kernel(&ex, "scale_add");
+    let n = 1024usize;
+    let mut rng = Rng::new(15);
+    let shared_data = exact_f32s(&mut rng, n, 1 << 10, 4);
+    let shared = buffer(&ex, n * 4);
+    ex.wait(ex.submit(&[Op::Write { buffer: shared, offset: 0, data: bytes(&shared_data) }], PLAIN).unwrap(), u64::MAX)
+        .unwrap();
+    std::thread::scope(|s| {
+        for t in 0..8u64 {
+            let (ex, shared_data) = (&ex, &shared_data);
+            s.spawn(move || {
+                let mut rng = Rng::new(100 + t);
+                let (b, out_buf) = (buffer(ex, n * 4), buffer(ex, n * 4));
+                for round in 0..60 {
+                    // b = shared (a copy, on a lane), out = a * b + c, read back.
+                    let (a, c) = exact_scale_add_params(&mut rng, shared_data);
+                    ex.submit(&[Op::Copy { src: shared, src_offset: 0, dst: b, dst_offset: 0, size: (n * 4) as u64 }], PLAIN)
+                        .unwrap();
+                    let p = ScaleAddParams { a, b: c, n: n as u32 };
+                    let pair = [b, out_buf];
+                    ex.submit(&[Op::Dispatch { kernel: k, buffers: &pair, push_constants: push(&p), groups: groups(n, 64) }], PLAIN)
+                        .unwrap();
+                    let mut out = vec![0f32; n];
+                    let tr = ex.submit(&[read_op(out_buf, 0, &mut out)], PLAIN).unwrap();
+                    ex.wait(tr, u64::MAX).unwrap();
+                    let want: Vec<f32> = shared_data.iter().map(|&v| scale_add_exact(v, a, c)).collect();
+                    assert_eq_all(&out, &want, &format!("thread {t} round {round}"));
+                }
+                ex.destroy_buffer(b).unwrap();
+                ex.destroy_buffer(out_buf).unwrap();
+            });
+        }
+    });
+    assert_clean(&ex);
+}
+
+/// Buffers destroyed while a transfer lane still uses them, and the executor
+/// dropped with transfers in flight: the data still lands.
+#[test]
+fn destroy_while_transfers_are_in_flight() {
+    let ex = lanes_executor();
+    let k = kernel(&ex, "lcg");
+    let n = LONG_N;
+    let mut rng = Rng::new(16);
+    let data = rng.u32s(n);
+    let b = buffer(&ex, n * 4);
+    let long = LcgParams { n: n as u32, iterations: long_iters(&ex) };
+    ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&data) }], PLAIN).unwrap();
+    ex.submit(&[lcg_dispatch(k, &[b], &long, n)], PLAIN).unwrap();
+    let mut out = vec![0u32; n];
+    ex.submit(&[read_op(b, 0, &mut out)], PLAIN).unwrap();
+    ex.destroy_buffer(b).unwrap();
+    ex.destroy_kernel(k).unwrap();
+    assert_clean(&ex);
+    drop(ex);
+    assert_eq_all(&out, &lcg_reference(&data, long.iterations), "read delivered at teardown");
+}
+
+/// The overlap the lanes exist for, on a device with copy engines: the upload
+/// of one chunk runs while a kernel on another chunk does (GPU timestamps of
+/// both submissions intersect). Run on the GPU machine (`--include-ignored`).
+#[test]
+#[ignore = "needs a GPU with a transfer-only queue family (run on the GPU machine)"]
+fn uploads_overlap_compute_on_copy_engines() {
+    let ex = executor_with(ExecutorDesc { transfer_min_bytes: Some(0), ..Default::default() });
+    assert!(ex.transfer_lanes_dedicated(), "the device has no transfer-only queue family");
+    let k = kernel(&ex, "lcg");
+    let n = 16usize << 20;
+    let mut rng = Rng::new(17);
+    let data = rng.u32s(n);
+    let (a, b) = (buffer(&ex, n * 4), buffer(&ex, n * 4));
+    let long = LcgParams { n: n as u32, iterations: 2000 };
+    let mut overlapped = 0;
+    for _ in 0..5 {
+        let tk = ex.submit(&[lcg_dispatch(k, &[a], &long, n)], TIMED).unwrap();
+        let tw = ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&data) }], TIMED).unwrap();
+        ex.wait_all().unwrap();
+        let (kt, wt) = (ex.timing(tk).unwrap(), ex.timing(tw).unwrap());
+        eprintln!(
+            "kernel {:.3} ms, upload {:.3} ms, upload starts {:.3} ms after the kernel",
+            kt.gpu_ns() as f64 / 1e6,
+            wt.gpu_ns() as f64 / 1e6,
+            (wt.gpu_begin_ns as f64 - kt.gpu_begin_ns as f64) / 1e6
+        );
+        if wt.gpu_begin_ns < kt.gpu_end_ns && kt.gpu_begin_ns < wt.gpu_end_ns {
+            overlapped += 1;
+        }
+    }
+    assert!(overlapped >= 4, "the upload ran inside the kernel in {overlapped} of 5 tries");
+    let mut out = vec![0u32; n];
+    ex.wait(ex.submit(&[read_op(b, 0, &mut out)], PLAIN).unwrap(), u64::MAX).unwrap();
+    assert_eq_all(&out, &data, "the overlapped upload");
+    assert_clean(&ex);
+}
