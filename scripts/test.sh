@@ -28,6 +28,15 @@ cargo build --quiet
 cargo test --quiet -- --test-threads=2
 echo "== Rust tests again, binding buffers with push descriptors instead of cached sets"
 GPUASYNC_DESCRIPTORS=push cargo test --quiet --test core --test ordering --test pipeline --test batch --test builtin -- --test-threads=2
+echo "== Rust tests again, every transfer-only submission on a transfer lane (shared with the compute family)"
+# Lanes of their own timelines on the compute queue's family: the cross-queue
+# ordering without copy engines. Two pipeline tests are left out: one counts
+# coalesced queue submissions (transfer lanes never coalesce), one races a
+# timeline signal against a fill seen in mapped memory.
+GPUASYNC_TRANSFER_QUEUE=shared GPUASYNC_TRANSFER_MIN_BYTES=0 cargo test --quiet --test core --test ordering --test batch \
+    --test registered --test transfer -- --test-threads=2
+GPUASYNC_TRANSFER_QUEUE=shared GPUASYNC_TRANSFER_MIN_BYTES=0 cargo test --quiet --test pipeline -- --test-threads=2 \
+    --skip stats_count_what_happened --skip wait_races_a_poll_that_retires_the_ticket
 
 echo "== CMake build: library (through cargo, reusing target/), Fortran module, C and Fortran tests, examples"
 # Debug: C programs get AddressSanitizer + UBSan, Fortran ones -fcheck=all; all

@@ -984,18 +984,24 @@ impl Bench<'_> {
         let mut rng = Rng(41);
         let input: Vec<u32> = (0..chunk * chunks).map(|_| rng.next() as u32).collect();
         let mut output = vec![0u32; chunk * chunks];
-        let label = format!("{chunks} chunks of {} MiB", (chunk * 4) >> 20);
-        self.pipeline_with(&input, &mut output, chunk, &label)?;
-        // The same with the host arrays registered (no staging copies).
-        let label = format!("{label}, registered host memory");
-        if with_registered(ex, &input, |rin, rout| self.pipeline_with(rin, rout, chunk, &label))?.is_none() {
-            eprintln!("registered pipeline skipped: the device lacks VK_EXT_external_memory_host");
+        let base = format!("{chunks} chunks of {} MiB", (chunk * 4) >> 20);
+        // One submission per chunk (write, kernel, read: all on the compute
+        // queue), and three (upload, kernel, download: the transfers on the
+        // transfer lanes where the device has them, overlapping the kernels).
+        for split in [false, true] {
+            let label = if split { format!("{base}, split") } else { base.clone() };
+            self.pipeline_with(&input, &mut output, chunk, &label, split)?;
+            // The same with the host arrays registered (no staging copies).
+            let label = format!("{label}, registered host memory");
+            if with_registered(ex, &input, |rin, rout| self.pipeline_with(rin, rout, chunk, &label, split))?.is_none() {
+                eprintln!("registered pipeline skipped: the device lacks VK_EXT_external_memory_host");
+            }
         }
         Ok(())
     }
 
     /// One pipeline measurement over `input` -> `output` (see `pipeline`).
-    fn pipeline_with(&mut self, input: &[u32], output: &mut [u32], chunk: usize, label: &str) -> R<()> {
+    fn pipeline_with(&mut self, input: &[u32], output: &mut [u32], chunk: usize, label: &str, split: bool) -> R<()> {
         let ex = self.ex;
         let chunks = input.len() / chunk;
         let bufs: Vec<BufferId> =
@@ -1018,6 +1024,20 @@ impl Bench<'_> {
         }
         let (up, down) = (Stats::of(up[1..].to_vec()).median, Stats::of(down[1..].to_vec()).median);
         let transfer = up.max(down);
+        // Both directions at once (an upload into one buffer while a download
+        // from another), as the split pipeline runs them: where they share a
+        // bus or an engine, this is the transfer time a chunk really needs.
+        let mut both = Vec::new();
+        if split {
+            for _ in 0..reps + 1 {
+                let start = Instant::now();
+                ex.submit(&[Op::Write { buffer: bufs[0], offset: 0, data: bytes(&input[..chunk]) }], PLAIN).map_err(err)?;
+                let t = ex.submit(&[read_into(bufs[1], &mut output[..chunk])], PLAIN).map_err(err)?;
+                // Completion is in ticket order: this covers the upload too.
+                ex.wait(t, u64::MAX).map_err(err)?;
+                both.push(start.elapsed().as_nanos() as f64);
+            }
+        }
         self.heat()?;
         // Calibrate the kernel so that it takes about as long as the slower transfer.
         let probe = 64u32;
@@ -1044,7 +1064,13 @@ impl Bench<'_> {
                     Op::Dispatch { kernel: self.k.lcg, buffers: b, push_constants: &push, groups },
                     read_into(b[0], dst),
                 ];
-                pending.push_back(ex.submit(&ops, PLAIN).map_err(err)?);
+                if split {
+                    ex.submit(&ops[..1], PLAIN).map_err(err)?;
+                    ex.submit(&ops[1..2], PLAIN).map_err(err)?;
+                    pending.push_back(ex.submit(&ops[2..], PLAIN).map_err(err)?);
+                } else {
+                    pending.push_back(ex.submit(&ops, PLAIN).map_err(err)?);
+                }
                 // Collect finished chunks (their reads land now) without blocking.
                 while let Some(&t) = pending.front() {
                     if !ex.poll(t).map_err(err)? {
@@ -1073,6 +1099,10 @@ impl Bench<'_> {
         self.rows.push(Row { name: format!("pipeline, {label}: upload of one chunk alone, wall"), unit: "ms", stats: Stats::of(vec![up / 1e6]), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("pipeline, {label}: download of one chunk alone, wall"), unit: "ms", stats: Stats::of(vec![down / 1e6]), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("pipeline, {label}: kernel on one chunk alone, GPU"), unit: "ms", stats: Stats::of(vec![compute / 1e6]), ceiling: None, rate: false });
+        if both.len() > 1 {
+            let both = Stats::of(both[1..].iter().map(|b| b / 1e6).collect());
+            self.rows.push(Row { name: format!("pipeline, {label}: upload and download of a chunk at once, wall"), unit: "ms", stats: both, ceiling: None, rate: false });
+        }
         self.rows.push(Row { name: format!("pipeline, {label}: bound, chunks x max(upload, download, kernel)"), unit: "ms", stats: Stats::of(vec![bound / 1e6]), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("pipeline, {label}: wall"), unit: "ms", stats: Stats::of(walls.iter().map(|w| w / 1e6).collect()), ceiling: None, rate: false });
         self.rows.push(Row {
@@ -1220,6 +1250,8 @@ fn report(ex: &Executor, rows: &[Row], quick: bool) -> String {
     let _ = writeln!(s, "device: {} ({}), Vulkan {}.{}.{}{}", info.name, info.device_type.name(),
         info.api_version >> 22, (info.api_version >> 12) & 0x3ff, info.api_version & 0xfff,
         if quick { "  [--quick: smoke test, not a timing]" } else { "" });
+    let _ = writeln!(s, "transfer lanes: {}{}", ex.transfer_lanes(),
+        if ex.transfer_lanes_dedicated() { " (a transfer-only queue family)" } else { "" });
     let _ = writeln!(s, "{:<70} {:>10} {:>10} {:>10} {:>6}  ceiling", "scenario", "min", "median", "max", "unit");
     for r in rows {
         let ceiling = match r.ceiling {
