@@ -200,6 +200,8 @@ pub(crate) struct Queue {
     /// Transfer lanes 1 (uploads) and 2 (downloads): none, one (both kinds),
     /// or two. Lane 0 is `raw` and `timeline`.
     pub lanes: Vec<Lane>,
+    /// `State::transfer_in_flight.len()`, readable without the lock.
+    pub transfer_pending: AtomicU64,
     pub state: Mutex<State>,
     /// Held while handing bundles to the queue (the queue's external
     /// synchronisation). Taken before the state lock, never while holding it.
@@ -572,6 +574,7 @@ impl Executor {
             raw: queue,
             timeline,
             lanes,
+            transfer_pending: AtomicU64::new(0),
             state: Mutex::new(State {
                 allocator: Some(allocator),
                 buffers: Slots::new(tag, Family::Buffer),
@@ -965,6 +968,12 @@ impl Executor {
         self.check_issued(ticket)?;
         self.flush_for(ticket)?;
         if !self.queue.lanes.is_empty() {
+            // Without transfers in flight, a compute timeline short of the ticket
+            // answers without the lock (a transfer committed since is answered by
+            // the next poll).
+            if self.queue.transfer_pending.load(Ordering::Acquire) == 0 && self.queue.progress()? < ticket {
+                return Ok(false);
+            }
             let mut st = self.queue.state.lock();
             let reached = self.reached(&st)?;
             self.retire(&mut st, reached);
@@ -1045,6 +1054,7 @@ impl Executor {
             let Some(done) = st.transfer_in_flight.pop_front() else { break };
             self.finish(st, done, now);
         }
+        self.queue.transfer_pending.store(st.transfer_in_flight.len() as u64, Ordering::Release);
         if st.garbage.iter().any(|(t, _)| *t <= reached) {
             let (ready, waiting): (Vec<_>, Vec<_>) =
                 std::mem::take(&mut st.garbage).into_iter().partition(|(t, _)| *t <= reached);

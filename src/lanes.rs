@@ -306,6 +306,7 @@ impl Executor {
         let covers = st.open.as_ref().map_or(ticket, |o| o.first_ticket - 1);
         st.to_submit.push_back(Pending { command_buffer: cb, lane, signal: ticket, covers, waits });
         st.transfer_in_flight.push_back(bundle);
+        queue.transfer_pending.store(st.transfer_in_flight.len() as u64, Ordering::Release);
         st.scratch_plan = plan;
         MutexGuard::unlocked(&mut st, || queue.drain())?;
         Ok(ticket)
