@@ -5,8 +5,8 @@
 //! Lane 0 is the compute queue; lane 1 takes submissions that only write (and
 //! copy or fill); lane 2, where the family has a second queue, those that read
 //! back to the host (else lane 1 takes both). Each lane has its own timeline
-//! semaphore and signals the tickets of its own submissions, so "lane counter
-//! >= t" says that ticket t of that lane is complete. Tickets stay one
+//! semaphore and signals the tickets of its own submissions, so a lane counter
+//! at or past t says that ticket t of that lane is complete. Tickets stay one
 //! sequence for the whole executor.
 //!
 //! Ordering across lanes follows buffer hazards, as inside one lane: a
