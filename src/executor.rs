@@ -1099,7 +1099,11 @@ impl Executor {
                 if self.tracing.load(Ordering::Relaxed) {
                     if let Some(trace) = self.trace.lock().as_mut() {
                         trace.push(Event {
-                            name: "submission",
+                            name: match done.lane {
+                                0 => "submission",
+                                1 => "transfer queue (uploads)",
+                                _ => "transfer queue (downloads)",
+                            },
                             clock: Clock::Gpu,
                             start_ns: timing.gpu_begin_ns,
                             dur_ns: timing.gpu_ns(),
