@@ -1046,12 +1046,17 @@ impl Executor {
     /// on the threads of callers (poll, wait, submit), never on the flusher.
     pub(crate) fn retire(&self, st: &mut State, reached: u64) {
         let now = self.host_ns();
-        while st.in_flight.front().is_some_and(|b| b.last_ticket <= reached) {
-            let Some(done) = st.in_flight.pop_front() else { break };
-            self.finish(st, done, now);
-        }
-        while st.transfer_in_flight.front().is_some_and(|b| b.last_ticket <= reached) {
-            let Some(done) = st.transfer_in_flight.pop_front() else { break };
+        // Both lists, merged in ticket order (timing logs are kept sorted).
+        loop {
+            let main = st.in_flight.front().map(|b| b.last_ticket).filter(|&t| t <= reached);
+            let transfer = st.transfer_in_flight.front().map(|b| b.last_ticket).filter(|&t| t <= reached);
+            let done = match (main, transfer) {
+                (Some(m), Some(t)) if t < m => st.transfer_in_flight.pop_front(),
+                (Some(_), _) => st.in_flight.pop_front(),
+                (None, Some(_)) => st.transfer_in_flight.pop_front(),
+                (None, None) => None,
+            };
+            let Some(done) = done else { break };
             self.finish(st, done, now);
         }
         self.queue.transfer_pending.store(st.transfer_in_flight.len() as u64, Ordering::Release);

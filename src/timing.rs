@@ -34,11 +34,15 @@ pub(crate) struct TimingLog {
 }
 
 impl TimingLog {
+    /// Add a timing. Submissions of different queues retire interleaved (a
+    /// compute bundle's tickets around a transfer's), so the entry goes in
+    /// ticket order: nearly always at the end.
     pub fn push(&mut self, ticket: u64, timing: Timing) {
         if self.entries.len() == KEPT {
             self.entries.pop_front();
         }
-        self.entries.push_back((ticket, timing));
+        let at = self.entries.partition_point(|(t, _)| *t < ticket);
+        self.entries.insert(at, (ticket, timing));
     }
 
     pub fn get(&self, ticket: u64) -> Option<Timing> {

@@ -273,3 +273,32 @@ fn uploads_overlap_compute_on_copy_engines() {
     assert_eq_all(&out, &data, "the overlapped upload");
     assert_clean(&ex);
 }
+
+/// Timed submissions on both kinds of queue, interleaved: every one's GPU
+/// timing is found (they retire interleaved, not in ticket order per queue).
+#[test]
+fn timings_of_interleaved_queues() {
+    let ex = lanes_executor();
+    let k = kernel(&ex, "lcg");
+    let n = 4096usize;
+    let mut rng = Rng::new(18);
+    let data = rng.u32s(n);
+    let (a, b) = (buffer(&ex, n * 4), buffer(&ex, n * 4));
+    let p = LcgParams { n: n as u32, iterations: 50 };
+    let mut tickets = Vec::new();
+    for i in 0..40 {
+        // A random mix: uploads into b, kernels on a.
+        if rng.next_u32() % 2 == 0 || i == 0 {
+            tickets.push(ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&data) }], TIMED).unwrap());
+        } else {
+            tickets.push(ex.submit(&[lcg_dispatch(k, &[a], &p, n)], TIMED).unwrap());
+        }
+    }
+    ex.wait_all().unwrap();
+    for &t in &tickets {
+        let timing = ex.timing(t).unwrap_or_else(|e| panic!("ticket {t}: {e}"));
+        assert!(timing.gpu_end_ns >= timing.gpu_begin_ns, "ticket {t}");
+    }
+    assert!(ex.stats().transfer_submissions > 0);
+    assert_clean(&ex);
+}
