@@ -1161,6 +1161,8 @@ impl Bench<'_> {
     fn registered_transfers(&mut self, b: BufferId, data: &[u32], bytes_n: usize) -> R<()> {
         let ex = self.ex;
         let reps = self.reps(10).max(3);
+        // A second buffer, the source of the downloads that run beside uploads.
+        let b2 = ex.create_buffer(bytes_n as u64, BufferKind::DeviceLocal).map_err(err)?;
         let ran = with_registered(ex, data, |source, back| {
             let (mut up, mut down) = (Vec::new(), Vec::new());
             for rep in 0..reps + 1 {
@@ -1182,14 +1184,38 @@ impl Bench<'_> {
                     down.push(bytes_n as f64 / r);
                 }
             }
-            Ok((up, down))
-        })?;
-        let Some((up, down)) = ran else {
+            // Both directions at once: an upload into `b` and a download of
+            // `b2` (a copy of the same data), on the two transfer queues where
+            // the device has them.
+            let copy = Op::Copy { src: b, src_offset: 0, dst: b2, dst_offset: 0, size: bytes_n as u64 };
+            ex.wait(ex.submit(&[copy], PLAIN).map_err(err)?, u64::MAX).map_err(err)?;
+            let mut both = Vec::new();
+            for rep in 0..reps + 1 {
+                ex.wait_all().map_err(err)?;
+                let start = Instant::now();
+                ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(source) }], PLAIN).map_err(err)?;
+                let t = ex.submit(&[read_into(b2, back)], PLAIN).map_err(err)?;
+                // Completion is in ticket order: this covers the upload too.
+                ex.wait(t, u64::MAX).map_err(err)?;
+                let wb = start.elapsed().as_nanos() as f64;
+                if back != data {
+                    return Err("registered transfers at once: data came back wrong".into());
+                }
+                back.iter_mut().for_each(|v| *v = 0);
+                if rep > 0 {
+                    both.push(2.0 * bytes_n as f64 / wb);
+                }
+            }
+            Ok((up, down, both))
+        });
+        ex.destroy_buffer(b2).map_err(err)?;
+        let Some((up, down, both)) = ran? else {
             eprintln!("registered-memory rows skipped: the device lacks VK_EXT_external_memory_host");
             return Ok(());
         };
         self.rows.push(Row { name: format!("host -> device write from registered memory, {} MiB, wall", bytes_n >> 20), unit: "GB/s", stats: Stats::of(up), ceiling: None, rate: true });
         self.rows.push(Row { name: format!("device -> host read into registered memory, {} MiB, wall", bytes_n >> 20), unit: "GB/s", stats: Stats::of(down), ceiling: None, rate: true });
+        self.rows.push(Row { name: format!("both at once, registered, {} MiB each way, wall (bytes both ways)", bytes_n >> 20), unit: "GB/s", stats: Stats::of(both), ceiling: None, rate: true });
         Ok(())
     }
 }
