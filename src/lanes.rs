@@ -36,7 +36,7 @@ use parking_lot::MutexGuard;
 
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Queue, State, LANES};
-use crate::submit::{buffer_barrier, host_barrier, Op, Pending, Plan, Recording, SubmitFlags, Use, WHOLE_SIZE};
+use crate::submit::{buffer_barrier, host_barrier, Op, Pending, Plan, Recording, SubmitFlags, Use};
 
 impl State {
     /// Return a command buffer to the free list of its lane's pool.
@@ -176,16 +176,14 @@ impl Executor {
             return 0;
         }
         let mut reads = false;
-        let mut bytes = plan.write_bytes_exact + plan.read_bytes_exact;
         for op in ops {
-            match *op {
-                Op::Write { .. } => {}
+            match op {
+                Op::Write { .. } | Op::Copy { .. } | Op::Fill { .. } => {}
                 Op::Read { .. } => reads = true,
-                Op::Copy { size, .. } => bytes = bytes.saturating_add(size),
-                Op::Fill { size, .. } => bytes = bytes.saturating_add(if size == WHOLE_SIZE { u64::MAX } else { size }),
                 Op::Dispatch { .. } | Op::Builtin(_) => return 0,
             }
         }
+        let bytes = plan.write_bytes_exact + plan.read_bytes_exact + plan.device_bytes;
         if bytes < self.transfer_min_bytes {
             return 0;
         }

@@ -248,13 +248,14 @@ fn uploads_overlap_compute_on_copy_engines() {
     let mut rng = Rng::new(17);
     let data = rng.u32s(n);
     let (a, b) = (buffer(&ex, n * 4), buffer(&ex, n * 4));
-    let long = LcgParams { n: n as u32, iterations: 2000 };
+    // A kernel of ~8 ms on an H100, then an upload of 64 MiB: its host copy
+    // into staging (~2-3 ms, inside submit) and its DMA (~0.8 ms) both fit
+    // inside the kernel.
+    let long = LcgParams { n: n as u32, iterations: 6000 };
     let mut overlapped = 0;
     for _ in 0..5 {
-        // The upload first: its host copy into staging happens inside submit,
-        // so both reach their queues within microseconds of each other.
-        let tw = ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&data) }], TIMED).unwrap();
         let tk = ex.submit(&[lcg_dispatch(k, &[a], &long, n)], TIMED).unwrap();
+        let tw = ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&data) }], TIMED).unwrap();
         ex.wait_all().unwrap();
         let (kt, wt) = (ex.timing(tk).unwrap(), ex.timing(tw).unwrap());
         eprintln!(
@@ -300,5 +301,41 @@ fn timings_of_interleaved_queues() {
         assert!(timing.gpu_end_ns >= timing.gpu_begin_ns, "ticket {t}");
     }
     assert!(ex.stats().transfer_submissions > 0);
+    assert_clean(&ex);
+}
+
+/// Which submissions take a transfer lane: transfer-only ones that move at
+/// least the threshold (a whole-buffer fill counts the buffer's bytes), none
+/// with a kernel or per-op timestamps.
+#[test]
+fn lane_choice_follows_size_and_ops() {
+    let ex = executor_with(ExecutorDesc { transfer_queues: TransferQueues::Shared, ..Default::default() });
+    let k = kernel(&ex, "lcg");
+    let lanes = |ex: &Executor| ex.stats().transfer_submissions;
+    let small = buffer(&ex, 64);
+    let big_n = (2usize << 20) / 4;
+    let big = buffer(&ex, big_n * 4);
+    let mut rng = Rng::new(19);
+    let data = rng.u32s(big_n);
+    let mut out = vec![0u32; 16];
+    let before = lanes(&ex);
+    ex.wait(ex.submit(&[Op::Fill { buffer: small, offset: 0, size: gpuasync::WHOLE_SIZE, value: 7 }, read_op(small, 0, &mut out)], PLAIN).unwrap(), u64::MAX).unwrap();
+    assert_eq!(lanes(&ex), before, "64 bytes stay on the compute queue");
+    assert!(out.iter().all(|&v| v == 7));
+    ex.wait(ex.submit(&[Op::Fill { buffer: big, offset: 0, size: gpuasync::WHOLE_SIZE, value: 9 }], PLAIN).unwrap(), u64::MAX).unwrap();
+    assert_eq!(lanes(&ex), before + 1, "a 2 MiB fill takes a lane");
+    ex.wait(ex.submit(&[Op::Write { buffer: big, offset: 0, data: bytes(&data) }], PLAIN).unwrap(), u64::MAX).unwrap();
+    assert_eq!(lanes(&ex), before + 2, "a 2 MiB write takes a lane");
+    let p = LcgParams { n: big_n as u32, iterations: 2 };
+    let mut back = vec![0u32; big_n];
+    let one = [big];
+    let with_kernel = [Op::Write { buffer: big, offset: 0, data: bytes(&data) }, lcg_dispatch(k, &one, &p, big_n), read_op(big, 0, &mut back)];
+    ex.wait(ex.submit(&with_kernel, PLAIN).unwrap(), u64::MAX).unwrap();
+    assert_eq!(lanes(&ex), before + 2, "a submission with a kernel runs on the compute queue");
+    assert_eq_all(&back, &lcg_reference(&data, 2), "write, kernel, read in one submission");
+    let op_timed = gpuasync::SubmitFlags { op_timestamps: true, ..PLAIN };
+    ex.wait(ex.submit(&[read_op(big, 0, &mut back)], op_timed).unwrap(), u64::MAX).unwrap();
+    assert_eq!(lanes(&ex), before + 2, "per-op timestamps keep a transfer on the compute queue");
+    assert_eq_all(&back, &lcg_reference(&data, 2), "the read");
     assert_clean(&ex);
 }
