@@ -62,17 +62,17 @@ pub struct ExecutorDesc {
     /// would exceed it waits for older work, or is `WouldBlock` with
     /// `SubmitFlags::no_block`. `GPUASYNC_STAGING_BYTES` overrides it.
     pub staging_bytes: u64,
-    /// Where large transfer-only submissions run (see `TransferQueues`).
+    /// Where large submissions of reads and registered writes run (see `TransferQueues`).
     /// `GPUASYNC_TRANSFER_QUEUE` (`auto`, `off`, `shared`) overrides it.
     pub transfer_queues: TransferQueues,
-    /// A transfer-only submission goes to a transfer queue when it moves at
-    /// least this many bytes (`None`: 1 MiB; smaller ones are cheaper coalesced
+    /// Such a submission goes to a transfer queue when it moves at least this
+    /// many bytes (`None`: 1 MiB; smaller ones are cheaper coalesced
     /// with compute). `GPUASYNC_TRANSFER_MIN_BYTES` overrides it.
     pub transfer_min_bytes: Option<u64>,
 }
 
-/// Where transfer-only submissions (writes, reads, copies, fills and nothing
-/// else) run. On a transfer queue they overlap compute on the compute queue;
+/// Where submissions that only move data across the bus (reads, and writes
+/// from registered host memory) run. On a transfer queue they overlap compute;
 /// each transfer queue has its own timeline, and the executor orders work
 /// across queues by buffer hazards, as it does inside one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -909,7 +909,6 @@ impl Executor {
         plan.read_bytes = 0;
         plan.write_bytes_exact = 0;
         plan.read_bytes_exact = 0;
-        plan.device_bytes = 0;
         for (i, op) in ops.iter().enumerate() {
             let start = plan.uses.len();
             let context = |e: Error| Error::new(e.kind, format!("op {i}: {}", e.message));
@@ -955,7 +954,6 @@ impl Executor {
                     }
                     plan.uses.push(Use::buffer(src, s, true, false));
                     plan.uses.push(Use::buffer(dst, d, false, true));
-                    plan.device_bytes += size;
                 }
                 Op::Fill { buffer, offset, size, value: _ } => {
                     let total = st.buffers.get(buffer.0).ok_or_else(|| context(invalid_buffer(buffer)))?.buffer.size;
@@ -968,7 +966,6 @@ impl Executor {
                     }
                     let raw = range(st, buffer, offset, size).map_err(context)?;
                     plan.uses.push(Use::buffer(buffer, raw, false, true));
-                    plan.device_bytes += size;
                 }
                 Op::Dispatch { kernel, buffers, push_constants, groups } => {
                     self.check_dispatch(st, kernel, buffers, push_constants, groups).map_err(context)?;
@@ -1352,8 +1349,6 @@ pub(crate) struct Plan {
     pub direct: Vec<Option<u64>>,
     pub write_bytes: u64,
     pub read_bytes: u64,
-    /// Bytes that copies and fills move on the device.
-    pub device_bytes: u64,
 }
 
 pub(crate) struct Recording<'a> {

@@ -7,78 +7,7 @@
 //! registered transfers take no staging budget; and every error status.
 mod common;
 use common::*;
-use gpuasync::{BufferId, ErrorKind, Executor, ExecutorDesc, HostDst, Op, SubmitFlags};
-
-/// Host memory aligned to the import alignment, freed on drop. Declare it
-/// before the executor, so that the executor (which may still use it) drops first.
-struct Aligned {
-    ptr: *mut u8,
-    layout: std::alloc::Layout,
-}
-
-impl Aligned {
-    fn new(len: usize, align: usize) -> Self {
-        let layout = std::alloc::Layout::from_size_align(len, align).expect("layout");
-        // SAFETY: `len` is nonzero in every test.
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        assert!(!ptr.is_null(), "out of host memory");
-        Self { ptr, layout }
-    }
-
-    fn len(&self) -> usize {
-        self.layout.size()
-    }
-
-    /// The memory as u32s. Only while no GPU work on it is in flight.
-    fn u32s(&mut self) -> &mut [u32] {
-        // SAFETY: the allocation is `len` bytes, aligned, zero-initialised and
-        // owned by `self`; tests use it only while no GPU work touches it.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.cast(), self.len() / 4) }
-    }
-
-    /// `count` u32s from element `at`, as a write's source (the test keeps them
-    /// unmodified until the write's ticket completes).
-    fn source(&self, at: usize, count: usize) -> &'static [u8] {
-        assert!((at + count) * 4 <= self.len());
-        // SAFETY: inside the allocation, which outlives the submissions that use it.
-        unsafe { std::slice::from_raw_parts(self.ptr.add(at * 4), count * 4) }
-    }
-
-    /// `count` u32s from element `at`, as a read's destination.
-    fn destination(&self, at: usize, count: usize) -> HostDst {
-        assert!((at + count) * 4 <= self.len());
-        // SAFETY: inside the allocation; the test does not touch it until it has
-        // waited for the read's ticket.
-        unsafe { HostDst::new(self.ptr.add(at * 4), count * 4) }
-    }
-
-    fn register(&self, ex: &Executor) {
-        // SAFETY: the allocation outlives the executor (declared before it).
-        unsafe { ex.register_host(self.ptr, self.len()) }.expect("register host memory");
-    }
-}
-
-impl Drop for Aligned {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr, self.layout) };
-    }
-}
-
-/// The import alignment; lavapipe and NVIDIA have the extension, so it is
-/// required there. Elsewhere, `None`: the caller skips with a message.
-fn alignment(ex: &Executor) -> Option<usize> {
-    let info = ex.device_info();
-    let known = info.name.contains("llvmpipe") || info.vendor_id == 0x10de;
-    match ex.host_register_alignment() {
-        Some(a) => Some(a as usize),
-        None if known => panic!("{} must offer VK_EXT_external_memory_host", info.name),
-        None => {
-            eprintln!("SKIP: device {} lacks VK_EXT_external_memory_host; registered memory is untested here", info.name);
-            None
-        }
-    }
-}
+use gpuasync::{BufferId, ErrorKind, Executor, ExecutorDesc, Op, SubmitFlags};
 
 fn write_op(buffer: BufferId, offset: u64, data: &[u8]) -> Op<'_> {
     Op::Write { buffer, offset, data }

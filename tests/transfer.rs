@@ -4,12 +4,26 @@
 //!
 //! On a device with a transfer-only queue family the lanes run there (the copy
 //! engines); elsewhere (lavapipe) the tests use `TransferQueues::Shared`, the
-//! same machinery on the compute queue's family.
+//! same machinery on the compute queue's family. Lanes take reads, and writes
+//! from registered host memory, so uploads here come from registered memory.
 mod common;
 use common::*;
 use gpuasync::{BufferId, Executor, ExecutorDesc, Op, TransferQueues};
 
-/// An executor whose transfer-only submissions all take a transfer lane.
+/// Host memory for registration: 64 KiB alignment covers every driver's
+/// import alignment (4 KiB on NVIDIA and lavapipe), checked in `register`.
+fn host_memory(bytes: usize) -> Aligned {
+    Aligned::new(bytes.next_multiple_of(1 << 16), 1 << 16)
+}
+
+/// Register `mem` with `ex` (the memory must outlive `ex`: declare it first).
+fn register(ex: &Executor, mem: &Aligned) {
+    let align = alignment(ex).expect("lavapipe and NVIDIA offer VK_EXT_external_memory_host");
+    assert_eq!((1 << 16) % align, 0, "import alignment {align}");
+    mem.register(ex);
+}
+
+/// An executor whose reads and registered writes all take a transfer lane.
 fn lanes_executor() -> Executor {
     let desc = ExecutorDesc { transfer_min_bytes: Some(0), ..Default::default() };
     let ex = executor_with(desc.clone());
@@ -32,21 +46,25 @@ fn lcg_dispatch<'a>(k: gpuasync::KernelId, b: &'a [BufferId], p: &'a LcgParams, 
 /// checked against the CPU, and the transfers really ran on the lanes.
 #[test]
 fn chunks_stream_through_the_lanes() {
-    let ex = lanes_executor();
-    let k = kernel(&ex, "lcg");
     let (n, chunks, iters) = (4096usize, 60usize, 37u32);
+    let (mut input, output) = (host_memory(n * chunks * 4), host_memory(n * chunks * 4));
+    let ex = lanes_executor();
+    register(&ex, &input);
+    register(&ex, &output);
+    let k = kernel(&ex, "lcg");
     let mut rng = Rng::new(11);
-    let input = rng.u32s(n * chunks);
-    let mut output = vec![0u32; n * chunks];
+    let data = rng.u32s(n * chunks);
+    input.u32s()[..n * chunks].copy_from_slice(&data);
     let bufs: Vec<BufferId> = (0..3).map(|_| buffer(&ex, n * 4)).collect();
     let p = LcgParams { n: n as u32, iterations: iters };
     let before = ex.stats();
     let mut pending = std::collections::VecDeque::new();
-    for (i, (src, dst)) in input.chunks(n).zip(output.chunks_mut(n)).enumerate() {
+    for i in 0..chunks {
         let b = &bufs[i % 3..i % 3 + 1];
-        ex.submit(&[Op::Write { buffer: b[0], offset: 0, data: bytes(src) }], PLAIN).unwrap();
+        ex.submit(&[Op::Write { buffer: b[0], offset: 0, data: input.source(i * n, n) }], PLAIN).unwrap();
         ex.submit(&[lcg_dispatch(k, b, &p, n)], PLAIN).unwrap();
-        pending.push_back(ex.submit(&[read_op(b[0], 0, dst)], PLAIN).unwrap());
+        let read = Op::Read { buffer: b[0], offset: 0, dst: output.destination(i * n, n) };
+        pending.push_back(ex.submit(&[read], PLAIN).unwrap());
         while let Some(&t) = pending.front() {
             if !ex.poll(t).unwrap() {
                 break;
@@ -55,7 +73,8 @@ fn chunks_stream_through_the_lanes() {
         }
     }
     ex.wait_all().unwrap();
-    assert_eq_all(&output, &lcg_reference(&input, iters), "streamed chunks");
+    let mut output = output;
+    assert_eq_all(&output.u32s()[..n * chunks], &lcg_reference(&data, iters), "streamed chunks");
     let s = ex.stats();
     assert_eq!(s.transfer_submissions - before.transfer_submissions, 2 * chunks as u64, "uploads and downloads took the lanes");
     assert_eq!(s.completed, s.submissions);
@@ -67,13 +86,16 @@ fn chunks_stream_through_the_lanes() {
 /// buffer that a later kernel overwrites returns the old data.
 #[test]
 fn write_after_read_across_lanes() {
+    let n = LONG_N;
+    let mut new_host = host_memory(n * 4);
     let ex = lanes_executor();
+    register(&ex, &new_host);
     let copy = kernel(&ex, "copy");
     let lcg = kernel(&ex, "lcg");
-    let n = LONG_N;
     let mut rng = Rng::new(12);
     let old = rng.u32s(n);
     let new = rng.u32s(n);
+    new_host.u32s()[..n].copy_from_slice(&new);
     let (src, dst, busy) = (buffer(&ex, n * 4), buffer(&ex, n * 4), buffer(&ex, n * 4));
     ex.wait(ex.submit(&[Op::Write { buffer: src, offset: 0, data: bytes(&old) }], PLAIN).unwrap(), u64::MAX).unwrap();
     // Keep the compute queue busy, then copy src -> dst there and overwrite src
@@ -83,7 +105,9 @@ fn write_after_read_across_lanes() {
     let n4 = (n / 4) as u32;
     let pair = [src, dst];
     ex.submit(&[Op::Dispatch { kernel: copy, buffers: &pair, push_constants: push(&n4), groups: [64, 1, 1] }], PLAIN).unwrap();
-    let t = ex.submit(&[Op::Write { buffer: src, offset: 0, data: bytes(&new) }], PLAIN).unwrap();
+    let before = ex.stats().transfer_submissions;
+    let t = ex.submit(&[Op::Write { buffer: src, offset: 0, data: new_host.source(0, n) }], PLAIN).unwrap();
+    assert_eq!(ex.stats().transfer_submissions, before + 1, "the overwrite ran on a transfer lane");
     let mut got_dst = vec![0u32; n];
     let mut got_src = vec![0u32; n];
     let t2 = ex.submit(&[read_op(dst, 0, &mut got_dst), read_op(src, 0, &mut got_src)], PLAIN).unwrap();
@@ -107,26 +131,34 @@ fn write_after_read_across_lanes() {
     assert_clean(&ex);
 }
 
-/// 1,000 rounds on one buffer, alternating lanes every submission: upload,
-/// kernel, download, kernel, with no waits; each download checked.
+/// 1,000 rounds on one buffer, changing queues at every step: upload from
+/// registered memory (a lane), kernel, download (the other lane), kernel,
+/// with no waits; each download checked.
 #[test]
 fn a_thousand_dependent_rounds_across_lanes() {
-    let ex = lanes_executor();
-    let k = kernel(&ex, "lcg");
     let n = 256usize;
+    let rounds = 1000;
+    let mut host = host_memory(n * rounds * 4);
+    let ex = lanes_executor();
+    register(&ex, &host);
+    let k = kernel(&ex, "lcg");
     let mut rng = Rng::new(13);
     let b = buffer(&ex, n * 4);
     let p = LcgParams { n: n as u32, iterations: 3 };
-    let rounds = 1000;
     let inputs: Vec<Vec<u32>> = (0..rounds).map(|_| rng.u32s(n)).collect();
+    for (i, input) in inputs.iter().enumerate() {
+        host.u32s()[i * n..(i + 1) * n].copy_from_slice(input);
+    }
     let mut outs = vec![vec![0u32; n]; rounds];
-    for (input, out) in inputs.iter().zip(outs.iter_mut()) {
-        ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(input) }], PLAIN).unwrap();
+    let before = ex.stats().transfer_submissions;
+    for (i, out) in outs.iter_mut().enumerate() {
+        ex.submit(&[Op::Write { buffer: b, offset: 0, data: host.source(i * n, n) }], PLAIN).unwrap();
         ex.submit(&[lcg_dispatch(k, &[b], &p, n)], PLAIN).unwrap();
         ex.submit(&[read_op(b, 0, out)], PLAIN).unwrap();
         ex.submit(&[lcg_dispatch(k, &[b], &p, n)], PLAIN).unwrap();
     }
     ex.wait_all().unwrap();
+    assert_eq!(ex.stats().transfer_submissions - before, 2 * rounds as u64);
     for (i, (input, out)) in inputs.iter().zip(&outs).enumerate() {
         assert_eq_all(out, &lcg_reference(input, 3), &format!("round {i}"));
     }
@@ -241,21 +273,23 @@ fn destroy_while_transfers_are_in_flight() {
 #[test]
 #[ignore = "needs a GPU with a transfer-only queue family (run on the GPU machine)"]
 fn uploads_overlap_compute_on_copy_engines() {
+    let n = 16usize << 20;
+    let mut host = host_memory(n * 4);
     let ex = executor_with(ExecutorDesc { transfer_min_bytes: Some(0), ..Default::default() });
     assert!(ex.transfer_lanes_dedicated(), "the device has no transfer-only queue family");
+    register(&ex, &host);
     let k = kernel(&ex, "lcg");
-    let n = 16usize << 20;
     let mut rng = Rng::new(17);
     let data = rng.u32s(n);
+    host.u32s()[..n].copy_from_slice(&data);
     let (a, b) = (buffer(&ex, n * 4), buffer(&ex, n * 4));
-    // A kernel of ~8 ms on an H100, then an upload of 64 MiB: its host copy
-    // into staging (~2-3 ms, inside submit) and its DMA (~0.8 ms) both fit
-    // inside the kernel.
+    // A kernel of ~8 ms on an H100, then an upload of 64 MiB from registered
+    // memory (~1.3 ms of DMA, no host copy): it fits inside the kernel.
     let long = LcgParams { n: n as u32, iterations: 6000 };
     let mut overlapped = 0;
     for _ in 0..5 {
         let tk = ex.submit(&[lcg_dispatch(k, &[a], &long, n)], TIMED).unwrap();
-        let tw = ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&data) }], TIMED).unwrap();
+        let tw = ex.submit(&[Op::Write { buffer: b, offset: 0, data: host.source(0, n) }], TIMED).unwrap();
         ex.wait_all().unwrap();
         let (kt, wt) = (ex.timing(tk).unwrap(), ex.timing(tw).unwrap());
         eprintln!(
@@ -287,15 +321,20 @@ fn timings_of_interleaved_queues() {
     let (a, b) = (buffer(&ex, n * 4), buffer(&ex, n * 4));
     let p = LcgParams { n: n as u32, iterations: 50 };
     let mut tickets = Vec::new();
-    for i in 0..40 {
-        // A random mix: uploads into b, kernels on a.
+    ex.wait(ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&data) }], PLAIN).unwrap(), u64::MAX).unwrap();
+    let mut outs = vec![vec![0u32; n]; 40];
+    for (i, out) in outs.iter_mut().enumerate() {
+        // A random mix: downloads of b (a lane), kernels on a.
         if rng.next_u32() % 2 == 0 || i == 0 {
-            tickets.push(ex.submit(&[Op::Write { buffer: b, offset: 0, data: bytes(&data) }], TIMED).unwrap());
+            tickets.push(ex.submit(&[read_op(b, 0, out)], TIMED).unwrap());
         } else {
             tickets.push(ex.submit(&[lcg_dispatch(k, &[a], &p, n)], TIMED).unwrap());
         }
     }
     ex.wait_all().unwrap();
+    for (i, out) in outs.iter().enumerate() {
+        assert!(out.iter().all(|&v| v == 0) || out == &data, "download {i}");
+    }
     for &t in &tickets {
         let timing = ex.timing(t).unwrap_or_else(|e| panic!("ticket {t}: {e}"));
         assert!(timing.gpu_end_ns >= timing.gpu_begin_ns, "ticket {t}");
@@ -304,28 +343,38 @@ fn timings_of_interleaved_queues() {
     assert_clean(&ex);
 }
 
-/// Which submissions take a transfer lane: transfer-only ones that move at
-/// least the threshold (a whole-buffer fill counts the buffer's bytes), none
-/// with a kernel or per-op timestamps.
+/// Which submissions take a transfer lane: reads and writes from registered
+/// memory that move at least the threshold; not staged writes, copies or
+/// fills (device-to-device work), nor anything with a kernel or per-op
+/// timestamps.
 #[test]
 fn lane_choice_follows_size_and_ops() {
+    let big_n = (2usize << 20) / 4;
+    let mut host = host_memory(big_n * 4);
     let ex = executor_with(ExecutorDesc { transfer_queues: TransferQueues::Shared, ..Default::default() });
+    register(&ex, &host);
     let k = kernel(&ex, "lcg");
     let lanes = |ex: &Executor| ex.stats().transfer_submissions;
     let small = buffer(&ex, 64);
-    let big_n = (2usize << 20) / 4;
     let big = buffer(&ex, big_n * 4);
     let mut rng = Rng::new(19);
     let data = rng.u32s(big_n);
+    host.u32s()[..big_n].copy_from_slice(&data);
     let mut out = vec![0u32; 16];
     let before = lanes(&ex);
     ex.wait(ex.submit(&[Op::Fill { buffer: small, offset: 0, size: gpuasync::WHOLE_SIZE, value: 7 }, read_op(small, 0, &mut out)], PLAIN).unwrap(), u64::MAX).unwrap();
     assert_eq!(lanes(&ex), before, "64 bytes stay on the compute queue");
     assert!(out.iter().all(|&v| v == 7));
     ex.wait(ex.submit(&[Op::Fill { buffer: big, offset: 0, size: gpuasync::WHOLE_SIZE, value: 9 }], PLAIN).unwrap(), u64::MAX).unwrap();
-    assert_eq!(lanes(&ex), before + 1, "a 2 MiB fill takes a lane");
+    assert_eq!(lanes(&ex), before, "a fill is device work: the compute queue");
     ex.wait(ex.submit(&[Op::Write { buffer: big, offset: 0, data: bytes(&data) }], PLAIN).unwrap(), u64::MAX).unwrap();
-    assert_eq!(lanes(&ex), before + 2, "a 2 MiB write takes a lane");
+    assert_eq!(lanes(&ex), before, "a staged write copies device to device: the compute queue");
+    ex.wait(ex.submit(&[Op::Write { buffer: big, offset: 0, data: host.source(0, big_n) }], PLAIN).unwrap(), u64::MAX).unwrap();
+    assert_eq!(lanes(&ex), before + 1, "a 2 MiB write from registered memory takes a lane");
+    let mut staged_back = vec![0u32; big_n];
+    ex.wait(ex.submit(&[read_op(big, 0, &mut staged_back)], PLAIN).unwrap(), u64::MAX).unwrap();
+    assert_eq!(lanes(&ex), before + 2, "a 2 MiB read takes a lane");
+    assert_eq_all(&staged_back, &data, "the registered write");
     let p = LcgParams { n: big_n as u32, iterations: 2 };
     let mut back = vec![0u32; big_n];
     let one = [big];

@@ -524,3 +524,77 @@ pub fn check_json(text: &str) -> Result<(), String> {
     let end = ws(b, value(b, 0)?);
     if end == b.len() { Ok(()) } else { Err(format!("trailing data at {end}")) }
 }
+
+// ---- registered host memory (registered.rs, transfer.rs) --------------------
+
+/// Host memory aligned to the import alignment, freed on drop. Declare it
+/// before the executor, so that the executor (which may still use it) drops first.
+pub struct Aligned {
+    pub ptr: *mut u8,
+    layout: std::alloc::Layout,
+}
+
+impl Aligned {
+    pub fn new(len: usize, align: usize) -> Self {
+        let layout = std::alloc::Layout::from_size_align(len, align).expect("layout");
+        // SAFETY: `len` is nonzero in every test.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        assert!(!ptr.is_null(), "out of host memory");
+        Self { ptr, layout }
+    }
+
+    pub fn len(&self) -> usize {
+        self.layout.size()
+    }
+
+    /// The memory as u32s. Only while no GPU work on it is in flight.
+    pub fn u32s(&mut self) -> &mut [u32] {
+        // SAFETY: the allocation is `len` bytes, aligned, zero-initialised and
+        // owned by `self`; tests use it only while no GPU work touches it.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.cast(), self.len() / 4) }
+    }
+
+    /// `count` u32s from element `at`, as a write's source (the test keeps them
+    /// unmodified until the write's ticket completes).
+    pub fn source(&self, at: usize, count: usize) -> &'static [u8] {
+        assert!((at + count) * 4 <= self.len());
+        // SAFETY: inside the allocation, which outlives the submissions that use it.
+        unsafe { std::slice::from_raw_parts(self.ptr.add(at * 4), count * 4) }
+    }
+
+    /// `count` u32s from element `at`, as a read's destination.
+    pub fn destination(&self, at: usize, count: usize) -> gpuasync::HostDst {
+        assert!((at + count) * 4 <= self.len());
+        // SAFETY: inside the allocation; the test does not touch it until it has
+        // waited for the read's ticket.
+        unsafe { gpuasync::HostDst::new(self.ptr.add(at * 4), count * 4) }
+    }
+
+    pub fn register(&self, ex: &gpuasync::Executor) {
+        // SAFETY: the allocation outlives the executor (declared before it).
+        unsafe { ex.register_host(self.ptr, self.len()) }.expect("register host memory");
+    }
+}
+
+impl Drop for Aligned {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) };
+    }
+}
+
+/// The import alignment; lavapipe and NVIDIA have the extension, so it is
+/// required there. Elsewhere, `None`: the caller skips with a message.
+pub fn alignment(ex: &gpuasync::Executor) -> Option<usize> {
+    let info = ex.device_info();
+    let known = info.name.contains("llvmpipe") || info.vendor_id == 0x10de;
+    match ex.host_register_alignment() {
+        Some(a) => Some(a as usize),
+        None if known => panic!("{} must offer VK_EXT_external_memory_host", info.name),
+        None => {
+            eprintln!("SKIP: device {} lacks VK_EXT_external_memory_host; registered memory is untested here", info.name);
+            None
+        }
+    }
+}
+
