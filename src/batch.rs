@@ -160,7 +160,13 @@ impl Executor {
             }
             MutexGuard::unlocked(&mut st, || {
                 queue.drain()?;
-                queue.wait_for(last, u64::MAX)
+                if queue.lanes.is_empty() {
+                    queue.wait_for(last, u64::MAX)
+                } else {
+                    // Completion is in ticket order across lanes: wait for
+                    // every lane up to `last`, not the compute queue alone.
+                    self.wait_lanes(last, u64::MAX)
+                }
             })?;
         }
         // Apply the updates (a change means re-recording); undone if the replay fails.

@@ -130,7 +130,50 @@ impl Executor {
                 break;
             }
         }
-        Ok(if low == u64::MAX { st.last_ticket } else { low - 1 })
+        let mut reached = if low == u64::MAX { st.last_ticket } else { low - 1 };
+        // Inside a finished compute bundle (its tickets around an unfinished
+        // transfer's): it retires as a whole, so stop before it, or a ticket
+        // would read complete before its bundle delivers its reads.
+        if let Some(b) = st.in_flight.iter().find(|b| b.first_ticket <= reached && reached < b.last_ticket) {
+            reached = b.first_ticket - 1;
+        }
+        Ok(reached)
+    }
+
+    /// What holds `reached` back, as (lane, value to wait for): the unfinished
+    /// bundle with the lowest first ticket. The open bundle is closed (queued
+    /// for `Queue::drain`) when it is that one. `None`: nothing unfinished.
+    pub(crate) fn blocker(&self, st: &mut State) -> Result<Option<(usize, u64)>> {
+        let main = self.queue.progress()?;
+        // (first ticket, lane, value); the open bundle has no value yet.
+        let mut best: Option<(u64, usize, Option<u64>)> = None;
+        if let Some(b) = st.in_flight.iter().find(|b| b.last_ticket > main) {
+            best = Some((b.first_ticket, 0, Some(b.last_ticket)));
+        } else if let Some(b) = &st.open {
+            best = Some((b.first_ticket, 0, None));
+        }
+        let mut counters = [None; LANES];
+        for b in &st.transfer_in_flight {
+            if best.is_some_and(|x| b.first_ticket >= x.0) {
+                break;
+            }
+            let counter = match counters[b.lane] {
+                Some(c) => c,
+                None => *counters[b.lane].insert(self.queue.lane_progress(b.lane)?),
+            };
+            if counter < b.last_ticket {
+                best = Some((b.first_ticket, b.lane, Some(b.last_ticket)));
+                break;
+            }
+        }
+        match best {
+            None => Ok(None),
+            Some((_, lane, Some(value))) => Ok(Some((lane, value))),
+            Some((_, _, None)) => {
+                self.queue.close_bundle(st)?;
+                Ok(st.in_flight.back().map(|b| (0, b.last_ticket)))
+            }
+        }
     }
 
     /// For a submission on `lane` that makes `uses`: per other lane, the
@@ -237,7 +280,11 @@ impl Executor {
             if deps[0] <= queue.submitted.load(Ordering::Acquire) {
                 break;
             }
-            queue.flush(&mut st)?;
+            if st.open.as_ref().is_some_and(|o| o.first_ticket <= deps[0]) {
+                queue.flush(&mut st)?;
+            } else {
+                MutexGuard::unlocked(&mut st, || queue.drain())?;
+            }
             // The lock was released: objects may be gone, or the bound reached.
             self.plan_into(&st, ops, &mut plan)?;
             if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes)? {

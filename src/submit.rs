@@ -828,13 +828,9 @@ impl Executor {
                     self.staging_budget
                 );
             }
-            if st.in_flight.is_empty() && st.transfer_in_flight.is_empty() {
-                queue.close_bundle(st)?;
-            }
-            // The oldest bundle, of whichever lane.
-            let main = st.in_flight.front().map(|b| (b.first_ticket, 0, b.last_ticket));
-            let transfer = st.transfer_in_flight.front().map(|b| (b.first_ticket, b.lane, b.last_ticket));
-            let Some((_, lane, oldest)) = main.into_iter().chain(transfer).min() else {
+            // The oldest unfinished work, of whichever lane (closing the open
+            // bundle if that is it).
+            let Some((lane, oldest)) = self.blocker(st)? else {
                 return Err(Error::new(ErrorKind::Internal, "in-flight bound reached with nothing in flight"));
             };
             // Drain first: never wait for a value whose bundle is not handed over.

@@ -388,3 +388,40 @@ fn lane_choice_follows_size_and_ops() {
     assert_eq_all(&back, &lcg_reference(&data, 2), "the read");
     assert_clean(&ex);
 }
+
+/// A compute bundle holding tickets on both sides of a long transfer (two
+/// submissions coalesced behind a busy GPU, a 1 GiB download between them)
+/// finishes first: waiting for its first ticket must deliver that ticket's
+/// read, though the bundle's later ticket and the transfer are unfinished in
+/// ticket order. Found in review; needs two queues that really run apart.
+#[test]
+#[ignore = "needs a GPU with a transfer-only queue family (run on the GPU machine)"]
+fn a_ticket_reported_complete_has_its_read_delivered() {
+    let big = 1usize << 30;
+    let host = host_memory(big);
+    // Leaked on a failure: its drop would deliver reads into freed vectors.
+    let ex = leak_on_panic(executor_with(ExecutorDesc::default()));
+    assert!(ex.transfer_lanes_dedicated(), "the device has no transfer-only queue family");
+    register(&ex, &host);
+    let k = kernel(&ex, "lcg");
+    let n = 16usize << 20;
+    let (a, x, y, src) = (buffer(&ex, n * 4), buffer(&ex, 64), buffer(&ex, 64), buffer(&ex, big));
+    ex.wait(ex.submit(&[Op::Fill { buffer: src, offset: 0, size: gpuasync::WHOLE_SIZE, value: 3 }], PLAIN).unwrap(), u64::MAX)
+        .unwrap();
+    // ~4 ms each on an H100.
+    let p = LcgParams { n: n as u32, iterations: 3000 };
+    for round in 0..5u32 {
+        let mut out = vec![0u32; 16];
+        ex.submit(&[lcg_dispatch(k, &[a], &p, n)], PLAIN).unwrap();
+        ex.submit(&[lcg_dispatch(k, &[a], &p, n)], PLAIN).unwrap();
+        let s1 = ex
+            .submit(&[Op::Fill { buffer: x, offset: 0, size: 64, value: round + 7 }, read_op(x, 0, &mut out)], PLAIN)
+            .unwrap();
+        ex.submit(&[Op::Read { buffer: src, offset: 0, dst: host.destination(0, big / 4) }], PLAIN).unwrap();
+        ex.submit(&[Op::Fill { buffer: y, offset: 0, size: 64, value: round }], PLAIN).unwrap();
+        assert!(ex.wait(s1, u64::MAX).unwrap());
+        assert!(out.iter().all(|&v| v == round + 7), "round {round}: ticket {s1} reported complete, its read not delivered: {out:?}");
+        ex.wait_all().unwrap();
+    }
+    assert_clean(&ex);
+}
