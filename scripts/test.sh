@@ -28,7 +28,7 @@ cargo build --quiet
 cargo test --quiet -- --test-threads=2
 echo "== Rust tests again, binding buffers with push descriptors instead of cached sets"
 GPUASYNC_DESCRIPTORS=push cargo test --quiet --test core --test ordering --test pipeline --test batch --test builtin -- --test-threads=2
-echo "== Rust tests again, every transfer-only submission on a transfer lane (shared with the compute family)"
+echo "== Rust tests again, every read and registered write on a transfer lane (lanes shared with the compute family)"
 # Lanes of their own timelines on the compute queue's family: the cross-queue
 # ordering without copy engines. Two pipeline tests are left out: one counts
 # coalesced queue submissions (transfer lanes never coalesce), one races a
