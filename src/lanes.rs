@@ -244,23 +244,6 @@ impl Executor {
         }
     }
 
-    fn take_transfer_command_buffer(&self, st: &mut State) -> Result<vk::CommandBuffer> {
-        if st.transfer_pool == vk::CommandPool::null() {
-            return self.take_command_buffer(st);
-        }
-        if let Some(cb) = st.transfer_free.pop() {
-            return Ok(cb);
-        }
-        let info = vk::CommandBufferAllocateInfo::default()
-            .command_pool(st.transfer_pool)
-            .level(vk::CommandBufferLevel::PRIMARY)
-            .command_buffer_count(1);
-        // SAFETY: the pool is externally synchronised by the state lock.
-        let cbs = unsafe { self.device.allocate_command_buffers(&info) }
-            .map_err(|e| Error::vulkan("vkAllocateCommandBuffers (transfer)", e))?;
-        cbs.into_iter().next().ok_or_else(|| Error::new(crate::error::ErrorKind::Internal, "no command buffer returned"))
-    }
-
     /// `submit` for a transfer-only submission on transfer lane `lane`: its own
     /// command buffer, handed to the lane's queue before returning.
     pub(crate) fn submit_transfer(
@@ -307,7 +290,7 @@ impl Executor {
         let read_base = self.alloc_staging(&mut st, plan.read_bytes, crate::memory::BufferKind::Readback, &mut staging);
         let ticket = st.last_ticket + 1;
         let bundle = read_base.and_then(|read_base| {
-            let cb = self.take_transfer_command_buffer(&mut st)?;
+            let cb = self.take_command_buffer(&mut st, lane)?;
             self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT)
                 .inspect_err(|_| st.recycle_command_buffer(lane, cb))
                 .map(|b| (read_base, b))

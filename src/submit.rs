@@ -850,7 +850,7 @@ impl Executor {
         if let Some(open) = st.open.take() {
             return Ok(open);
         }
-        let cb = self.take_command_buffer(st)?;
+        let cb = self.take_command_buffer(st, 0)?;
         self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT).inspect_err(|_| {
             st.free_commands.push(cb);
         })
@@ -1068,15 +1068,19 @@ impl Executor {
         }
     }
 
-    pub(crate) fn take_command_buffer(&self, st: &mut State) -> Result<vk::CommandBuffer> {
-        if let Some(cb) = st.free_commands.pop() {
+    /// A command buffer for `lane`: from its pool's free list, else a new one
+    /// (transfer lanes have a pool of their own when their family differs).
+    pub(crate) fn take_command_buffer(&self, st: &mut State, lane: usize) -> Result<vk::CommandBuffer> {
+        let own = lane != 0 && st.transfer_pool != vk::CommandPool::null();
+        let (pool, free) = if own { (st.transfer_pool, &mut st.transfer_free) } else { (st.command_pool, &mut st.free_commands) };
+        if let Some(cb) = free.pop() {
             return Ok(cb);
         }
         let info = vk::CommandBufferAllocateInfo::default()
-            .command_pool(st.command_pool)
+            .command_pool(pool)
             .level(vk::CommandBufferLevel::PRIMARY)
             .command_buffer_count(1);
-        // SAFETY: the pool is externally synchronised by the state lock.
+        // SAFETY: the pools are externally synchronised by the state lock.
         let cbs = unsafe { self.device.allocate_command_buffers(&info) }
             .map_err(|e| Error::vulkan("vkAllocateCommandBuffers", e))?;
         cbs.into_iter().next().ok_or_else(|| Error::new(ErrorKind::Internal, "no command buffer returned"))
