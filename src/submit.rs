@@ -484,6 +484,7 @@ impl Queue {
                 self.discard(st, bundle);
             }
         }
+        self.transfer_pending.store(st.transfer_in_flight.len() as u64, Ordering::Release);
         if let Some(open) = st.open.take() {
             // SAFETY: the open bundle's command buffer is recording and owned by
             // it; ending it lets the pool reset it later.
