@@ -274,6 +274,13 @@ impl Executor {
                 self.plan_into(&st, ops, &mut plan)?;
             }
         }
+        // With the lock released a registration may have gone (its writes are
+        // staged now): choose again, from the start.
+        if self.lane_for(ops, &plan, flags) != lane {
+            st.scratch_plan = plan;
+            drop(st);
+            return self.submit_inner(ops, flags, barriers, None);
+        }
         let deps = self.cross_lane_deps(&st, &plan.uses, lane);
         let mut waits = [0; LANES];
         for (l, &t) in deps.iter().enumerate() {
