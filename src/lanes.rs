@@ -68,7 +68,8 @@ impl Queue {
 
     /// Spin up to `spin_ns`, then sleep in the driver, until every (lane,
     /// value) in `targets` is reached or `timeout_ns` has passed (`Ok(false)`).
-    /// Called without the state lock; every value must be one its lane signals.
+    /// Called without the state lock; every value must be one its lane signals,
+    /// and there is at most one target per lane.
     pub(crate) fn wait_all(&self, targets: &[(usize, u64)], spin_ns: u64, timeout_ns: u64) -> Result<bool> {
         let start = Instant::now();
         let spin = spin_ns.min(timeout_ns);
@@ -87,9 +88,14 @@ impl Queue {
                 std::hint::spin_loop();
             }
         }
-        let semaphores: Vec<vk::Semaphore> = targets.iter().map(|&(lane, _)| self.lane(lane).1).collect();
-        let values: Vec<u64> = targets.iter().map(|&(_, v)| v).collect();
-        let info = vk::SemaphoreWaitInfo::default().semaphores(&semaphores).values(&values);
+        // At most one target per lane: fixed arrays, no allocation on the wait path.
+        let n = targets.len().min(LANES);
+        let (mut semaphores, mut values) = ([vk::Semaphore::null(); LANES], [0u64; LANES]);
+        for (i, &(lane, value)) in targets.iter().take(n).enumerate() {
+            semaphores[i] = self.lane(lane).1;
+            values[i] = value;
+        }
+        let info = vk::SemaphoreWaitInfo::default().semaphores(&semaphores[..n]).values(&values[..n]);
         let left = timeout_ns.saturating_sub(start.elapsed().as_nanos() as u64);
         // SAFETY: the semaphores are live; the info points at live locals.
         match unsafe { self.device.wait_semaphores(&info, left) } {
@@ -369,20 +375,24 @@ impl Executor {
                 if reached >= ticket {
                     return Ok(true);
                 }
-                let mut targets = Vec::with_capacity(LANES);
+                let mut targets = [(0usize, 0u64); LANES];
+                let mut n = 0;
                 if let Some(b) = st.in_flight.iter().rev().find(|b| b.first_ticket <= ticket) {
-                    targets.push((0, b.last_ticket));
+                    targets[n] = (0, b.last_ticket);
+                    n += 1;
                 }
                 for lane in 1..=self.queue.lanes.len() {
                     let last = st.transfer_in_flight.iter().rev().find(|b| b.lane == lane && b.last_ticket <= ticket);
                     if let Some(b) = last {
-                        targets.push((lane, b.last_ticket));
+                        targets[n] = (lane, b.last_ticket);
+                        n += 1;
                     }
                 }
-                targets
+                (targets, n)
             };
+            let (targets, n) = targets;
             let elapsed = start.elapsed().as_nanos() as u64;
-            if !self.queue.wait_all(&targets, self.spin_ns, timeout_ns.saturating_sub(elapsed))? {
+            if !self.queue.wait_all(&targets[..n], self.spin_ns, timeout_ns.saturating_sub(elapsed))? {
                 return Ok(false);
             }
         }
