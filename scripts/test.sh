@@ -23,19 +23,26 @@ echo "== Vulkan devices"
 vulkaninfo --summary 2>/dev/null | grep -E "deviceName|apiVersion" || echo "(vulkaninfo not installed)"
 
 export GPUASYNC_VALIDATION=1
+# One test at a time in each test process: the Debian validation layer
+# (1.3.239) reads its per-device map without a lock while another thread's
+# vkCreateDevice inserts into it (Vulkan-ValidationLayers issue #4391, fixed
+# later), which crashed a test here 1 run in 3 (SIGSEGV in the layer's
+# vkCmdCopyBuffer beside another test's vkCreateDevice). Tests that use
+# threads still do, on one device.
+TEST_THREADS=--test-threads=1
 echo "== Rust tests"
 cargo build --quiet
-cargo test --quiet -- --test-threads=2
+cargo test --quiet -- $TEST_THREADS
 echo "== Rust tests again, binding buffers with push descriptors instead of cached sets"
-GPUASYNC_DESCRIPTORS=push cargo test --quiet --test core --test ordering --test pipeline --test batch --test builtin -- --test-threads=2
+GPUASYNC_DESCRIPTORS=push cargo test --quiet --test core --test ordering --test pipeline --test batch --test builtin -- $TEST_THREADS
 echo "== Rust tests again, every read and registered write on a transfer lane (lanes shared with the compute family)"
 # Lanes of their own timelines on the compute queue's family: the cross-queue
 # ordering without copy engines. Two pipeline tests are left out: one counts
 # coalesced queue submissions (transfer lanes never coalesce), one races a
 # timeline signal against a fill seen in mapped memory.
 GPUASYNC_TRANSFER_QUEUE=shared GPUASYNC_TRANSFER_MIN_BYTES=0 cargo test --quiet --test core --test ordering --test batch \
-    --test registered --test transfer -- --test-threads=2
-GPUASYNC_TRANSFER_QUEUE=shared GPUASYNC_TRANSFER_MIN_BYTES=0 cargo test --quiet --test pipeline -- --test-threads=2 \
+    --test registered --test transfer -- $TEST_THREADS
+GPUASYNC_TRANSFER_QUEUE=shared GPUASYNC_TRANSFER_MIN_BYTES=0 cargo test --quiet --test pipeline -- $TEST_THREADS \
     --skip stats_count_what_happened --skip wait_races_a_poll_that_retires_the_ticket
 
 echo "== CMake build: library (through cargo, reusing target/), Fortran module, C and Fortran tests, examples"
