@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails when a committed generated file is stale: include/gpuasync.h against
 # cbindgen, spirv/*.spv against glslc (the Debian 12 glslc; another glslc
-# version emits different bytes and must not be used to regenerate).
+# version emits different bytes and must not be used to regenerate; the
+# cooperative-matrix modules are also rewritten by scripts/spirv-coopmat-khr.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -18,7 +19,7 @@ fi
 modules=0
 while read -r src spv flags; do
     # shellcheck disable=SC2086
-    glslc --target-env=vulkan1.3 -O $flags -o "$tmp/out.spv" "$src"
+    scripts/compile-spirv.sh "$src" "$tmp/out.spv" $flags
     if ! cmp -s "$tmp/out.spv" "$spv"; then
         echo "STALE: $spv does not match $src; run scripts/gen-spirv.sh" >&2
         status=1

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/spirv-targets.sh | while read -r src out flags; do
     # shellcheck disable=SC2086
-    glslc --target-env=vulkan1.3 -O $flags -o "$out" "$src"
+    scripts/compile-spirv.sh "$src" "$out" $flags
 done

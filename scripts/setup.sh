@@ -6,7 +6,7 @@
 set -euo pipefail
 
 CBINDGEN_VERSION=0.29.2
-APT_PACKAGES=(mesa-vulkan-drivers libvulkan1 vulkan-validationlayers glslc spirv-tools
+APT_PACKAGES=(mesa-vulkan-drivers libvulkan1 vulkan-validationlayers glslc spirv-tools python3
               gcc libc6-dev gfortran cmake make pkg-config ca-certificates curl)
 
 as_root() {

@@ -1,5 +1,5 @@
 //! Built-in kernels: BLAS-style operations whose SPIR-V is embedded in the
-//! library (compiled from `spirv/{blas1,reduce,gemm}.comp`).
+//! library (compiled from `spirv/{blas1,reduce,gemm,gemm_coop,convert}.comp`).
 //!
 //! A built-in op is an ordinary op of a submission or batch: it expands into
 //! one or two dispatches of an embedded kernel, checked here against the
@@ -16,10 +16,18 @@ use crate::memory::BufferKind;
 use crate::submit::Op;
 
 /// Element type of a built-in op.
+///
+/// The 16-bit types are for the cooperative-matrix GEMM (A and B in the type,
+/// C and the accumulation in f32) and for `Convert`'s output; the other ops
+/// take F32 and F64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DType {
     F32,
     F64,
+    /// IEEE binary16.
+    F16,
+    /// bfloat16: the upper half of an f32.
+    BF16,
 }
 
 impl DType {
@@ -27,7 +35,12 @@ impl DType {
         match self {
             DType::F32 => 4,
             DType::F64 => 8,
+            DType::F16 | DType::BF16 => 2,
         }
+    }
+
+    fn is_16bit(self) -> bool {
+        matches!(self, DType::F16 | DType::BF16)
     }
 }
 
@@ -54,8 +67,13 @@ pub enum BuiltinKind {
     Nrm2,
     /// `c[0] = max |a_i|` (NaN if any a_i is NaN)
     Amax,
-    /// `c = alpha * op(a) * op(b) + beta * c`, column-major
+    /// `c = alpha * op(a) * op(b) + beta * c`, column-major. With F16 or BF16,
+    /// a and b hold that type and c is F32 (cooperative matrices; see
+    /// `Executor::cooperative_matrix`).
     Gemm,
+    /// `c[i] = a[i]` rounded to the op's type (F16 or BF16; a is F32), to
+    /// nearest, ties to even; overflow gives infinity, NaN stays NaN.
+    Convert,
 }
 
 /// A vector or matrix inside a buffer: element `offset` is its first element;
@@ -116,6 +134,11 @@ impl Builtin {
     pub fn mul(dtype: DType, n: u64, a: impl Into<Operand>, b: impl Into<Operand>, c: impl Into<Operand>) -> Self {
         Self::level1(BuiltinKind::Mul, dtype, n, 0.0, a.into(), b.into(), c.into())
     }
+    /// `c = a` rounded from F32 to `dtype` (F16 or BF16).
+    pub fn convert(dtype: DType, n: u64, a: impl Into<Operand>, c: impl Into<Operand>) -> Self {
+        let (a, c) = (a.into(), c.into());
+        Self::level1(BuiltinKind::Convert, dtype, n, 0.0, a, a, c)
+    }
     /// `kind` is one of Sum, Nrm2, Amax (one input) or Dot (two).
     pub fn reduce(kind: BuiltinKind, dtype: DType, n: u64, a: impl Into<Operand>, b: impl Into<Operand>, c: impl Into<Operand>) -> Self {
         Self::level1(kind, dtype, n, 0.0, a.into(), b.into(), c.into())
@@ -159,6 +182,10 @@ enum KernelKey {
     Reduce(DType, u32, u32),
     /// (type, tiling, transposes, edge checks needed)
     Gemm(DType, GemmTile, bool, bool, bool),
+    /// (16-bit input type, transposes, 16-byte loads of A, of B)
+    GemmCoop(DType, bool, bool, bool, bool),
+    /// (output type)
+    Convert(DType),
 }
 
 /// The executor's built-in pipelines and the reductions' scratch buffer.
@@ -213,8 +240,9 @@ impl Push {
     }
     fn scalar(&mut self, dtype: DType, v: f64) {
         match dtype {
-            DType::F32 => self.put(&(v as f32).to_le_bytes()),
             DType::F64 => self.put(&v.to_le_bytes()),
+            // The 16-bit GEMM scales in f32.
+            DType::F32 | DType::F16 | DType::BF16 => self.put(&(v as f32).to_le_bytes()),
         }
     }
 }
@@ -223,15 +251,26 @@ fn spirv_words(bytes: &[u8]) -> Vec<u32> {
     bytes.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect()
 }
 
-fn module(key: &KernelKey) -> &'static [u8] {
-    match key {
+fn module(key: &KernelKey) -> Option<&'static [u8]> {
+    Some(match key {
         KernelKey::Blas1(DType::F32, ..) => include_bytes!("../spirv/blas1_f32.spv"),
         KernelKey::Blas1(DType::F64, ..) => include_bytes!("../spirv/blas1_f64.spv"),
         KernelKey::Reduce(DType::F32, ..) => include_bytes!("../spirv/reduce_f32.spv"),
         KernelKey::Reduce(DType::F64, ..) => include_bytes!("../spirv/reduce_f64.spv"),
         KernelKey::Gemm(DType::F32, ..) => include_bytes!("../spirv/gemm_f32.spv"),
         KernelKey::Gemm(DType::F64, ..) => include_bytes!("../spirv/gemm_f64.spv"),
-    }
+        KernelKey::GemmCoop(DType::BF16, false, false, ..) => include_bytes!("../spirv/gemm_coop_bf16_nn.spv"),
+        KernelKey::GemmCoop(DType::BF16, false, true, ..) => include_bytes!("../spirv/gemm_coop_bf16_nt.spv"),
+        KernelKey::GemmCoop(DType::BF16, true, false, ..) => include_bytes!("../spirv/gemm_coop_bf16_tn.spv"),
+        KernelKey::GemmCoop(DType::BF16, true, true, ..) => include_bytes!("../spirv/gemm_coop_bf16_tt.spv"),
+        KernelKey::GemmCoop(_, false, false, ..) => include_bytes!("../spirv/gemm_coop_f16_nn.spv"),
+        KernelKey::GemmCoop(_, false, true, ..) => include_bytes!("../spirv/gemm_coop_f16_nt.spv"),
+        KernelKey::GemmCoop(_, true, false, ..) => include_bytes!("../spirv/gemm_coop_f16_tn.spv"),
+        KernelKey::GemmCoop(_, true, true, ..) => include_bytes!("../spirv/gemm_coop_f16_tt.spv"),
+        KernelKey::Convert(_) => include_bytes!("../spirv/convert.spv"),
+        // expand_builtin sends the 16-bit types to the two kernels above only.
+        KernelKey::Blas1(..) | KernelKey::Reduce(..) | KernelKey::Gemm(..) => return None,
+    })
 }
 
 fn spec_constants(key: &KernelKey) -> Vec<SpecConstant> {
@@ -251,6 +290,8 @@ fn spec_constants(key: &KernelKey) -> Vec<SpecConstant> {
             c(8, wm),
             c(9, u32::from(edge)),
         ],
+        KernelKey::GemmCoop(_, _, _, vec_a, vec_b) => vec![c(0, u32::from(vec_a)), c(1, u32::from(vec_b))],
+        KernelKey::Convert(dtype) => vec![c(0, u32::from(dtype == DType::BF16))],
     }
 }
 
@@ -336,6 +377,7 @@ impl Executor {
         match dtype {
             DType::F32 => cache.gemm_tile_f32 = tile,
             DType::F64 => cache.gemm_tile_f64 = tile,
+            DType::F16 | DType::BF16 => bail!(Unsupported, "the {dtype:?} GEMM has one tiling (spirv/gemm_coop.comp)"),
         }
         Ok(())
     }
@@ -344,6 +386,10 @@ impl Executor {
     /// executor uses for an m x n (no transposes) problem of `dtype`, with the
     /// tiling it picks. A tuning aid.
     pub fn gemm_statistics(&self, dtype: DType, m: u64, n: u64) -> Result<Vec<String>> {
+        if dtype.is_16bit() {
+            let kernel = self.builtin_kernel(KernelKey::GemmCoop(dtype, false, false, true, true))?;
+            return self.kernel_statistics(kernel);
+        }
         let tile = self.gemm_tile(dtype, m, n);
         let edge = m % u64::from(tile[0]) != 0 || n % u64::from(tile[1]) != 0;
         let kernel = self.builtin_kernel(KernelKey::Gemm(dtype, tile, false, false, edge))?;
@@ -356,7 +402,10 @@ impl Executor {
         if let Some(&k) = cache.kernels.get(&key) {
             return Ok(k);
         }
-        let words = spirv_words(module(&key));
+        let Some(module) = module(&key) else {
+            bail!(Internal, "no built-in kernel for {key:?}");
+        };
+        let words = spirv_words(module);
         let id = self.create_kernel(&words, "main", &spec_constants(&key))?;
         cache.kernels.insert(key, id);
         Ok(id)
@@ -378,8 +427,8 @@ impl Executor {
         let chosen = {
             let cache = self.builtins.lock();
             match dtype {
-                DType::F32 => cache.gemm_tile_f32,
                 DType::F64 => cache.gemm_tile_f64,
+                DType::F32 | DType::F16 | DType::BF16 => cache.gemm_tile_f32,
             }
         };
         if let Some(t) = chosen {
@@ -394,7 +443,7 @@ impl Executor {
         // that do not fit the device are skipped; the last always fits the
         // Vulkan minimum limits (16 KiB shared, 128 invocations).
         let candidates: [(GemmTile, u64); 3] = match dtype {
-            DType::F32 => [([128, 64, 16, 8, 8, 0], 96), ([64, 64, 16, 4, 4, 0], 0), ([64, 64, 8, 4, 4, 0], 0)],
+            DType::F32 | DType::F16 | DType::BF16 => [([128, 64, 16, 8, 8, 0], 96), ([64, 64, 16, 4, 4, 0], 0), ([64, 64, 8, 4, 4, 0], 0)],
             DType::F64 => [([128, 64, 8, 8, 8, 0], 512), ([64, 64, 8, 4, 4, 0], 0), ([32, 32, 8, 4, 4, 0], 0)],
         };
         let tiles = |t: GemmTile| ceil_div(m, u64::from(t[0])) * ceil_div(n, u64::from(t[1]));
@@ -451,8 +500,13 @@ impl Executor {
         if dtype == DType::F64 && !self.info.float64 {
             bail!(Unsupported, "{kind:?}: the device has no float64 support (shaderFloat64)");
         }
+        if dtype.is_16bit() && !matches!(kind, BuiltinKind::Gemm | BuiltinKind::Convert) {
+            bail!(Unsupported, "{kind:?}: no {dtype:?} variant; the 16-bit types are for Gemm's inputs and Convert's output");
+        }
         match kind {
+            BuiltinKind::Gemm if dtype.is_16bit() => self.expand_gemm_coop(op, out),
             BuiltinKind::Gemm => self.expand_gemm(op, out),
+            BuiltinKind::Convert => self.expand_convert(op, out),
             BuiltinKind::Sum | BuiltinKind::Dot | BuiltinKind::Nrm2 | BuiltinKind::Amax => self.expand_reduce(op, out),
             _ => self.expand_elementwise(op, out),
         }
@@ -581,14 +635,16 @@ impl Executor {
         Ok(())
     }
 
-    fn expand_gemm(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
+    /// The checks every GEMM passes (leading dimensions, 32-bit sizes, extents,
+    /// no overlap of C with A or B); returns the k to run (0 when alpha or k is
+    /// 0: C = beta * C, and A and B are not read) and whether alpha is zero.
+    fn check_gemm(&self, op: &Builtin) -> Result<(u64, bool)> {
         let kind = BuiltinKind::Gemm;
         let (dtype, m, n) = (op.dtype, op.m, op.n);
-        // alpha == 0 (or k == 0): C = beta * C, and A and B are not read.
         // alpha as the kernel gets it: an f32 GEMM's alpha of 1e-50 is 0.
         let alpha_zero = match dtype {
-            DType::F32 => op.alpha as f32 == 0.0,
             DType::F64 => op.alpha == 0.0,
+            DType::F32 | DType::F16 | DType::BF16 => op.alpha as f32 == 0.0,
         };
         // k == 0 is the same case: C = beta * C, with alpha not applied (an
         // infinite alpha times an empty sum would make NaN).
@@ -606,14 +662,41 @@ impl Executor {
                 bail!(Unsupported, "Gemm: {name} = {v} does not fit the kernels' 32-bit indices");
             }
         }
-        let c = self.extent(kind, "C", &op.c, dtype, m, n)?;
+        // The 16-bit GEMM's C is f32.
+        let c_type = if dtype.is_16bit() { DType::F32 } else { dtype };
+        let c = self.extent(kind, "C", &op.c, c_type, m, n)?;
         if k > 0 && m > 0 && n > 0 {
             let a = self.extent(kind, "A", &op.a, dtype, a_rows, a_cols)?;
             let b = self.extent(kind, "B", &op.b, dtype, b_rows, b_cols)?;
             if a.overlaps(&c) || b.overlaps(&c) {
                 bail!(InvalidArgument, "Gemm: C overlaps A or B");
             }
+            if dtype.is_16bit() {
+                self.whole_words(kind, "A", &a)?;
+                self.whole_words(kind, "B", &b)?;
+            }
         }
+        Ok((k, alpha_zero))
+    }
+
+    /// 16-bit elements are read (and `Convert` writes them) as 32-bit words:
+    /// the word holding the extent's last element must lie inside the buffer.
+    fn whole_words(&self, kind: BuiltinKind, what: &str, e: &Extent) -> Result<()> {
+        let size = self.buffer_size(e.buffer)?;
+        if e.end > e.start && e.end.div_ceil(4) * 4 > size {
+            bail!(
+                InvalidArgument,
+                "{kind:?}: {what} ends at byte {} of a {size}-byte buffer; 16-bit elements are accessed as 32-bit words, so the buffer must reach byte {} (make it a multiple of 4 bytes)",
+                e.end,
+                e.end.div_ceil(4) * 4
+            );
+        }
+        Ok(())
+    }
+
+    fn expand_gemm(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
+        let (dtype, m, n) = (op.dtype, op.m, op.n);
+        let (k, alpha_zero) = self.check_gemm(op)?;
         if m == 0 || n == 0 {
             return Ok(());
         }
@@ -675,6 +758,99 @@ impl Executor {
                 groups: [ceil_div(pm, bm) as u32, ceil_div(pn, bn) as u32, 1],
             });
         }
+        Ok(())
+    }
+
+    /// Whether this executor runs the GEMM with `dtype` inputs on cooperative
+    /// matrices (F16 or BF16; false for the others, which never need them).
+    pub fn cooperative_matrix(&self, dtype: DType) -> bool {
+        match dtype {
+            DType::F16 => self.coop.f16,
+            DType::BF16 => self.coop.bf16,
+            DType::F32 | DType::F64 => false,
+        }
+    }
+
+    /// The 16-bit GEMM: one dispatch of the cooperative-matrix kernel over
+    /// 128 x 128 blocks of C (spirv/gemm_coop.comp).
+    fn expand_gemm_coop(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
+        let dtype = op.dtype;
+        if !self.cooperative_matrix(dtype) {
+            let needs = if dtype == DType::BF16 { "VK_KHR_cooperative_matrix and VK_KHR_shader_bfloat16" } else { "VK_KHR_cooperative_matrix" };
+            bail!(
+                Unsupported,
+                "Gemm: {dtype:?} inputs need cooperative matrices ({needs}, with the 16 x 8 x 16 shape, f32 accumulation and 32-wide subgroups); {} offers none",
+                self.info.name
+            );
+        }
+        let (m, n) = (op.m, op.n);
+        let (k, alpha_zero) = self.check_gemm(op)?;
+        if m == 0 || n == 0 {
+            return Ok(());
+        }
+        const BLOCK: u64 = 128;
+        let groups = [ceil_div(m, BLOCK), ceil_div(n, BLOCK)];
+        let max = self.info.max_workgroup_count;
+        if groups[0] > u64::from(max[0]) || groups[1] > u64::from(max[1]) {
+            bail!(Unsupported, "Gemm: {m} x {n} needs {} x {} workgroups; the device allows {} x {}", groups[0], groups[1], max[0], max[1]);
+        }
+        // 16-byte loads where every column of the stored matrix starts on a
+        // 16-byte boundary (8 elements); the kernel falls back to 16-bit loads.
+        let vec_a = op.a.offset % 8 == 0 && op.a.ld % 8 == 0;
+        let vec_b = op.b.offset % 8 == 0 && op.b.ld % 8 == 0;
+        let kernel = self.builtin_kernel(KernelKey::GemmCoop(dtype, op.trans_a, op.trans_b, vec_a, vec_b))?;
+        let (a, b) = if k == 0 { (op.c.buffer, op.c.buffer) } else { (op.a.buffer, op.b.buffer) };
+        let mut p = Push::new();
+        p.scalar(DType::F32, if alpha_zero { 0.0 } else { op.alpha });
+        p.scalar(DType::F32, op.beta);
+        // Checked to fit 32 bits (check_gemm, extent).
+        for v in [m, n, k, op.a.ld, op.b.ld, op.c.ld, if k == 0 { 0 } else { op.a.offset }, if k == 0 { 0 } else { op.b.offset }, op.c.offset] {
+            p.u32(v);
+        }
+        out.push(Expanded {
+            kernel,
+            buffers: [a, b, op.c.buffer, a, b, op.c.buffer],
+            binding_count: 5,
+            push: p.bytes,
+            push_len: p.len,
+            groups: [groups[0] as u32, groups[1] as u32, 1],
+        });
+        Ok(())
+    }
+
+    /// F32 -> F16 / BF16 (spirv/convert.comp): one invocation per 32-bit word
+    /// of the output, which keeps the halves outside the range as they were.
+    fn expand_convert(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
+        let (kind, dtype, n) = (op.kind, op.dtype, op.n);
+        if !dtype.is_16bit() {
+            bail!(InvalidArgument, "Convert: the output type is F16 or BF16 (the input is F32), not {dtype:?}");
+        }
+        if n > MAX_LEVEL1_N {
+            bail!(Unsupported, "{kind:?}: n = {n} is above the built-in limit of 2^31 elements");
+        }
+        let a = self.extent(kind, "a", &op.a, DType::F32, n, 1)?;
+        let c = self.extent(kind, "c", &op.c, dtype, n, 1)?;
+        if a.overlaps(&c) {
+            bail!(InvalidArgument, "Convert: a and c overlap");
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        self.whole_words(kind, "c", &c)?;
+        let words = (op.c.offset + n).div_ceil(2) - op.c.offset / 2;
+        let mut p = Push::new();
+        for v in [n, op.a.offset, op.c.offset, words] {
+            p.u32(v);
+        }
+        let groups = ceil_div(words, WORKGROUP).clamp(1, MAX_ELEMENTWISE_GROUPS.min(u64::from(self.info.max_workgroup_count[0])));
+        out.push(Expanded {
+            kernel: self.builtin_kernel(KernelKey::Convert(dtype))?,
+            buffers: [op.a.buffer, op.c.buffer, op.c.buffer, op.c.buffer, op.c.buffer, op.c.buffer],
+            binding_count: 2,
+            push: p.bytes,
+            push_len: p.len,
+            groups: [groups as u32, 1, 1],
+        });
         Ok(())
     }
 }

@@ -313,6 +313,92 @@ impl Instance {
     }
 }
 
+/// VK_KHR_shader_bfloat16 (Vulkan 1.4.311, newer than ash 0.38's headers): the
+/// extension name, its features structure and the bfloat16 component type, as
+/// the registry defines them (extension number 142).
+pub(crate) const BFLOAT16_EXTENSION: &CStr = c"VK_KHR_shader_bfloat16";
+const BFLOAT16_FEATURES: vk::StructureType = vk::StructureType::from_raw(1_000_141_000);
+const COMPONENT_BFLOAT16: vk::ComponentTypeKHR = vk::ComponentTypeKHR::from_raw(1_000_141_000);
+
+/// `VkPhysicalDeviceShaderBfloat16FeaturesKHR`.
+#[repr(C)]
+pub(crate) struct Bfloat16Features {
+    pub s_type: vk::StructureType,
+    pub p_next: *mut c_void,
+    pub shader_bfloat16_type: vk::Bool32,
+    pub shader_bfloat16_dot_product: vk::Bool32,
+    pub shader_bfloat16_cooperative_matrix: vk::Bool32,
+}
+
+impl Default for Bfloat16Features {
+    fn default() -> Self {
+        Bfloat16Features {
+            s_type: BFLOAT16_FEATURES,
+            p_next: std::ptr::null_mut(),
+            shader_bfloat16_type: vk::FALSE,
+            shader_bfloat16_dot_product: vk::FALSE,
+            shader_bfloat16_cooperative_matrix: vk::FALSE,
+        }
+    }
+}
+
+/// What the built-in cooperative-matrix GEMM can use on a device: the
+/// 16 x 8 x 16 multiply (A 16 x 16, B 16 x 8, f32 C and result, subgroup
+/// scope; see spirv/gemm_coop.comp) with fp16 and with bf16 inputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CoopSupport {
+    pub f16: bool,
+    pub bf16: bool,
+}
+
+impl Instance {
+    /// Which cooperative-matrix GEMMs `pd` can run: the extension and its
+    /// feature, the 16-bit types (shaderFloat16; for bf16 VK_KHR_shader_bfloat16
+    /// with its type and cooperative-matrix features), the Vulkan memory model,
+    /// 32-wide subgroups, and the 16 x 8 x 16 shape in the driver's list.
+    pub(crate) fn cooperative_matrix_support(&self, pd: vk::PhysicalDevice, subgroup_size: u32) -> CoopSupport {
+        if !self.has_extension(pd, ash::khr::cooperative_matrix::NAME) || subgroup_size != 32 {
+            return CoopSupport::default();
+        }
+        let bf16_ext = self.has_extension(pd, BFLOAT16_EXTENSION);
+        let mut coop = vk::PhysicalDeviceCooperativeMatrixFeaturesKHR::default();
+        let mut f12 = vk::PhysicalDeviceVulkan12Features::default();
+        let mut bf16 = Bfloat16Features::default();
+        let mut features = vk::PhysicalDeviceFeatures2::default().push_next(&mut coop).push_next(&mut f12);
+        if bf16_ext {
+            bf16.p_next = features.p_next;
+            features.p_next = (&mut bf16 as *mut Bfloat16Features).cast();
+        }
+        // SAFETY: `pd` comes from this instance; the chain holds live locals, the
+        // bf16 structure only where the device has its extension.
+        unsafe { self.raw.get_physical_device_features2(pd, &mut features) };
+        if coop.cooperative_matrix != vk::TRUE || f12.vulkan_memory_model != vk::TRUE {
+            return CoopSupport::default();
+        }
+        let loader = ash::khr::cooperative_matrix::Instance::new(&self.entry, &self.raw);
+        // SAFETY: a plain query on a device of this instance, which has the extension.
+        let shapes = unsafe { loader.get_physical_device_cooperative_matrix_properties(pd) }.unwrap_or_default();
+        let has = |input: vk::ComponentTypeKHR| {
+            shapes.iter().any(|p| {
+                (p.m_size, p.n_size, p.k_size) == (16, 8, 16)
+                    && p.a_type == input
+                    && p.b_type == input
+                    && p.c_type == vk::ComponentTypeKHR::FLOAT32
+                    && p.result_type == vk::ComponentTypeKHR::FLOAT32
+                    && p.saturating_accumulation == vk::FALSE
+                    && p.scope == vk::ScopeKHR::SUBGROUP
+            })
+        };
+        CoopSupport {
+            f16: f12.shader_float16 == vk::TRUE && has(vk::ComponentTypeKHR::FLOAT16),
+            bf16: bf16_ext
+                && bf16.shader_bfloat16_type == vk::TRUE
+                && bf16.shader_bfloat16_cooperative_matrix == vk::TRUE
+                && has(COMPONENT_BFLOAT16),
+        }
+    }
+}
+
 impl Drop for Instance {
     fn drop(&mut self) {
         if let Some((loader, messenger)) = self.debug.take() {

@@ -268,6 +268,8 @@ pub struct Executor {
     pub(crate) transfer_min_bytes: u64,
     /// Transfer lanes write timestamps (same clock width, queries reset on the host).
     pub(crate) transfer_timestamps: bool,
+    /// The cooperative-matrix GEMMs this device runs (fp16, bf16 inputs).
+    pub(crate) coop: crate::device::CoopSupport,
     flusher: Option<std::thread::JoinHandle<()>>,
     // Dropped last: the device above is destroyed in `Drop` before this.
     instance: Instance,
@@ -418,6 +420,22 @@ impl Executor {
         if pipeline_stats {
             features = features.push_next(&mut fstats);
         }
+        // Cooperative matrices (tensor cores) for the fp16 / bf16 GEMM, where
+        // the device runs the built-in kernel's shape.
+        let coop = instance.cooperative_matrix_support(physical, info.subgroup_size);
+        let mut fcoop = vk::PhysicalDeviceCooperativeMatrixFeaturesKHR::default().cooperative_matrix(true);
+        if coop.f16 || coop.bf16 {
+            features = features.push_next(&mut fcoop);
+        }
+        let mut fbf16 = device::Bfloat16Features {
+            shader_bfloat16_type: vk::TRUE,
+            shader_bfloat16_cooperative_matrix: vk::TRUE,
+            ..Default::default()
+        };
+        if coop.bf16 {
+            fbf16.p_next = features.p_next;
+            features.p_next = (&mut fbf16 as *mut device::Bfloat16Features).cast();
+        }
         let priorities = [1.0f32; 3];
         let compute_queues = 1 + lane_queues.iter().filter(|q| q.0 == family).map(|q| q.1).max().unwrap_or(0) as usize;
         let transfer_queues = lane_queues.iter().filter(|q| Some(q.0) == transfer_family).count();
@@ -440,6 +458,12 @@ impl Executor {
         }
         if pipeline_stats {
             extensions.push(ash::khr::pipeline_executable_properties::NAME.as_ptr());
+        }
+        if coop.f16 || coop.bf16 {
+            extensions.push(ash::khr::cooperative_matrix::NAME.as_ptr());
+        }
+        if coop.bf16 {
+            extensions.push(device::BFLOAT16_EXTENSION.as_ptr());
         }
         // Registered host memory (`register_host`), where the driver offers it.
         let external_memory_host = instance.has_extension(physical, ash::ext::external_memory_host::NAME);
@@ -649,6 +673,7 @@ impl Executor {
             sharing: transfer_family.map(|f| vec![family, f]).unwrap_or_default(),
             transfer_min_bytes,
             transfer_timestamps: timestamps && host_query_reset && lane_timestamp_bits == timestamp_bits,
+            coop,
             flusher: None,
             device: raw,
             info: DeviceInfo { timestamps, ..info },

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Rewrite a SPIR-V module from SPV_NV_cooperative_matrix to SPV_KHR_cooperative_matrix.
+
+Debian 12's glslc (glslang 11.13) compiles GL_NV_cooperative_matrix but not
+GL_KHR_cooperative_matrix, and the NVIDIA driver (like other vendors' now)
+exposes the KHR extension. The two differ only in encoding, so the built-in
+cooperative-matrix kernels are written against the NV extension and rewritten
+here, word by word, deterministically (the committed .spv is checked against
+this script's output in the tests):
+
+  - capability CooperativeMatrixNV -> CooperativeMatrixKHR, the extension name;
+  - OpTypeCooperativeMatrixNV gains a Use operand (MatrixA, MatrixB or
+    Accumulator), found from the operand positions of every OpCooperativeMatrixMulAddNV;
+    a type used in two roles is an error (give A and B different shapes:
+    16x16 and 16x8 for M x N x K = 16 x 8 x 16);
+  - loads and stores take a MemoryLayout id (a u32 constant: 0 row-major,
+    1 column-major) before the stride instead of a bool after it; the bool must
+    be a constant (OpConstantTrue/False);
+  - OpCooperativeMatrixMulAddNV / LengthNV -> the KHR opcodes.
+
+With --bf16, every 16-bit float type becomes bfloat16 (SPV_KHR_bfloat16:
+OpTypeFloat 16 BFloat16KHR), for kernels whose only 16-bit float values are
+cooperative-matrix operands (no bf16 arithmetic or constants, which the
+extension does not allow).
+
+Usage: spirv-coopmat-khr.py IN.spv OUT.spv [--bf16]
+"""
+import struct
+import sys
+
+# Opcodes
+OP_EXTENSION = 10
+OP_CAPABILITY = 17
+OP_TYPE_INT = 21
+OP_TYPE_FLOAT = 22
+OP_CONSTANT_TRUE = 41
+OP_CONSTANT_FALSE = 42
+OP_CONSTANT = 43
+OP_TYPE_COOP_NV, OP_LOAD_NV, OP_STORE_NV, OP_MULADD_NV, OP_LENGTH_NV = 5358, 5359, 5360, 5361, 5362
+OP_TYPE_COOP_KHR, OP_LOAD_KHR, OP_STORE_KHR, OP_MULADD_KHR, OP_LENGTH_KHR = 4456, 4457, 4458, 4459, 4460
+# Capabilities
+CAP_FLOAT16 = 9
+CAP_COOP_NV = 5357
+CAP_COOP_KHR = 6022
+CAP_BF16_TYPE = 5116
+CAP_BF16_COOP = 5118
+# Instructions whose word 1 is a result type and word 2 the result id, among
+# those that may produce a cooperative matrix value.
+TYPED_RESULTS = {1, 61, 62, 80, 81, 82, 83, 115, 127, 129, 131, 133, 136, 143, 245,
+                 OP_LOAD_NV, OP_MULADD_NV}
+USE_A, USE_B, USE_ACC = 0, 1, 2
+
+
+def fail(msg):
+    sys.exit(f"spirv-coopmat-khr: {msg}")
+
+
+def string_words(s):
+    b = s.encode() + b"\0"
+    b += b"\0" * (-len(b) % 4)
+    return list(struct.unpack(f"<{len(b) // 4}I", b))
+
+
+def decode_string(words):
+    b = struct.pack(f"<{len(words)}I", *words)
+    return b.split(b"\0", 1)[0].decode()
+
+
+def instructions(words):
+    i = 5
+    while i < len(words):
+        count = words[i] >> 16
+        if count == 0:
+            fail("malformed module (zero-length instruction)")
+        yield words[i:i + count]
+        i += count
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    bf16 = "--bf16" in sys.argv[1:]
+    if len(args) != 2:
+        fail("usage: spirv-coopmat-khr.py IN.spv OUT.spv [--bf16]")
+    data = open(args[0], "rb").read()
+    words = list(struct.unpack(f"<{len(data) // 4}I", data))
+    if words[0] != 0x07230203:
+        fail(f"{args[0]} is not a SPIR-V module")
+    insts = list(instructions(words))
+    bound = words[3]
+
+    # What each id is.
+    result_type = {}
+    bools = {}
+    u32_type = None
+    coop_types = set()
+    for ins in insts:
+        op = ins[0] & 0xFFFF
+        if op in TYPED_RESULTS and len(ins) > 2:
+            result_type[ins[2]] = ins[1]
+        if op == OP_TYPE_INT and ins[2:] == [32, 0]:
+            u32_type = ins[1]
+        elif op == OP_CONSTANT_TRUE:
+            bools[ins[2]] = True
+        elif op == OP_CONSTANT_FALSE:
+            bools[ins[2]] = False
+        elif op == OP_TYPE_COOP_NV:
+            coop_types.add(ins[1])
+    if u32_type is None:
+        fail("no 32-bit unsigned integer type to build constants from")
+
+    # Each matrix type's role, from the multiply-adds.
+    use = {}
+
+    def assign(type_id, role, what):
+        if type_id not in coop_types:
+            fail(f"{what} of a multiply-add has no cooperative-matrix type (id {type_id})")
+        if use.setdefault(type_id, role) != role:
+            fail(f"cooperative-matrix type %{type_id} is used in two roles; give A and B different shapes")
+
+    for ins in insts:
+        if ins[0] & 0xFFFF == OP_MULADD_NV:
+            rt, _, a, b, c = ins[1:6]
+            for value, role, what in ((a, USE_A, "A"), (b, USE_B, "B"), (c, USE_ACC, "C")):
+                if value not in result_type:
+                    fail(f"cannot find the type of the multiply-add's {what} (id {value})")
+                assign(result_type[value], role, what)
+            assign(rt, USE_ACC, "the result")
+    for t in coop_types:
+        use.setdefault(t, USE_ACC)
+
+    # u32 constants the rewrite needs: uses (0, 1, 2) and layouts (0, 1),
+    # declared right after the u32 type (the module's own constants of these
+    # values may come after the first matrix type).
+    new_constants = []
+    u32_constants = {}
+    for v in (0, 1, 2):
+        u32_constants[v] = bound
+        new_constants.append([(4 << 16) | OP_CONSTANT, u32_type, bound, v])
+        bound += 1
+
+    def layout(bool_id):
+        if bool_id not in bools:
+            fail(f"a load or store's column-major operand (id {bool_id}) is not a constant")
+        return u32_constants[1 if bools[bool_id] else 0]
+
+    out = []
+    for ins in insts:
+        op = ins[0] & 0xFFFF
+        if op == OP_CAPABILITY and ins[1] == CAP_COOP_NV:
+            out.append([(2 << 16) | OP_CAPABILITY, CAP_COOP_KHR])
+            if bf16:
+                out.append([(2 << 16) | OP_CAPABILITY, CAP_BF16_TYPE])
+                out.append([(2 << 16) | OP_CAPABILITY, CAP_BF16_COOP])
+        elif op == OP_EXTENSION and decode_string(ins[1:]) == "SPV_NV_cooperative_matrix":
+            for name in ["SPV_KHR_cooperative_matrix"] + (["SPV_KHR_bfloat16"] if bf16 else []):
+                s = string_words(name)
+                out.append([((1 + len(s)) << 16) | OP_EXTENSION] + s)
+        elif op == OP_TYPE_INT and ins[1] == u32_type:
+            out.append(ins)
+            out.extend(new_constants)
+        elif op == OP_TYPE_FLOAT and bf16 and ins[2] == 16:
+            out.append([(4 << 16) | OP_TYPE_FLOAT, ins[1], 16, 0])  # FPEncoding BFloat16KHR
+        elif op == OP_TYPE_COOP_NV:
+            out.append([(7 << 16) | OP_TYPE_COOP_KHR] + ins[1:6] + [u32_constants[use[ins[1]]]])
+        elif op == OP_LOAD_NV:
+            # NV: type, result, pointer, stride, column-major[, memory access...]
+            rt, res, ptr, stride, col = ins[1:6]
+            rest = ins[6:]
+            out.append([((6 + len(rest)) << 16) | OP_LOAD_KHR, rt, res, ptr, layout(col), stride] + rest)
+        elif op == OP_STORE_NV:
+            # NV: pointer, object, stride, column-major[, memory access...]
+            ptr, obj, stride, col = ins[1:5]
+            rest = ins[5:]
+            out.append([((5 + len(rest)) << 16) | OP_STORE_KHR, ptr, obj, layout(col), stride] + rest)
+        elif op == OP_MULADD_NV:
+            out.append([(6 << 16) | OP_MULADD_KHR] + ins[1:6])
+        elif op == OP_LENGTH_NV:
+            out.append([(4 << 16) | OP_LENGTH_KHR] + ins[1:4])
+        else:
+            out.append(ins)
+    if bf16 and not any(i[0] & 0xFFFF == OP_TYPE_FLOAT and i[2:] == [16, 0] for i in out):
+        fail("--bf16: the module has no 16-bit float type")
+    header = words[:5]
+    header[3] = bound
+    flat = header + [w for ins in out for w in ins]
+    with open(args[1], "wb") as f:
+        f.write(struct.pack(f"<{len(flat)}I", *flat))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+#version 450
+// variants: coop
+#extension GL_NV_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_control_flow_attributes : require
+
+// C = alpha * op(A) * op(B) + beta * C through cooperative matrices (tensor
+// cores): A and B hold 16-bit floats (fp16; the bf16 modules are this one with
+// the 16-bit type rewritten, see scripts/spirv-coopmat-khr.py), C and the
+// accumulation are f32. Column-major, leading dimensions in elements, any m,
+// n, k (edges are zero-filled in shared memory and masked on the way out).
+//
+// Written against GL_NV_cooperative_matrix (what Debian's glslc compiles) and
+// rewritten to SPV_KHR_cooperative_matrix by that script. The multiply is
+// M x N x K = 16 x 8 x 16 (A 16 x 16, B 16 x 8, C 16 x 8: distinct types, so
+// the rewrite can tell A from B), which devices must list among their
+// VkCooperativeMatrixPropertiesKHR for the kernel to be used.
+//
+// One workgroup of 256 invocations (8 subgroups of 32) computes a 128 x 128
+// block of C; each subgroup a 64 x 32 part of it, as 4 x 4 accumulators. Per
+// step of BK = 32 along k, the A and B tiles go through shared memory, stored
+// along the global matrix's contiguous dimension so that 16-byte loads from
+// global memory land in 16-byte stores (rows padded by 8 halves: conflict-free
+// fragment loads); the next tiles' global loads are issued before the current
+// ones are multiplied. Compiled once per transpose pair (-DTRANS_A, -DTRANS_B):
+// a fragment's memory layout must be a constant.
+//
+// Bindings: 0, 3 = A (as 8-half vectors and as half pairs), 1, 4 = B, 2 = C.
+
+layout(local_size_x = 256) in;
+
+// A's (B's) columns start on 16-byte boundaries: offset and ld multiples of 8.
+layout(constant_id = 0) const bool VEC_A = false;
+layout(constant_id = 1) const bool VEC_B = false;
+
+layout(std430, binding = 0) readonly buffer A8 { uvec4 a8[]; };
+layout(std430, binding = 1) readonly buffer B8 { uvec4 b8[]; };
+layout(std430, binding = 2) buffer Cbuf { float c[]; };
+layout(std430, binding = 3) readonly buffer A2 { uint a2[]; };
+layout(std430, binding = 4) readonly buffer B2 { uint b2[]; };
+
+layout(push_constant) uniform Push {
+    float alpha;
+    float beta;
+    uint m, n, k;
+    uint lda, ldb, ldc;
+    uint a_off, b_off, c_off;
+} p;
+
+const uint BM = 128, BN = 128, BK = 32;
+
+// Each tile in shared memory: CONT halves along the global matrix's contiguous
+// dimension (padded to CONT + 8) times STRIDED rows.
+#ifdef TRANS_A
+// op(A)(i, l) = A[l + i lda]: contiguous along l.
+const uint A_CONT = BK, A_STRIDED = BM;
+const bool A_COLMAJOR = false;
+#define A_CMAX p.k
+#define A_SMAX p.m
+#else
+const uint A_CONT = BM, A_STRIDED = BK;
+const bool A_COLMAJOR = true;
+#define A_CMAX p.m
+#define A_SMAX p.k
+#endif
+#ifdef TRANS_B
+// op(B)(l, j) = B[j + l ldb]: contiguous along j.
+const uint B_CONT = BN, B_STRIDED = BK;
+const bool B_COLMAJOR = false;
+#define B_CMAX p.n
+#define B_SMAX p.k
+#else
+const uint B_CONT = BK, B_STRIDED = BN;
+const bool B_COLMAJOR = true;
+#define B_CMAX p.k
+#define B_SMAX p.n
+#endif
+const uint A_ROW = A_CONT + 8, B_ROW = B_CONT + 8;
+const uint A_VECS = A_CONT * A_STRIDED / 8, B_VECS = B_CONT * B_STRIDED / 8;
+
+shared uvec4 a_tile[A_STRIDED * A_ROW / 8];
+shared uvec4 b_tile[B_STRIDED * B_ROW / 8];
+shared float scratch[8 * 128];
+
+// 8 halves of a matrix from element (gc, gs) on: gc along the contiguous
+// dimension (below cmax), gs along the strided one (below smax); zeros outside.
+#define FETCH(NAME, V8, V2, VEC, OFF, LD)                                          \
+    uvec4 NAME(uint gc, uint gs, uint cmax, uint smax) {                           \
+        if (gs >= smax) {                                                          \
+            return uvec4(0);                                                       \
+        }                                                                          \
+        uint base = OFF + gs * LD + gc;                                            \
+        if (VEC && gc + 8 <= cmax) {                                               \
+            return V8[base >> 3];                                                  \
+        }                                                                          \
+        uvec4 r = uvec4(0);                                                        \
+        [[unroll]] for (uint e = 0; e < 8; e++) {                                  \
+            if (gc + e < cmax) {                                                   \
+                uint idx = base + e;                                               \
+                uint h = (V2[idx >> 1] >> ((idx & 1u) * 16u)) & 0xFFFFu;          \
+                r[e >> 1] |= h << ((e & 1u) * 16u);                                \
+            }                                                                      \
+        }                                                                          \
+        return r;                                                                  \
+    }
+FETCH(fetch_a, a8, a2, VEC_A, p.a_off, p.lda)
+FETCH(fetch_b, b8, b2, VEC_B, p.b_off, p.ldb)
+
+const uint PER_THREAD_A = A_VECS / 256, PER_THREAD_B = B_VECS / 256;
+
+void main() {
+    uint tid = gl_LocalInvocationID.x;
+    uint sg = gl_SubgroupID;
+    uint lane = gl_SubgroupInvocationID;
+    uint i0 = gl_WorkGroupID.x * BM, j0 = gl_WorkGroupID.y * BN;
+    uint wm = (sg & 1u) * 64u, wn = (sg >> 1) * 32u;
+    // Tile origins along each matrix's own (contiguous, strided) dimensions.
+#ifdef TRANS_A
+    uint a_c0 = 0, a_s0 = i0;
+#else
+    uint a_c0 = i0, a_s0 = 0;
+#endif
+#ifdef TRANS_B
+    uint b_c0 = j0, b_s0 = 0;
+#else
+    uint b_c0 = 0, b_s0 = j0;
+#endif
+
+    fcoopmatNV<32, gl_ScopeSubgroup, 16, 8> acc[4][4];
+    [[unroll]] for (uint t = 0; t < 4; t++) {
+        [[unroll]] for (uint u = 0; u < 4; u++) {
+            acc[t][u] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 8>(0.0);
+        }
+    }
+
+    uint nk = (p.k + BK - 1) / BK;
+    uvec4 ra[PER_THREAD_A], rb[PER_THREAD_B];
+    // Global loads of step `kt` into registers; k advances along A's strided
+    // dimension unless A is transposed (and along B's contiguous one unless B is).
+#define LOAD(kt)                                                                               \
+    [[unroll]] for (uint q = 0; q < PER_THREAD_A; q++) {                                       \
+        uint v = tid + q * 256u;                                                               \
+        uint cv = (v % (A_CONT / 8)) * 8, sv = v / (A_CONT / 8);                               \
+        ra[q] = A_COLMAJOR ? fetch_a(a_c0 + cv, a_s0 + (kt) * BK + sv, A_CMAX, A_SMAX)          \
+                           : fetch_a(a_c0 + (kt) * BK + cv, a_s0 + sv, A_CMAX, A_SMAX);         \
+    }                                                                                          \
+    [[unroll]] for (uint q = 0; q < PER_THREAD_B; q++) {                                       \
+        uint v = tid + q * 256u;                                                               \
+        uint cv = (v % (B_CONT / 8)) * 8, sv = v / (B_CONT / 8);                               \
+        rb[q] = B_COLMAJOR ? fetch_b(b_c0 + (kt) * BK + cv, b_s0 + sv, B_CMAX, B_SMAX)          \
+                           : fetch_b(b_c0 + cv, b_s0 + (kt) * BK + sv, B_CMAX, B_SMAX);         \
+    }
+
+    if (nk > 0) {
+        LOAD(0u)
+    }
+    for (uint kt = 0; kt < nk; kt++) {
+        barrier();
+        [[unroll]] for (uint q = 0; q < PER_THREAD_A; q++) {
+            uint v = tid + q * 256u;
+            a_tile[(v / (A_CONT / 8)) * (A_ROW / 8) + v % (A_CONT / 8)] = ra[q];
+        }
+        [[unroll]] for (uint q = 0; q < PER_THREAD_B; q++) {
+            uint v = tid + q * 256u;
+            b_tile[(v / (B_CONT / 8)) * (B_ROW / 8) + v % (B_CONT / 8)] = rb[q];
+        }
+        barrier();
+        if (kt + 1 < nk) {
+            LOAD(kt + 1u)
+        }
+        [[unroll]] for (uint kk = 0; kk < BK; kk += 16) {
+            fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fa[4];
+            fcoopmatNV<16, gl_ScopeSubgroup, 16, 8> fb[4];
+            [[unroll]] for (uint t = 0; t < 4; t++) {
+                // Element (wm + 16 t, kk) of the A tile, in 8-half vectors.
+                uint at = A_COLMAJOR ? kk * A_ROW + wm + 16u * t : (wm + 16u * t) * A_ROW + kk;
+                coopMatLoadNV(fa[t], a_tile, at / 8, A_ROW / 8, A_COLMAJOR);
+            }
+            [[unroll]] for (uint u = 0; u < 4; u++) {
+                // Element (kk, wn + 8 u) of the B tile.
+                uint bt = B_COLMAJOR ? (wn + 8u * u) * B_ROW + kk : kk * B_ROW + wn + 8u * u;
+                coopMatLoadNV(fb[u], b_tile, bt / 8, B_ROW / 8, B_COLMAJOR);
+            }
+            [[unroll]] for (uint t = 0; t < 4; t++) {
+                [[unroll]] for (uint u = 0; u < 4; u++) {
+                    acc[t][u] = coopMatMulAddNV(fa[t], fb[u], acc[t][u]);
+                }
+            }
+        }
+    }
+
+    // Out through a 16 x 8 scratch per subgroup, masked at the edges. beta == 0
+    // does not read C (BLAS: C may hold anything, NaN included).
+    uint base = sg * 128u;
+    [[unroll]] for (uint t = 0; t < 4; t++) {
+        [[unroll]] for (uint u = 0; u < 4; u++) {
+            coopMatStoreNV(acc[t][u], scratch, base, 16, true);
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();
+            for (uint e = lane; e < 128u; e += gl_SubgroupSize) {
+                uint gi = i0 + wm + 16u * t + (e & 15u), gj = j0 + wn + 8u * u + (e >> 4);
+                if (gi < p.m && gj < p.n) {
+                    uint idx = p.c_off + gi + gj * p.ldc;
+                    float v = p.alpha * scratch[base + e];
+                    if (p.beta != 0.0) {
+                        v += p.beta * c[idx];
+                    }
+                    c[idx] = v;
+                }
+            }
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! 16-bit floats: the Convert built-in (F32 -> F16 / BF16) on every device, and
+//! the cooperative-matrix GEMM (F16 / BF16 inputs, F32 C), which runs where the
+//! device has VK_KHR_cooperative_matrix (the H100; not lavapipe, where it must
+//! say Unsupported). Every output element is checked against an independent
+//! host reference: conversions bit for bit against rounding done in f64
+//! arithmetic (not the kernel's integer method), GEMM against an f64 sum with
+//! a tolerance from the arithmetic; elements an op must not touch, bit for bit.
+
+mod common;
+use common::*;
+use gpuasync::{BufferId, Builtin, BuiltinKind, DType, ErrorKind, Executor, Op, Operand};
+
+const PLAIN: gpuasync::SubmitFlags = gpuasync::SubmitFlags { timestamps: false, no_block: false, op_timestamps: false };
+
+#[track_caller]
+fn run(ex: &Executor, ops: &[Op<'_>]) {
+    let t = ex.submit(ops, PLAIN).expect("submit");
+    assert!(ex.wait(t, u64::MAX).expect("wait"));
+}
+
+fn at(buffer: BufferId, offset: usize) -> Operand {
+    Operand { buffer, offset: offset as u64, ld: 0 }
+}
+
+fn mat(buffer: BufferId, offset: usize, ld: usize) -> Operand {
+    Operand { buffer, offset: offset as u64, ld: ld as u64 }
+}
+
+/// 2^e, exactly.
+fn pow2(e: i32) -> f64 {
+    2f64.powi(e)
+}
+
+/// The unbiased exponent of a positive normal f64.
+fn exponent(a: f64) -> i32 {
+    ((a.to_bits() >> 52) & 0x7FF) as i32 - 1023
+}
+
+/// Round `r` (>= 0) to an integer, ties to even.
+fn round_half_even(r: f64) -> f64 {
+    let f = r.floor();
+    match (r - f).partial_cmp(&0.5) {
+        Some(std::cmp::Ordering::Greater) => f + 1.0,
+        Some(std::cmp::Ordering::Less) => f,
+        _ => {
+            if f % 2.0 == 0.0 {
+                f
+            } else {
+                f + 1.0
+            }
+        }
+    }
+}
+
+/// x rounded to binary16 (to nearest, ties to even), as bits; None for NaN.
+/// Done on values: the spacing of binary16 numbers at |x| is 2^(e - 10), e the
+/// exponent clamped to the subnormal range's -14.
+fn f16_ref(x: f32) -> Option<u16> {
+    if x.is_nan() {
+        return None;
+    }
+    let sign: u16 = if x.is_sign_negative() { 0x8000 } else { 0 };
+    let a = f64::from(x).abs();
+    if a == 0.0 {
+        return Some(sign);
+    }
+    // 65504 is the largest finite value; from 65520, halfway to 2^16, on, infinity.
+    if a >= 65520.0 {
+        return Some(sign | 0x7C00);
+    }
+    let e = exponent(a).max(-14);
+    let q = pow2(e - 10);
+    let value = round_half_even(a / q) * q;
+    if value < pow2(-14) {
+        return Some(sign | (value / pow2(-24)) as u16);
+    }
+    let ev = exponent(value);
+    let mant = (value / pow2(ev) - 1.0) * 1024.0;
+    assert_eq!(mant.fract(), 0.0);
+    Some(sign | (((ev + 15) as u16) << 10) | mant as u16)
+}
+
+/// x rounded to bfloat16 (8-bit exponent like f32, 7 stored mantissa bits).
+fn bf16_ref(x: f32) -> Option<u16> {
+    if x.is_nan() {
+        return None;
+    }
+    let sign: u16 = if x.is_sign_negative() { 0x8000 } else { 0 };
+    let a = f64::from(x).abs();
+    if a == 0.0 {
+        return Some(sign);
+    }
+    if a.is_infinite() {
+        return Some(sign | 0x7F80);
+    }
+    let q = pow2(exponent(a).max(-126) - 7);
+    let value = round_half_even(a / q) * q;
+    if value >= pow2(128) {
+        return Some(sign | 0x7F80);
+    }
+    let bits = (value as f32).to_bits();
+    assert_eq!(bits & 0xFFFF, 0, "{value} is not a bfloat16");
+    Some(sign | (bits >> 16) as u16)
+}
+
+fn f16_value(h: u16) -> f64 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let e = i32::from((h >> 10) & 0x1F);
+    let m = f64::from(h & 0x3FF);
+    assert!(e != 31, "test inputs are finite");
+    sign * if e == 0 { m * pow2(-24) } else { (1.0 + m / 1024.0) * pow2(e - 15) }
+}
+
+fn bf16_value(h: u16) -> f64 {
+    f64::from(f32::from_bits(u32::from(h) << 16))
+}
+
+/// Values that exercise every rounding path: random bit patterns over the
+/// whole f32 range, random values near 1 and in the f16 subnormal range, and
+/// exact ties, the overflow thresholds, zeros, infinities and NaNs.
+fn conversion_inputs(rng: &mut Rng) -> Vec<f32> {
+    let mut v: Vec<f32> = vec![
+        0.0, -0.0, 1.0, -1.0, 65504.0, 65519.0, 65520.0, -65520.0, 65536.0, 1e30, -1e30,
+        f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::MAX, f32::MIN_POSITIVE, 1e-45,
+        // f16 ties: 1 + 2^-11 (to 1), 1 + 3 * 2^-11 (to 1 + 2^-9), 2^-25 (to 0),
+        // 3 * 2^-25 (to 2^-23), 2^-14 - 2^-25 (to 2^-14, the smallest normal).
+        1.0 + 2f32.powi(-11), 1.0 + 3.0 * 2f32.powi(-11), 2f32.powi(-25), 3.0 * 2f32.powi(-25),
+        2f32.powi(-14) - 2f32.powi(-25), 2f32.powi(-24), 1.5 * 2f32.powi(-24),
+        // bf16 ties: 1 + 2^-8 (to 1), 1 + 3 * 2^-8 (to 1 + 2^-6), the largest
+        // finite f32 (rounds to infinity in bf16).
+        1.0 + 2f32.powi(-8), 1.0 + 3.0 * 2f32.powi(-8), -(1.0 + 2f32.powi(-8)),
+    ];
+    for _ in 0..3000 {
+        v.push(f32::from_bits(rng.next_u32()));
+    }
+    for _ in 0..2000 {
+        v.push(1.0 + (rng.f32() * 0.5));
+    }
+    for _ in 0..2000 {
+        v.push(rng.f32() * 2f32.powi(-13));
+    }
+    for _ in 0..2000 {
+        v.push(rng.f32() * 70000.0);
+    }
+    v
+}
+
+/// Convert `input` on the device into the 16-bit halves [c_off, c_off + n) of
+/// a buffer whose other halves hold random sentinels; returns every half.
+fn convert_on_device(ex: &Executor, dtype: DType, input: &[f32], a_off: usize, c_off: usize, rng: &mut Rng) -> (Vec<u16>, Vec<u16>) {
+    let n = input.len();
+    let mut a_host = vec![0f32; a_off];
+    a_host.extend_from_slice(input);
+    let halves = (c_off + n + 3).div_ceil(2) * 2;
+    let init: Vec<u16> = (0..halves).map(|_| rng.next_u32() as u16).collect();
+    let a = buffer(ex, a_host.len() * 4);
+    let c = buffer(ex, halves * 2);
+    let mut got = vec![0u16; halves];
+    run(ex, &[
+        Op::Write { buffer: a, offset: 0, data: bytes(&a_host) },
+        Op::Write { buffer: c, offset: 0, data: bytes(&init) },
+    ]);
+    let conv = Builtin::convert(dtype, n as u64, at(a, a_off), at(c, c_off));
+    run(ex, &[Op::Builtin(&conv), read_op(c, 0, &mut got)]);
+    for b in [a, c] {
+        ex.destroy_buffer(b).expect("destroy");
+    }
+    (init, got)
+}
+
+#[test]
+fn convert_rounds_to_nearest_even() {
+    let ex = executor();
+    let mut rng = Rng::new(71);
+    let input = conversion_inputs(&mut rng);
+    type Reference = fn(f32) -> Option<u16>;
+    let cases: [(DType, Reference, u16); 2] = [(DType::F16, f16_ref, 0x7C00), (DType::BF16, bf16_ref, 0x7F80)];
+    for (dtype, reference, exp_mask) in cases {
+        // Odd and even output offsets (the first and last 32-bit words shared
+        // with halves the op must keep), an odd count.
+        for (a_off, c_off, n) in [(0, 0, input.len()), (3, 5, input.len() - 2), (1, 2, 1), (0, 1, 2)] {
+            let (init, got) = convert_on_device(&ex, dtype, &input[..n], a_off, c_off, &mut rng);
+            for (i, (&g, &want0)) in got.iter().zip(&init).enumerate() {
+                if i < c_off || i >= c_off + n {
+                    assert_eq!(g, want0, "{dtype:?}: half {i} outside the range changed");
+                    continue;
+                }
+                let x = input[i - c_off];
+                match reference(x) {
+                    Some(want) => assert_eq!(g, want, "{dtype:?}: {x:e} ({:#010x}) became {g:#06x}, not {want:#06x}", x.to_bits()),
+                    None => {
+                        assert!(g & exp_mask == exp_mask && g & !exp_mask & 0x7FFF != 0, "{dtype:?}: NaN became {g:#06x}");
+                        assert_eq!(g & 0x8000 != 0, x.is_sign_negative(), "{dtype:?}: NaN lost its sign");
+                    }
+                }
+            }
+        }
+    }
+    assert_clean(&ex);
+}
+
+#[test]
+fn convert_and_16bit_errors() {
+    let ex = executor();
+    let a = buffer(&ex, 64);
+    let c = buffer(&ex, 64);
+    let odd = buffer(&ex, 6);
+    // The output type is 16-bit.
+    let e = expect_err(ex.run_builtin(&Builtin::convert(DType::F32, 4, at(a, 0), at(c, 0)), PLAIN), ErrorKind::InvalidArgument);
+    assert!(e.message.contains("F16 or BF16"), "{}", e.message);
+    // Out of range, overlapping.
+    expect_err(ex.run_builtin(&Builtin::convert(DType::F16, 17, at(a, 0), at(c, 0)), PLAIN), ErrorKind::OutOfRange);
+    expect_err(ex.run_builtin(&Builtin::convert(DType::F16, 8, at(a, 0), at(a, 0)), PLAIN), ErrorKind::InvalidArgument);
+    // A 6-byte buffer's third half shares a word with nothing: refused, not overrun.
+    let e = expect_err(ex.run_builtin(&Builtin::convert(DType::BF16, 3, at(a, 0), at(odd, 0)), PLAIN), ErrorKind::InvalidArgument);
+    assert!(e.message.contains("multiple of 4"), "{}", e.message);
+    // Other ops have no 16-bit variants.
+    for op in [
+        Builtin::reduce(BuiltinKind::Sum, DType::F16, 4, at(a, 0), at(a, 0), at(c, 0)),
+        Builtin::axpy(DType::BF16, 4, 1.0, at(a, 0), at(c, 0), at(c, 0)),
+    ] {
+        expect_err(ex.run_builtin(&op, PLAIN), ErrorKind::Unsupported);
+    }
+    expect_err(ex.set_gemm_tile(DType::F16, Some([64, 64, 16, 4, 4, 0])), ErrorKind::Unsupported);
+    // Nothing ran: no validation messages either.
+    for b in [a, c, odd] {
+        ex.destroy_buffer(b).expect("destroy");
+    }
+    assert_clean(&ex);
+}
+
+#[test]
+fn gemm_16bit_is_unsupported_without_cooperative_matrices() {
+    let ex = executor();
+    let a = buffer(&ex, 256);
+    let c = buffer(&ex, 256);
+    for dtype in [DType::F16, DType::BF16] {
+        let op = Builtin::gemm(dtype, false, false, 4, 4, 4, 1.0, mat(a, 0, 4), mat(a, 0, 4), 0.0, mat(c, 0, 4));
+        if ex.cooperative_matrix(dtype) {
+            // Such a device runs it (the GPU tests below check the results).
+            run(&ex, &[Op::Builtin(&op)]);
+        } else {
+            let e = expect_err(ex.run_builtin(&op, PLAIN), ErrorKind::Unsupported);
+            assert!(e.message.contains("cooperative"), "{}", e.message);
+        }
+    }
+    assert!(!ex.cooperative_matrix(DType::F32) && !ex.cooperative_matrix(DType::F64));
+    assert_clean(&ex);
+}
+
+/// One GEMM case: C (m x n, ld ldc, at c_off) = alpha op(A) op(B) + beta C.
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    m: usize,
+    n: usize,
+    k: usize,
+    ta: bool,
+    tb: bool,
+    alpha: f32,
+    beta: f32,
+    /// Extra rows in each leading dimension and the operands' offsets: 0 and
+    /// 0 for the 16-byte-load path, others for the 16-bit-load one.
+    pad: usize,
+    off: usize,
+}
+
+fn gemm_case(ex: &Executor, dtype: DType, case: Case, rng: &mut Rng) {
+    let Case { m, n, k, ta, tb, alpha, beta, pad, off } = case;
+    let (encode, value): (fn(f32) -> Option<u16>, fn(u16) -> f64) =
+        if dtype == DType::BF16 { (bf16_ref, bf16_value) } else { (f16_ref, f16_value) };
+    let (ar, ac) = if ta { (k, m) } else { (m, k) };
+    let (br, bc) = if tb { (n, k) } else { (k, n) };
+    let (lda, ldb, ldc) = (ar.max(1) + pad, br.max(1) + pad, m.max(1) + pad);
+    // Stored matrices with random 16-bit values in [-1, 1) (never zero) in
+    // their rows and random bits in the padding, which must not matter.
+    let mut stored = |rows: usize, cols: usize, ld: usize| -> Vec<u16> {
+        let len = (off + ld * cols.max(1)).div_ceil(2) * 2;
+        (0..len)
+            .map(|i| {
+                let inside = i >= off && (i - off) % ld < rows && (i - off) / ld < cols;
+                if inside {
+                    loop {
+                        let v = rng.f32();
+                        if let Some(h) = encode(v).filter(|&h| h & 0x7FFF != 0) {
+                            break h;
+                        }
+                    }
+                } else {
+                    rng.next_u32() as u16 | 0x7C00 // NaN or infinity in f16: would poison C if read
+                }
+            })
+            .collect()
+    };
+    let a_host = stored(ar, ac, lda);
+    let b_host = stored(br, bc, ldb);
+    let c_len = off + ldc * n.max(1);
+    // beta = 0: C starts as NaN, which must not leak into the result.
+    let c_init: Vec<f32> = (0..c_len).map(|_| if beta == 0.0 { f32::NAN } else { rng.f32() }).collect();
+    let a = buffer(ex, a_host.len() * 2);
+    let b = buffer(ex, b_host.len() * 2);
+    let c = buffer(ex, c_len * 4);
+    let mut got = vec![0f32; c_len];
+    run(ex, &[
+        Op::Write { buffer: a, offset: 0, data: bytes(&a_host) },
+        Op::Write { buffer: b, offset: 0, data: bytes(&b_host) },
+        Op::Write { buffer: c, offset: 0, data: bytes(&c_init) },
+    ]);
+    let op = Builtin::gemm(dtype, ta, tb, m as u64, n as u64, k as u64, f64::from(alpha), mat(a, off, lda), mat(b, off, ldb), f64::from(beta), mat(c, off, ldc));
+    run(ex, &[Op::Builtin(&op), read_op(c, 0, &mut got)]);
+    let op_a = |i: usize, l: usize| value(a_host[off + if ta { l + i * lda } else { i + l * lda }]);
+    let op_b = |l: usize, j: usize| value(b_host[off + if tb { j + l * ldb } else { l + j * ldb }]);
+    // Products of two 16-bit values are exact in f32 (11 + 11 or 8 + 8
+    // significant bits); the k-term f32 sum errs by at most k u sum|a b| with
+    // round-to-nearest, and tensor cores may truncate instead (2u per
+    // addition); alpha and beta add two more roundings. So
+    // |got - exact| <= (k + 2) eps (|alpha| sum|a b| + |beta c|), eps = 2^-23.
+    let eps = f64::from(f32::EPSILON);
+    let mut bad = Vec::new();
+    for (idx, (&g, &c0)) in got.iter().zip(&c_init).enumerate() {
+        let inside = idx >= off && (idx - off) % ldc < m && (idx - off) / ldc < n;
+        if !inside {
+            if g.to_bits() != c0.to_bits() {
+                bad.push(format!("element {idx} outside C changed: {c0} -> {g}"));
+            }
+            continue;
+        }
+        let (i, j) = ((idx - off) % ldc, (idx - off) / ldc);
+        let (mut sum, mut abs) = (0.0f64, 0.0f64);
+        for l in 0..k {
+            let p = op_a(i, l) * op_b(l, j);
+            sum += p;
+            abs += p.abs();
+        }
+        let c_term = if beta == 0.0 { 0.0 } else { f64::from(beta) * f64::from(c0) };
+        let want = f64::from(alpha) * sum + c_term;
+        let tol = (k as f64 + 2.0) * eps * (f64::from(alpha).abs() * abs + c_term.abs());
+        let d = (f64::from(g) - want).abs();
+        if !(d <= tol) {
+            bad.push(format!("C({i},{j}) = {g}, want {want} (|diff| {d:e} > {tol:e})"));
+        }
+    }
+    assert!(bad.is_empty(), "{dtype:?} {case:?}: {} bad elements, first: {:?}", bad.len(), &bad[..bad.len().min(5)]);
+    for buf in [a, b, c] {
+        ex.destroy_buffer(buf).expect("destroy");
+    }
+}
+
+fn gemm_16bit(dtype: DType) {
+    let ex = executor();
+    assert!(ex.cooperative_matrix(dtype), "this device has no cooperative-matrix {dtype:?} GEMM (it runs on the GPU machine)");
+    let mut rng = Rng::new(if dtype == DType::BF16 { 97 } else { 89 });
+    let c = |m, n, k, ta, tb, alpha, beta, pad, off| Case { m, n, k, ta, tb, alpha, beta, pad, off };
+    let mut cases = Vec::new();
+    // Sizes around the 128 x 128 x 32 block: 1, block - 1, block, block + 1,
+    // odd primes; every transpose pair; both load paths.
+    for &(m, n, k) in &[(1, 1, 1), (127, 128, 31), (128, 128, 32), (129, 129, 33), (61, 67, 71), (257, 131, 200), (384, 256, 512)] {
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            cases.push(c(m, n, k, ta, tb, 1.0, 0.0, 0, 0));
+            cases.push(c(m, n, k, ta, tb, -0.75, 1.5, 3, 5));
+        }
+    }
+    // alpha = 0 and k = 0: C = beta C, A and B unread; beta = 0 with NaN in C.
+    cases.push(c(70, 50, 40, false, false, 0.0, 2.0, 1, 1));
+    cases.push(c(70, 50, 0, true, false, 1.0, -0.5, 0, 0));
+    cases.push(c(33, 17, 300, false, true, 0.5, 0.0, 8, 8));
+    for case in cases {
+        gemm_case(&ex, dtype, case, &mut rng);
+    }
+    assert_clean(&ex);
+}
+
+#[test]
+#[ignore = "needs VK_KHR_cooperative_matrix (run on the GPU machine: scripts/gpu-run.sh tests)"]
+fn gemm_f16_matches_an_f64_reference() {
+    gemm_16bit(DType::F16);
+}
+
+#[test]
+#[ignore = "needs VK_KHR_cooperative_matrix and VK_KHR_shader_bfloat16 (run on the GPU machine)"]
+fn gemm_bf16_matches_an_f64_reference() {
+    gemm_16bit(DType::BF16);
+}
