@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Build release binaries here and copy them into .gl/bin for scripts/gpu-run.sh
 # (the GPU machine has no Rust or Fortran toolchain). Run ../shared/device/prepare.sh
-# once first, and add the glvnd packages (see gpu-run.sh).
+# once first; this adds what that leaves out: the glvnd libraries the NVIDIA
+# driver needs and the validation layer the tests assert is on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+extra=(vulkan-validationlayers libglvnd0 libgl1 libglx0 libegl1 libopengl0 libgles2)
+if ! ls .gl/debs/vulkan-validationlayers_*.deb >/dev/null 2>&1; then
+    o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+    (cd .gl/debs && apt-get $o download -qq "${extra[@]}" 2>/dev/null)
+fi
 cargo build --release --quiet
 cargo test --release --no-run --quiet 2>/dev/null
 mkdir -p .gl/bin
 rm -f .gl/bin/test-*
-for t in core errors ordering pipeline batch builtin measure registered transfer; do
+for t in core errors ordering pipeline batch builtin measure registered transfer half; do
     f=$(ls -t target/release/deps/$t-* 2>/dev/null | grep -v '\.d$' | head -1) || true
     [ -n "$f" ] && strip -o ".gl/bin/test-$t" "$f"
 done

@@ -771,6 +771,12 @@ impl Executor {
         }
     }
 
+    /// The cooperative-matrix shapes the device's driver lists (empty without
+    /// VK_KHR_cooperative_matrix), as "MxNxK A*B+C->Result scope".
+    pub fn cooperative_matrix_shapes(&self) -> &[String] {
+        &self.coop.shapes
+    }
+
     /// The 16-bit GEMM: one dispatch of the cooperative-matrix kernel over
     /// 128 x 128 blocks of C (spirv/gemm_coop.comp).
     fn expand_gemm_coop(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
@@ -879,6 +885,29 @@ mod tests {
         assert_eq!(parse_gemm_tile("64x64x16x4x4"), Some([64, 64, 16, 4, 4, 0]));
         assert_eq!(parse_gemm_tile("128x128x8x8x8x8"), Some([128, 128, 8, 8, 8, 8]));
         assert_eq!(parse_gemm_tile("64x64"), None);
+    }
+
+    #[test]
+    fn cooperative_matrix_modules_reflect() {
+        // The rewritten KHR modules must get through the reflection every
+        // kernel passes (lavapipe never creates their pipelines): five
+        // bindings, only C (2) written, 44 bytes of push constants.
+        for ta in [false, true] {
+            for tb in [false, true] {
+                for dtype in [DType::F16, DType::BF16] {
+                    let key = KernelKey::GemmCoop(dtype, ta, tb, true, false);
+                    let words = spirv_words(module(&key).expect("module"));
+                    let i = crate::kernel::reflect(&words, "main", &spec_constants(&key)).expect("reflect");
+                    assert_eq!(i.bindings.len(), 5, "{key:?}");
+                    let written: Vec<bool> = i.bindings.iter().map(|b| b.write).collect();
+                    assert_eq!(written, [false, false, true, false, false], "{key:?}");
+                    assert_eq!(i.push_constant_size, 44, "{key:?}");
+                    assert_eq!(i.local_size, [256, 1, 1], "{key:?}");
+                }
+            }
+        }
+        let i = crate::kernel::reflect(&spirv_words(module(&KernelKey::Convert(DType::BF16)).expect("module")), "main", &[]).expect("reflect");
+        assert_eq!(i.push_constant_size, 16);
     }
 
     #[test]

@@ -345,10 +345,12 @@ impl Default for Bfloat16Features {
 /// What the built-in cooperative-matrix GEMM can use on a device: the
 /// 16 x 8 x 16 multiply (A 16 x 16, B 16 x 8, f32 C and result, subgroup
 /// scope; see spirv/gemm_coop.comp) with fp16 and with bf16 inputs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CoopSupport {
     pub f16: bool,
     pub bf16: bool,
+    /// Every shape the driver lists, as "MxNxK A*B+C->R scope" (diagnostics).
+    pub shapes: Vec<String>,
 }
 
 impl Instance {
@@ -378,6 +380,17 @@ impl Instance {
         let loader = ash::khr::cooperative_matrix::Instance::new(&self.entry, &self.raw);
         // SAFETY: a plain query on a device of this instance, which has the extension.
         let shapes = unsafe { loader.get_physical_device_cooperative_matrix_properties(pd) }.unwrap_or_default();
+        let listed = shapes
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}x{}x{} {:?}*{:?}+{:?}->{:?}{} {:?}",
+                    p.m_size, p.n_size, p.k_size, p.a_type, p.b_type, p.c_type, p.result_type,
+                    if p.saturating_accumulation == vk::TRUE { " saturating" } else { "" },
+                    p.scope
+                )
+            })
+            .collect();
         let has = |input: vk::ComponentTypeKHR| {
             shapes.iter().any(|p| {
                 (p.m_size, p.n_size, p.k_size) == (16, 8, 16)
@@ -395,6 +408,7 @@ impl Instance {
                 && bf16.shader_bfloat16_type == vk::TRUE
                 && bf16.shader_bfloat16_cooperative_matrix == vk::TRUE
                 && has(COMPONENT_BFLOAT16),
+            shapes: listed,
         }
     }
 }

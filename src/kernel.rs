@@ -50,6 +50,7 @@ pub(crate) fn reflect(words: &[u32], entry: &str, spec: &[SpecConstant]) -> Resu
         bail!(InvalidSpirv, "not SPIR-V: first word is {:#010x}, expected {SPIRV_MAGIC:#010x}", words[0]);
     }
     check_structure(words)?;
+    let words = &reflection_view(words);
     let plain = ReflectConfig::new()
         .spv(words.to_vec())
         .ref_all_rscs(true)
@@ -125,6 +126,33 @@ pub(crate) fn reflect(words: &[u32], entry: &str, spec: &[SpecConstant]) -> Resu
         }
     }
     Ok(KernelInterface { bindings, push_constant_size, local_size: local_size(ep) })
+}
+
+/// The module as the reflection reads it. spirq 1.3 predates cooperative
+/// matrices and stops at their types; a cooperative matrix cannot be part of a
+/// kernel's interface (it lives in function or private variables only, never in
+/// a buffer, push constant or specialization constant), so for reflection each
+/// matrix type is shown as a 4-vector of its component type. The driver gets
+/// the module as it is.
+fn reflection_view(words: &[u32]) -> Vec<u32> {
+    const OP_TYPE_VECTOR: u32 = 23;
+    const OP_TYPE_COOPERATIVE_MATRIX_KHR: u32 = 4456;
+    const OP_TYPE_COOPERATIVE_MATRIX_NV: u32 = 5358;
+    let mut out = words[..5.min(words.len())].to_vec();
+    let mut at = 5;
+    // check_structure has walked these word counts.
+    while at < words.len() {
+        let count = ((words[at] >> 16) as usize).max(1);
+        let ins = &words[at..(at + count).min(words.len())];
+        match ins[0] & 0xffff {
+            OP_TYPE_COOPERATIVE_MATRIX_KHR | OP_TYPE_COOPERATIVE_MATRIX_NV if ins.len() >= 3 => {
+                out.extend_from_slice(&[(4 << 16) | OP_TYPE_VECTOR, ins[1], ins[2], 4]);
+            }
+            _ => out.extend_from_slice(ins),
+        }
+        at += count;
+    }
+    out
 }
 
 /// Walk the instruction stream: every instruction's word count fits, functions

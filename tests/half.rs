@@ -347,7 +347,11 @@ fn gemm_case(ex: &Executor, dtype: DType, case: Case, rng: &mut Rng) {
 
 fn gemm_16bit(dtype: DType) {
     let ex = executor();
-    assert!(ex.cooperative_matrix(dtype), "this device has no cooperative-matrix {dtype:?} GEMM (it runs on the GPU machine)");
+    assert!(
+        ex.cooperative_matrix(dtype),
+        "this device has no cooperative-matrix {dtype:?} GEMM (it runs on the GPU machine); the driver lists: {:?}",
+        ex.cooperative_matrix_shapes()
+    );
     let mut rng = Rng::new(if dtype == DType::BF16 { 97 } else { 89 });
     let c = |m, n, k, ta, tb, alpha, beta, pad, off| Case { m, n, k, ta, tb, alpha, beta, pad, off };
     let mut cases = Vec::new();

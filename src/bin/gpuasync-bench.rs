@@ -14,7 +14,7 @@
 //!   --json        all rows, for machines (scripts/bench-table.py).
 //!   --seed-json   the seed scenario's timelines (scripts/seed-plot.py).
 //!   --only        a comma-separated subset of: round_trip, streamed, batch, saxpy,
-//!                 transfers, pipeline, fma, level1, gemm, seed (ceilings they need run too).
+//!                 transfers, pipeline, fma, level1, gemm, gemm16, seed (ceilings they need run too).
 //!   --gemm-tiles  extra GEMM tilings to time, e.g. 128x128x8x8x8,64x64x16x4x4x8
 //!                 (BM x BN x BK x TM x TN [x WARP_M]; see spirv/gemm.comp).
 
@@ -855,6 +855,98 @@ impl Bench<'_> {
         Ok(())
     }
 
+    /// The cooperative-matrix GEMM (fp16 and bf16 inputs, f32 C) at square
+    /// sizes, TFLOP/s from GPU timestamps, where the device has it. Inputs are
+    /// random f32 matrices rounded on the device by the Convert built-in;
+    /// sampled elements of C are checked against an f64 sum of the rounded
+    /// inputs (read back). No ceiling of the same run: the FMA chains measure
+    /// the CUDA cores, not the tensor cores; cuBLAS stands beside it instead.
+    fn gemm16(&mut self) -> R<()> {
+        let ex = self.ex;
+        let mut rng = Rng(7);
+        if !ex.cooperative_matrix_shapes().is_empty() {
+            self.notes.push(format!("cooperative-matrix shapes: {}", ex.cooperative_matrix_shapes().join("; ")));
+        }
+        for dtype in [DType::F16, DType::BF16] {
+            if !ex.cooperative_matrix(dtype) {
+                self.notes.push(format!("{dtype:?} GEMM: not on this device (no cooperative-matrix support for it)"));
+                continue;
+            }
+            let sizes: &[usize] = if self.quick { &[160] } else if dtype == DType::F16 { &[4096, 8192, 8191] } else { &[8192] };
+            for &m in sizes {
+                let name = format!("{dtype:?} GEMM (f32 C, cooperative matrices)");
+                self.progress(&format!("{name} {m}^3"));
+                let mm = m as u64;
+                let mut halves = Vec::new();
+                for _ in 0..2 {
+                    let (f, _) = self.matrix(&mut rng, m * m, false)?;
+                    let h = ex.create_buffer((m * m * 2).div_ceil(4) as u64 * 4, BufferKind::DeviceLocal).map_err(err)?;
+                    let conv = Builtin::convert(dtype, mm * mm, f, h);
+                    let t = ex.submit(&[Op::Builtin(&conv)], PLAIN).map_err(err)?;
+                    ex.wait(t, u64::MAX).map_err(err)?;
+                    ex.destroy_buffer(f).map_err(err)?;
+                    halves.push(h);
+                }
+                let (a, b) = (halves[0], halves[1]);
+                let c = ex.create_buffer(mm * mm * 4, BufferKind::DeviceLocal).map_err(err)?;
+                let t = ex.submit(&[Op::Fill { buffer: c, offset: 0, size: gpuasync::WHOLE_SIZE, value: 0x7fc0_0000 }], PLAIN).map_err(err)?;
+                ex.wait(t, u64::MAX).map_err(err)?;
+                let op = |buf| Operand { buffer: buf, offset: 0, ld: mm };
+                let g = Builtin::gemm(dtype, false, false, mm, mm, mm, 1.0, op(a), op(b), 0.0, op(c));
+                let flops = 2.0 * (m as f64).powi(3);
+                let reps = self.reps(if m >= 8192 { 10 } else { 20 }).max(3);
+                self.heat()?;
+                let times = self.gpu_times(&[Op::Builtin(&g)], reps)?;
+                // Check sampled elements against the rounded inputs.
+                let mut ha = vec![0u16; m * m];
+                let mut hb = vec![0u16; m * m];
+                let t = ex.submit(&[read_into(a, &mut ha), read_into(b, &mut hb)], PLAIN).map_err(err)?;
+                ex.wait(t, u64::MAX).map_err(err)?;
+                let decode = |h: u16| -> f64 {
+                    if dtype == DType::BF16 {
+                        return f64::from(f32::from_bits(u32::from(h) << 16));
+                    }
+                    let (e, f) = (i32::from((h >> 10) & 0x1F), f64::from(h & 0x3FF));
+                    let v = if e == 0 { f * 2f64.powi(-24) } else { (1.0 + f / 1024.0) * 2f64.powi(e - 15) };
+                    if h & 0x8000 != 0 { -v } else { v }
+                };
+                let mut crng = Rng(101);
+                let mut got = vec![0f32; 1];
+                for _ in 0..16 {
+                    let (i, j) = ((crng.next() as usize) % m, (crng.next() as usize) % m);
+                    let dst = unsafe { HostDst::new(got.as_mut_ptr().cast(), 4) }; // SAFETY: waited below before use.
+                    let t = ex.submit(&[Op::Read { buffer: c, offset: ((i + j * m) * 4) as u64, dst }], PLAIN).map_err(err)?;
+                    ex.wait(t, u64::MAX).map_err(err)?;
+                    let (mut want, mut mag) = (0f64, 0f64);
+                    for l in 0..m {
+                        let p = decode(ha[i + l * m]) * decode(hb[l + j * m]);
+                        want += p;
+                        mag += p.abs();
+                    }
+                    // Exact products, an f32 sum of m terms (tensor cores may
+                    // truncate: 2u per addition): m eps sum|a b|.
+                    if (f64::from(got[0]) - want).abs() > m as f64 * f64::from(f32::EPSILON) * mag + 1e-30 {
+                        return Err(format!("{name} {m}: C({i},{j}) = {}, the f64 reference is {want}", got[0]));
+                    }
+                }
+                if let Ok(stats) = ex.gemm_statistics(dtype, mm, mm) {
+                    self.notes.push(format!("{name} {m}: {}", stats.join(", ")));
+                }
+                self.rows.push(Row {
+                    name: format!("built-in {name} {m}^3, GPU time"),
+                    unit: "TFLOP/s",
+                    stats: Stats::of(times.iter().map(|ns| flops / ns / 1e3).collect()),
+                    ceiling: None,
+                    rate: true,
+                });
+                for buf in [a, b, c] {
+                    ex.destroy_buffer(buf).map_err(err)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The seed scenario: 20 SGEMM 1024 (each into its own C, as a fresh output
     /// per call like the CUDA anchor's A @ B), run (a) one by one with a wait
     /// after each, (b) all submitted then one wait, (c) as one recorded batch.
@@ -1395,6 +1487,9 @@ fn run() -> R<()> {
     }
     if wants("gemm") {
         bench.gemm()?;
+    }
+    if wants("gemm") || wants("gemm16") {
+        bench.gemm16()?;
     }
     if wants("seed") {
         bench.seed()?;
