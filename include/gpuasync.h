@@ -95,8 +95,18 @@
 // as BLAS gemm: C is m x n, op(A) m x k, op(B) k x n; op(X) is X or its
 // transpose (`trans_a`, `trans_b`); element (i, j) of an operand is at
 // `offset + i + j * ld`. beta = 0 never reads C; alpha = 0 or k = 0 never
-// reads A or B.
+// reads A or B. With `GPUASYNC_F16` or `GPUASYNC_BF16`, A and B hold that
+// type and C is `GPUASYNC_F32` (accumulated in f32, on cooperative matrices:
+// `GPUASYNC_UNSUPPORTED` where `gpuasync_executor_cooperative_matrix` says no).
 #define GPUASYNC_BUILTIN_GEMM 11
+
+// `gpuasync_builtin.kind`: `c[i] = a[i]` rounded from f32 to the op's type
+// (`GPUASYNC_F16` or `GPUASYNC_BF16`), to nearest with ties to even;
+// overflow gives infinity, NaN stays NaN. Uses `a` (f32 elements), `c`. The
+// 16-bit elements are written as 32-bit words: `c`'s buffer must reach the
+// word holding its last element (sizes that are multiples of 4 bytes always
+// do); halves outside the range keep their values.
+#define GPUASYNC_BUILTIN_CONVERT 12
 
 // `gpuasync_builtin.type`: 32-bit IEEE floats (`float`).
 #define GPUASYNC_F32 1
@@ -104,6 +114,14 @@
 // `gpuasync_builtin.type`: 64-bit IEEE floats (`double`); needs a device with
 // float64 support (`gpuasync_device_info.float64`), else `GPUASYNC_UNSUPPORTED`.
 #define GPUASYNC_F64 2
+
+// `gpuasync_builtin.type`: IEEE binary16, for GEMM's A and B and CONVERT's
+// output only (other kinds: `GPUASYNC_UNSUPPORTED`).
+#define GPUASYNC_F16 3
+
+// `gpuasync_builtin.type`: bfloat16 (the upper 16 bits of an f32), for GEMM's
+// A and B and CONVERT's output only.
+#define GPUASYNC_BF16 4
 
 // `gpuasync_device_info.device_type` values, best first.
 #define GPUASYNC_DEVICE_TYPE_DISCRETE_GPU 4
@@ -247,7 +265,8 @@ typedef struct gpuasync_operand {
 typedef struct gpuasync_builtin {
   // One of `GPUASYNC_BUILTIN_*`; any other value is `GPUASYNC_INVALID_ARGUMENT`.
   uint32_t kind;
-  // Element type: `GPUASYNC_F32` or `GPUASYNC_F64`; any other value is
+  // Element type: `GPUASYNC_F32`, `GPUASYNC_F64`, or (GEMM and CONVERT
+  // only) `GPUASYNC_F16`, `GPUASYNC_BF16`; any other value is
   // `GPUASYNC_INVALID_ARGUMENT`.
   uint32_t type;
   // GEMM: 1 to use A transposed, 0 as stored; any other value is
@@ -526,6 +545,16 @@ enum gpuasync_status gpuasync_buffer_copy(struct gpuasync_executor executor,
                                           uint64_t size,
                                           uint32_t flags,
                                           gpuasync_ticket *ticket);
+
+// Whether GEMM with `type` inputs (`GPUASYNC_F16` or `GPUASYNC_BF16`) runs on
+// this executor (`supported` = 1): the device has VK_KHR_cooperative_matrix
+// with the kernel's 16 x 8 x 16 shape (and VK_KHR_shader_bfloat16 for bf16),
+// and GPUASYNC_COOPERATIVE_MATRIX=1 was set when the executor was created
+// (the kernel is off by default until it has run on hardware). 0 for the
+// other types; `GPUASYNC_INVALID_ARGUMENT` for an unknown one.
+enum gpuasync_status gpuasync_executor_cooperative_matrix(struct gpuasync_executor executor,
+                                                          uint32_t type,
+                                                          uint32_t *supported);
 
 // Submit one built-in op as its own submission and return its ticket at once;
 // it is ordered after earlier work on its buffers like any submission. On

@@ -781,6 +781,14 @@ impl Executor {
     /// 128 x 128 blocks of C (spirv/gemm_coop.comp).
     fn expand_gemm_coop(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
         let dtype = op.dtype;
+        let withheld = if dtype == DType::BF16 { self.coop.withheld.1 } else { self.coop.withheld.0 };
+        if withheld {
+            bail!(
+                Unsupported,
+                "Gemm: {dtype:?} inputs: {} offers cooperative matrices, but gpuasync's kernel for them has not yet been run on hardware; set GPUASYNC_COOPERATIVE_MATRIX=1 to use it",
+                self.info.name
+            );
+        }
         if !self.cooperative_matrix(dtype) {
             let needs = if dtype == DType::BF16 { "VK_KHR_cooperative_matrix and VK_KHR_shader_bfloat16" } else { "VK_KHR_cooperative_matrix" };
             bail!(

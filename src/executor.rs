@@ -422,7 +422,13 @@ impl Executor {
         }
         // Cooperative matrices (tensor cores) for the fp16 / bf16 GEMM, where
         // the device runs the built-in kernel's shape.
-        let coop = instance.cooperative_matrix_support(physical, info.subgroup_size);
+        // Off unless GPUASYNC_COOPERATIVE_MATRIX=1: the kernel has passed
+        // SPIR-V validation and reflection but has not yet run on hardware
+        // (docs/kernels.md); the device is then created exactly as before.
+        let mut coop = instance.cooperative_matrix_support(physical, info.subgroup_size);
+        if !env_flag("GPUASYNC_COOPERATIVE_MATRIX") && (coop.f16 || coop.bf16) {
+            coop = device::CoopSupport { f16: false, bf16: false, withheld: (coop.f16, coop.bf16), ..coop };
+        }
         let mut fcoop = vk::PhysicalDeviceCooperativeMatrixFeaturesKHR::default().cooperative_matrix(true);
         if coop.f16 || coop.bf16 {
             features = features.push_next(&mut fcoop);

@@ -40,14 +40,29 @@ pub const GPUASYNC_BUILTIN_AMAX: u32 = 10;
 /// as BLAS gemm: C is m x n, op(A) m x k, op(B) k x n; op(X) is X or its
 /// transpose (`trans_a`, `trans_b`); element (i, j) of an operand is at
 /// `offset + i + j * ld`. beta = 0 never reads C; alpha = 0 or k = 0 never
-/// reads A or B.
+/// reads A or B. With `GPUASYNC_F16` or `GPUASYNC_BF16`, A and B hold that
+/// type and C is `GPUASYNC_F32` (accumulated in f32, on cooperative matrices:
+/// `GPUASYNC_UNSUPPORTED` where `gpuasync_executor_cooperative_matrix` says no).
 pub const GPUASYNC_BUILTIN_GEMM: u32 = 11;
+/// `gpuasync_builtin.kind`: `c[i] = a[i]` rounded from f32 to the op's type
+/// (`GPUASYNC_F16` or `GPUASYNC_BF16`), to nearest with ties to even;
+/// overflow gives infinity, NaN stays NaN. Uses `a` (f32 elements), `c`. The
+/// 16-bit elements are written as 32-bit words: `c`'s buffer must reach the
+/// word holding its last element (sizes that are multiples of 4 bytes always
+/// do); halves outside the range keep their values.
+pub const GPUASYNC_BUILTIN_CONVERT: u32 = 12;
 
 /// `gpuasync_builtin.type`: 32-bit IEEE floats (`float`).
 pub const GPUASYNC_F32: u32 = 1;
 /// `gpuasync_builtin.type`: 64-bit IEEE floats (`double`); needs a device with
 /// float64 support (`gpuasync_device_info.float64`), else `GPUASYNC_UNSUPPORTED`.
 pub const GPUASYNC_F64: u32 = 2;
+/// `gpuasync_builtin.type`: IEEE binary16, for GEMM's A and B and CONVERT's
+/// output only (other kinds: `GPUASYNC_UNSUPPORTED`).
+pub const GPUASYNC_F16: u32 = 3;
+/// `gpuasync_builtin.type`: bfloat16 (the upper 16 bits of an f32), for GEMM's
+/// A and B and CONVERT's output only.
+pub const GPUASYNC_BF16: u32 = 4;
 
 /// A vector or matrix inside a buffer, in elements of the op's type.
 #[repr(C)]
@@ -77,7 +92,8 @@ pub struct gpuasync_operand {
 pub struct gpuasync_builtin {
     /// One of `GPUASYNC_BUILTIN_*`; any other value is `GPUASYNC_INVALID_ARGUMENT`.
     pub kind: u32,
-    /// Element type: `GPUASYNC_F32` or `GPUASYNC_F64`; any other value is
+    /// Element type: `GPUASYNC_F32`, `GPUASYNC_F64`, or (GEMM and CONVERT
+    /// only) `GPUASYNC_F16`, `GPUASYNC_BF16`; any other value is
     /// `GPUASYNC_INVALID_ARGUMENT`.
     pub r#type: u32,
     /// GEMM: 1 to use A transposed, 0 as stored; any other value is
@@ -110,6 +126,16 @@ fn operand(o: &gpuasync_operand) -> Operand {
     Operand { buffer: BufferId(o.buffer.id), offset: o.offset, ld: o.ld }
 }
 
+fn dtype_of(value: u32) -> Result<DType> {
+    Ok(match value {
+        GPUASYNC_F32 => DType::F32,
+        GPUASYNC_F64 => DType::F64,
+        GPUASYNC_F16 => DType::F16,
+        GPUASYNC_BF16 => DType::BF16,
+        other => bail!(InvalidArgument, "unknown element type {other} (GPUASYNC_F32, GPUASYNC_F64, GPUASYNC_F16 or GPUASYNC_BF16)"),
+    })
+}
+
 fn transpose(value: u32, name: &str) -> Result<bool> {
     match value {
         0 => Ok(false),
@@ -133,13 +159,10 @@ impl gpuasync_builtin {
             GPUASYNC_BUILTIN_NRM2 => BuiltinKind::Nrm2,
             GPUASYNC_BUILTIN_AMAX => BuiltinKind::Amax,
             GPUASYNC_BUILTIN_GEMM => BuiltinKind::Gemm,
+            GPUASYNC_BUILTIN_CONVERT => BuiltinKind::Convert,
             other => bail!(InvalidArgument, "unknown built-in kind {other} (GPUASYNC_BUILTIN_*)"),
         };
-        let dtype = match self.r#type {
-            GPUASYNC_F32 => DType::F32,
-            GPUASYNC_F64 => DType::F64,
-            other => bail!(InvalidArgument, "unknown element type {other} (GPUASYNC_F32 or GPUASYNC_F64)"),
-        };
+        let dtype = dtype_of(self.r#type)?;
         // The transposes mean something to GEMM only; other kinds ignore them,
         // as they ignore every field they do not use.
         let (trans_a, trans_b) = if kind == BuiltinKind::Gemm {
@@ -174,6 +197,28 @@ pub(crate) unsafe fn builtin_at(op: *const gpuasync_builtin, name: &str) -> Resu
         Some(op) => op.to_core(),
         None => Err(null(name)),
     }
+}
+
+/// Whether GEMM with `type` inputs (`GPUASYNC_F16` or `GPUASYNC_BF16`) runs on
+/// this executor (`supported` = 1): the device has VK_KHR_cooperative_matrix
+/// with the kernel's 16 x 8 x 16 shape (and VK_KHR_shader_bfloat16 for bf16),
+/// and GPUASYNC_COOPERATIVE_MATRIX=1 was set when the executor was created
+/// (the kernel is off by default until it has run on hardware). 0 for the
+/// other types; `GPUASYNC_INVALID_ARGUMENT` for an unknown one.
+#[no_mangle]
+pub extern "C" fn gpuasync_executor_cooperative_matrix(
+    executor: gpuasync_executor,
+    r#type: u32,
+    supported: *mut u32,
+) -> gpuasync_status {
+    call(|| {
+        require!(supported);
+        let dtype = dtype_of(r#type)?;
+        let answer = super::lookup(executor)?.cooperative_matrix(dtype);
+        // SAFETY: checked non-null above.
+        unsafe { super::write_out(supported, u32::from(answer)) };
+        Ok(())
+    })
 }
 
 /// Submit one built-in op as its own submission and return its ticket at once;

@@ -817,7 +817,7 @@ static void check_errors(gpuasync_executor ex)
     CHECK(sentinel == 12345 && batch.id == 999, "GPUASYNC_OP_BUILTIN with a null builtin: outputs unwritten");
 
     gpuasync_builtin op = good;
-    const uint32_t bad_kinds[3] = {0, GPUASYNC_BUILTIN_GEMM + 1, 0xFFFFFFFFu};
+    const uint32_t bad_kinds[3] = {0, GPUASYNC_BUILTIN_CONVERT + 1, 0xFFFFFFFFu};
     for (int i = 0; i < 3; i++) {
         op = good;
         op.kind = bad_kinds[i];
@@ -825,7 +825,7 @@ static void check_errors(gpuasync_executor ex)
         snprintf(what, sizeof what, "kind %u", bad_kinds[i]);
         expect_refused(ex, &op, GPUASYNC_INVALID_ARGUMENT, what, probe);
     }
-    const uint32_t bad_types[2] = {0, 3};
+    const uint32_t bad_types[2] = {0, GPUASYNC_BF16 + 1};
     for (int i = 0; i < 2; i++) {
         op = good;
         op.type = bad_types[i];
@@ -906,6 +906,73 @@ static void check_errors(gpuasync_executor ex)
     MUST(gpuasync_buffer_destroy(ex, probe));
 }
 
+/* 16-bit types through the C API: CONVERT on values whose binary16 and
+ * bfloat16 encodings are known (IEEE 754: ties to even, overflow, subnormal,
+ * signed zero), the cooperative-matrix query, and what a 16-bit type does to
+ * other kinds and, without cooperative matrices, to GEMM. The Rust tests
+ * (tests/half.rs) check thousands of random conversions bit for bit. */
+static void check_16bit(gpuasync_executor ex)
+{
+    section("16-bit types: convert, cooperative-matrix query");
+    enum { N = 12 };
+    const float in[N] = {1.0f, -2.0f, 65504.0f, 1.0f + 0x1p-11f, 1.0f + 0x3p-11f, 65520.0f,
+                         0x1p-24f, 0x1p-25f, 0.1f, -0.0f, INFINITY, 1.0f + 0x1p-8f};
+    const uint16_t want[2][N] = {
+        /* binary16 */ {0x3C00, 0xC000, 0x7BFF, 0x3C00, 0x3C02, 0x7C00, 0x0001, 0x0000, 0x2E66, 0x8000, 0x7C00, 0x3C04},
+        /* bfloat16 */ {0x3F80, 0xC000, 0x4780, 0x3F80, 0x3F80, 0x4780, 0x3380, 0x3300, 0x3DCD, 0x8000, 0x7F80, 0x3F80},
+    };
+    const uint32_t types[2] = {GPUASYNC_F16, GPUASYNC_BF16};
+    gpuasync_buffer a = create_elements(ex, GPUASYNC_F32, N);
+    gpuasync_buffer c = create_elements(ex, GPUASYNC_F32, N); /* 4 N bytes: room for N + 2 halves at offset 1 */
+    gpuasync_ticket t = 0;
+    MUST(gpuasync_buffer_write(ex, a, 0, in, sizeof in, 0, &t));
+    for (int ti = 0; ti < 2; ti++) {
+        uint16_t init[2 * N], got[2 * N];
+        for (int i = 0; i < 2 * N; i++) {
+            init[i] = (uint16_t)(0xA5A5u + i);
+        }
+        MUST(gpuasync_buffer_write(ex, c, 0, init, sizeof init, 0, &t));
+        gpuasync_builtin op = level1(GPUASYNC_BUILTIN_CONVERT, types[ti], N, 0, operand(a, 0, 0), operand(a, 0, 0),
+                                     operand(c, 1, 0));
+        EXPECT_OK(run(ex, &op));
+        MUST(gpuasync_buffer_read(ex, c, 0, got, sizeof got, 0, &t));
+        MUST(gpuasync_ticket_wait(ex, t, UINT64_MAX));
+        for (int i = 0; i < 2 * N; i++) {
+            uint16_t w = (i >= 1 && i <= N) ? want[ti][i - 1] : init[i];
+            CHECK(got[i] == w, "convert %s: half %d is 0x%04x, want 0x%04x", ti ? "bf16" : "f16", i, got[i], w);
+        }
+    }
+    uint32_t yes = 99;
+    EXPECT_OK(gpuasync_executor_cooperative_matrix(ex, GPUASYNC_F32, &yes));
+    CHECK(yes == 0, "f32 GEMM is not a cooperative-matrix one");
+    EXPECT_STATUS(gpuasync_executor_cooperative_matrix(ex, 77, &yes), GPUASYNC_INVALID_ARGUMENT);
+    EXPECT_STATUS(gpuasync_executor_cooperative_matrix(ex, GPUASYNC_F16, NULL), GPUASYNC_NULL_ARGUMENT);
+    for (int ti = 0; ti < 2; ti++) {
+        EXPECT_OK(gpuasync_executor_cooperative_matrix(ex, types[ti], &yes));
+        printf("cooperative-matrix GEMM with %s inputs: %s\n", ti ? "bf16" : "f16", yes ? "yes" : "no");
+        gpuasync_builtin gemm;
+        memset(&gemm, 0, sizeof gemm);
+        gemm.kind = GPUASYNC_BUILTIN_GEMM;
+        gemm.type = types[ti];
+        gemm.m = gemm.n = gemm.k = 2;
+        gemm.alpha = 1;
+        gemm.a = operand(a, 0, 2);
+        gemm.b = operand(a, 0, 2);
+        gemm.c = operand(c, 0, 2);
+        if (!yes) {
+            EXPECT_STATUS(run(ex, &gemm), GPUASYNC_UNSUPPORTED);
+        }
+        gpuasync_builtin sum = level1(GPUASYNC_BUILTIN_SUM, types[ti], 4, 0, operand(a, 0, 0), operand(a, 0, 0),
+                                      operand(c, 0, 0));
+        EXPECT_STATUS(run(ex, &sum), GPUASYNC_UNSUPPORTED);
+    }
+    gpuasync_builtin to32 = level1(GPUASYNC_BUILTIN_CONVERT, GPUASYNC_F32, 4, 0, operand(a, 0, 0), operand(a, 0, 0),
+                                   operand(c, 0, 0));
+    EXPECT_STATUS(run(ex, &to32), GPUASYNC_INVALID_ARGUMENT);
+    MUST(gpuasync_buffer_destroy(ex, a));
+    MUST(gpuasync_buffer_destroy(ex, c));
+}
+
 int main(void)
 {
     test_rng rng = test_rng_new(20261125);
@@ -915,6 +982,7 @@ int main(void)
     printf("device: %s (float64: %u)\n", info.name, info.float64);
 
     check_errors(ex);
+    check_16bit(ex);
     check_in_submit(ex, &rng);
     check_in_batch(ex, &rng);
     const uint32_t types[2] = {GPUASYNC_F32, GPUASYNC_F64};
