@@ -107,10 +107,15 @@ module gpuasync
     integer, parameter, public :: GPUASYNC_BUILTIN_NRM2 = 9
     integer, parameter, public :: GPUASYNC_BUILTIN_AMAX = 10
     integer, parameter, public :: GPUASYNC_BUILTIN_GEMM = 11
+    integer, parameter, public :: GPUASYNC_BUILTIN_CONVERT = 12
 
     !> `c_gpuasync_builtin%type` values: the element type.
     integer, parameter, public :: GPUASYNC_F32 = 1
     integer, parameter, public :: GPUASYNC_F64 = 2
+    !> 16-bit floats, for `gemm16`'s A and B and `convert`'s output: IEEE
+    !> binary16 and bfloat16 (Fortran has no kind for either; buffers hold them).
+    integer, parameter, public :: GPUASYNC_F16 = 3
+    integer, parameter, public :: GPUASYNC_BF16 = 4
 
     !> Fill size meaning "to the end of the buffer" (UINT64_MAX).
     integer(c_int64_t), parameter, public :: GPUASYNC_WHOLE_SIZE = -1_c_int64_t
@@ -326,6 +331,14 @@ module gpuasync
         procedure :: amax => executor_amax
         !> `C = alpha * op(A) * op(B) + beta * C`, as BLAS `sgemm`/`dgemm`.
         generic :: gemm => executor_gemm_r32, executor_gemm_r64
+        !> `y(i) = x(i)` rounded from `real32` to 16 bits (`type=` `GPUASYNC_F16`,
+        !> the default, or `GPUASYNC_BF16`), to nearest with ties to even.
+        procedure :: convert => executor_convert
+        !> `C = alpha * op(A) * op(B) + beta * C` with A and B of 16-bit floats
+        !> and C of `real32`, on cooperative matrices (tensor cores).
+        procedure :: gemm16 => executor_gemm16
+        !> Whether `gemm16` runs here with `type` (`GPUASYNC_F16` or `GPUASYNC_BF16`) inputs.
+        procedure :: cooperative_matrix => executor_cooperative_matrix
         include 'gpuasync_executor_bindings.inc'
     end type gpuasync_executor
 
@@ -445,7 +458,8 @@ module gpuasync
         gpuasync_kernel_create_from_file, gpuasync_kernel_describe, gpuasync_kernel_destroy, &
         gpuasync_kernel_dispatch, gpuasync_version, gpuasync_status_string, gpuasync_last_error, &
         gpuasync_executor_submit, gpuasync_batch_create, gpuasync_batch_replay, gpuasync_batch_destroy, &
-        gpuasync_builtin_submit, gpuasync_host_register, gpuasync_host_unregister, gpuasync_host_alignment
+        gpuasync_builtin_submit, gpuasync_host_register, gpuasync_host_unregister, gpuasync_host_alignment, &
+        gpuasync_executor_cooperative_matrix
 
     interface
         function gpuasync_buffer_create(executor, size, kind, buffer) &
@@ -767,6 +781,15 @@ module gpuasync
             type(c_gpuasync_batch), value, intent(in) :: batch
             integer(c_int) :: status
         end function gpuasync_batch_destroy
+
+        function gpuasync_executor_cooperative_matrix(executor, type, supported) &
+                result(status) bind(c, name="gpuasync_executor_cooperative_matrix")
+            import :: c_int, c_int32_t, c_gpuasync_executor
+            type(c_gpuasync_executor), value, intent(in) :: executor
+            integer(c_int32_t), value, intent(in) :: type
+            integer(c_int32_t), intent(out) :: supported
+            integer(c_int) :: status
+        end function gpuasync_executor_cooperative_matrix
 
         function gpuasync_builtin_submit(executor, op, flags, ticket) &
                 result(status) bind(c, name="gpuasync_builtin_submit")
@@ -1641,6 +1664,68 @@ contains
         call executor_gemm_any(self, transa, transb, m, n, k, GPUASYNC_F64, alpha, a, lda, b, ldb, &
             beta, c, ldc, ticket, a_offset, b_offset, c_offset, timestamps, stat, errmsg)
     end subroutine executor_gemm_r64
+
+    !> `y(i) = x(i)` for `n` elements: `x` of `real32`, `y` of 16-bit floats
+    !> (`type`: `GPUASYNC_F16`, the default, or `GPUASYNC_BF16`), rounded to
+    !> nearest with ties to even (overflow gives infinity, NaN stays NaN). A
+    !> buffer of 16-bit values holds two per 4 bytes: create it with a size in
+    !> bytes (2 n, rounded up to a multiple of 4).
+    subroutine executor_convert(self, n, x, y, ticket, type, x_offset, y_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        type(gpuasync_buffer), intent(in) :: x, y
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: type, x_offset, y_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer :: dtype
+
+        dtype = GPUASYNC_F16
+        if (present(type)) dtype = type
+        call executor_submit_builtin(self, 'executor%convert', level1_op(GPUASYNC_BUILTIN_CONVERT, dtype, n, &
+            0.0_real64, x, x_offset, x, x_offset, y, y_offset), [x, y], [n, or_zero(x_offset), or_zero(y_offset)], &
+            ticket, timestamps, stat, errmsg)
+    end subroutine executor_convert
+
+    !> `gemm` with A and B of 16-bit floats (`type`: `GPUASYNC_F16`, the
+    !> default, or `GPUASYNC_BF16`; make them with `convert`) and C of
+    !> `real32`, accumulated in `real32` on the device's cooperative matrices.
+    !> `GPUASYNC_UNSUPPORTED` where `cooperative_matrix(type)` is false.
+    subroutine executor_gemm16(self, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ticket, &
+            type, a_offset, b_offset, c_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        character(len=1), intent(in) :: transa, transb
+        integer, intent(in) :: m, n, k, lda, ldb, ldc
+        real(real32), intent(in) :: alpha, beta
+        type(gpuasync_buffer), intent(in) :: a, b, c
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: type, a_offset, b_offset, c_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        integer :: dtype
+
+        dtype = GPUASYNC_F16
+        if (present(type)) dtype = type
+        call executor_gemm_any(self, transa, transb, m, n, k, dtype, real(alpha, real64), a, lda, b, ldb, &
+            real(beta, real64), c, ldc, ticket, a_offset, b_offset, c_offset, timestamps, stat, errmsg)
+    end subroutine executor_gemm16
+
+    !> Whether `gemm16` runs on this executor with `type` inputs
+    !> (`GPUASYNC_F16` or `GPUASYNC_BF16`); false for other types, and for
+    !> an executor not created.
+    logical function executor_cooperative_matrix(self, type) result(yes)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: type
+        integer(c_int32_t) :: supported
+
+        yes = .false.
+        if (.not. executor_is_created(self)) return
+        supported = 0
+        if (gpuasync_executor_cooperative_matrix(self%handle, int(type, c_int32_t), supported) /= GPUASYNC_OK) return
+        yes = supported /= 0
+    end function executor_cooperative_matrix
 
     ! ---- buffer --------------------------------------------------------------------
 

@@ -5,7 +5,9 @@
 !> (matmul, dot_product, norm2) evaluated in real128; the other procedures
 !> (fill, copy, scale, add, mul, sum, amax) once each; and errors reported
 !> through stat/errmsg: bad transposes, a bad kind, negative sizes, an
-!> operand out of range, an uncreated executor.
+!> operand out of range, an uncreated executor. Then the 16-bit types:
+!> convert on values whose binary16 and bfloat16 encodings are known, and
+!> gemm16 answering GPUASYNC_UNSUPPORTED where cooperative_matrix says no.
 !>
 !> Tolerances are the algorithms' a-priori error bounds (u: unit roundoff of
 !> the element type), given where they are checked; the real128 reference
@@ -13,7 +15,7 @@
 program test_builtin
     use gpuasync
     use gpuasync_test_support
-    use, intrinsic :: iso_fortran_env, only: real32, real64, real128, int64
+    use, intrinsic :: iso_fortran_env, only: real32, real64, real128, int32, int64
     implicit none
 
     type(gpuasync_executor) :: ex
@@ -34,6 +36,7 @@ program test_builtin
         call gemm_cases(kinds(i))
     end do
     call errors()
+    call sixteen_bit()
     call finish_executor(ex)
     call finish('test_builtin')
 
@@ -381,4 +384,47 @@ contains
         call xb%destroy()
         call yb%destroy()
     end subroutine errors
+
+    !> `convert` to binary16 and bfloat16, read back as 32-bit words (two
+    !> values each, the first in the low half): 1, -2, 65504 (the largest
+    !> binary16; bfloat16 rounds it up to 65536) and 0.1 (rounded in both).
+    subroutine sixteen_bit()
+        type(gpuasync_buffer) :: xb, hb, cb
+        real(real32) :: x(4), c(4)
+        integer(int32) :: words(2), want(4, 2)
+        integer(int64) :: ticket
+        integer :: stat, t, i, got, types(2)
+        character(len=512) :: errmsg
+
+        errmsg = ''
+        x = [1.0_real32, -2.0_real32, 65504.0_real32, 0.1_real32]
+        want(:, 1) = [int(z'3C00'), int(z'C000'), int(z'7BFF'), int(z'2E66')]
+        want(:, 2) = [int(z'3F80'), int(z'C000'), int(z'4780'), int(z'3DCD')]
+        types = [GPUASYNC_F16, GPUASYNC_BF16]
+        call xb%create(ex, x)
+        call hb%create(ex, 8_int64)
+        c = 0
+        call cb%create(ex, c)
+        do t = 1, 2
+            call ex%convert(4, xb, hb, ticket, type=types(t), stat=stat, errmsg=errmsg)
+            call check_status(stat, errmsg, GPUASYNC_OK, 'convert to 16 bits')
+            call hb%read(words, ticket)
+            call ex%wait(ticket)
+            do i = 1, 4
+                got = ibits(words(merge(1, 2, i <= 2)), 16 * mod(i - 1, 2), 16)
+                call check(got == want(i, t), '  element ' // char(ichar('0') + i) // ' has its 16-bit encoding')
+            end do
+            if (.not. ex%cooperative_matrix(types(t))) then
+                call ex%gemm16('N', 'N', 2, 2, 2, 1.0_real32, hb, 2, hb, 2, 0.0_real32, cb, 2, ticket, &
+                    type=types(t), stat=stat, errmsg=errmsg)
+                call check_status(stat, errmsg, GPUASYNC_UNSUPPORTED, 'gemm16 without cooperative matrices')
+            end if
+        end do
+        call check(.not. ex%cooperative_matrix(GPUASYNC_F32), 'cooperative_matrix(GPUASYNC_F32) is false')
+        call ex%convert(4, xb, hb, ticket, type=GPUASYNC_F32, stat=stat, errmsg=errmsg)
+        call check_status(stat, errmsg, GPUASYNC_INVALID_ARGUMENT, 'convert to real32')
+        call xb%destroy()
+        call hb%destroy()
+        call cb%destroy()
+    end subroutine sixteen_bit
 end program test_builtin
