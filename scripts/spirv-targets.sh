@@ -4,7 +4,8 @@
 # per variant (spirv/NAME_f32.spv, and NAME_f64.spv compiled with -DDOUBLE).
 # "// variants: coop" gives the cooperative-matrix modules: NAME_{f16,bf16}_{nn,nt,tn,tt}.spv,
 # one per transpose pair (-DTRANS_A, -DTRANS_B), rewritten to the KHR extension
-# (@khr, @khr-bf16: see scripts/compile-spirv.sh).
+# (@khr, @khr-bf16: see scripts/compile-spirv.sh), and NAME_emu_{nn,nt,tn,tt}.spv,
+# the same kernel without cooperative matrices (-DEMULATE; the tests' check of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for src in spirv/*.comp; do
@@ -25,7 +26,12 @@ for src in spirv/*.comp; do
                     echo "$src ${src%.comp}_${t}_nt.spv $post -DTRANS_B"
                     echo "$src ${src%.comp}_${t}_tn.spv $post -DTRANS_A"
                     echo "$src ${src%.comp}_${t}_tt.spv $post -DTRANS_A -DTRANS_B"
-                done ;;
+                done
+                # The same kernel without cooperative matrices (-DEMULATE), for tests.
+                echo "$src ${src%.comp}_emu_nn.spv -DEMULATE"
+                echo "$src ${src%.comp}_emu_nt.spv -DEMULATE -DTRANS_B"
+                echo "$src ${src%.comp}_emu_tn.spv -DEMULATE -DTRANS_A"
+                echo "$src ${src%.comp}_emu_tt.spv -DEMULATE -DTRANS_A -DTRANS_B" ;;
             *) echo "unknown variant $v in $src" >&2; exit 1 ;;
         esac
     done

@@ -1,9 +1,11 @@
 #version 450
 // variants: coop
+#ifndef EMULATE
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_KHR_shader_subgroup_basic : require
+#endif
 #extension GL_EXT_control_flow_attributes : require
 
 // C = alpha * op(A) * op(B) + beta * C through cooperative matrices (tensor
@@ -28,12 +30,25 @@
 // a fragment's memory layout must be a constant.
 //
 // Bindings: 0, 3 = A (as 8-half vectors and as half pairs), 1, 4 = B, 2 = C.
+//
+// -DEMULATE builds the same kernel without cooperative matrices, for testing
+// its tiling where there are none (lavapipe, in the test command): every
+// memory access above is the same; a fragment is its offset into the shared
+// tile, a multiply-add is plain f32 arithmetic on the 16-bit values (products
+// exact, as on tensor cores), a "subgroup" is 32 consecutive invocations
+// whatever the device's subgroups are, and each of its invocations holds 4 of
+// a 16 x 8 accumulator's elements (e = lane + 32 q, column-major: row e % 16,
+// column e / 16), which is also where they go in the scratch.
 
 layout(local_size_x = 256) in;
 
 // A's (B's) columns start on 16-byte boundaries: offset and ld multiples of 8.
 layout(constant_id = 0) const bool VEC_A = false;
 layout(constant_id = 1) const bool VEC_B = false;
+#ifdef EMULATE
+// The 16-bit type of the emulated kernel: bfloat16 (else binary16).
+layout(constant_id = 2) const bool BF16 = false;
+#endif
 
 layout(std430, binding = 0) readonly buffer A8 { uvec4 a8[]; };
 layout(std430, binding = 1) readonly buffer B8 { uvec4 b8[]; };
@@ -110,10 +125,23 @@ FETCH(fetch_b, b8, b2, VEC_B, p.b_off, p.ldb)
 
 const uint PER_THREAD_A = A_VECS / 256, PER_THREAD_B = B_VECS / 256;
 
+#ifdef EMULATE
+// Element `h` (in halves) of a shared tile, as f32.
+#define HALF_AT(TILE, h) decode_half((TILE[(h) >> 3][((h) >> 1) & 3u] >> (((h) & 1u) * 16u)) & 0xFFFFu)
+float decode_half(uint bits) {
+    return BF16 ? uintBitsToFloat(bits << 16) : unpackHalf2x16(bits).x;
+}
+#endif
+
 void main() {
     uint tid = gl_LocalInvocationID.x;
+#ifdef EMULATE
+    uint sg = tid / 32u;
+    uint lane = tid % 32u;
+#else
     uint sg = gl_SubgroupID;
     uint lane = gl_SubgroupInvocationID;
+#endif
     uint i0 = gl_WorkGroupID.x * BM, j0 = gl_WorkGroupID.y * BN;
     uint wm = (sg & 1u) * 64u, wn = (sg >> 1) * 32u;
     // Tile origins along each matrix's own (contiguous, strided) dimensions.
@@ -128,12 +156,23 @@ void main() {
     uint b_c0 = 0, b_s0 = j0;
 #endif
 
+#ifdef EMULATE
+    float acc[4][4][4];
+    [[unroll]] for (uint t = 0; t < 4; t++) {
+        [[unroll]] for (uint u = 0; u < 4; u++) {
+            [[unroll]] for (uint q = 0; q < 4; q++) {
+                acc[t][u][q] = 0.0;
+            }
+        }
+    }
+#else
     fcoopmatNV<32, gl_ScopeSubgroup, 16, 8> acc[4][4];
     [[unroll]] for (uint t = 0; t < 4; t++) {
         [[unroll]] for (uint u = 0; u < 4; u++) {
             acc[t][u] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 8>(0.0);
         }
     }
+#endif
 
     uint nk = (p.k + BK - 1) / BK;
     uvec4 ra[PER_THREAD_A], rb[PER_THREAD_B];
@@ -171,21 +210,48 @@ void main() {
             LOAD(kt + 1u)
         }
         [[unroll]] for (uint kk = 0; kk < BK; kk += 16) {
+#ifdef EMULATE
+            uint fa[4], fb[4];
+#else
             fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fa[4];
             fcoopmatNV<16, gl_ScopeSubgroup, 16, 8> fb[4];
+#endif
             [[unroll]] for (uint t = 0; t < 4; t++) {
                 // Element (wm + 16 t, kk) of the A tile, in 8-half vectors.
                 uint at = A_COLMAJOR ? kk * A_ROW + wm + 16u * t : (wm + 16u * t) * A_ROW + kk;
+#ifdef EMULATE
+                fa[t] = at;
+#else
                 coopMatLoadNV(fa[t], a_tile, at / 8, A_ROW / 8, A_COLMAJOR);
+#endif
             }
             [[unroll]] for (uint u = 0; u < 4; u++) {
                 // Element (kk, wn + 8 u) of the B tile.
                 uint bt = B_COLMAJOR ? (wn + 8u * u) * B_ROW + kk : kk * B_ROW + wn + 8u * u;
+#ifdef EMULATE
+                fb[u] = bt;
+#else
                 coopMatLoadNV(fb[u], b_tile, bt / 8, B_ROW / 8, B_COLMAJOR);
+#endif
             }
             [[unroll]] for (uint t = 0; t < 4; t++) {
                 [[unroll]] for (uint u = 0; u < 4; u++) {
+#ifdef EMULATE
+                    // Fragment element (r, c) is at r + c * ROW of a column-major
+                    // fragment, r * ROW + c of a row-major one.
+                    for (uint q = 0; q < 4u; q++) {
+                        uint e = lane + 32u * q, r = e & 15u, c = e >> 4;
+                        float sum = acc[t][u][q];
+                        for (uint l = 0; l < 16u; l++) {
+                            uint ha = fa[t] + (A_COLMAJOR ? l * A_ROW + r : r * A_ROW + l);
+                            uint hb = fb[u] + (B_COLMAJOR ? c * B_ROW + l : l * B_ROW + c);
+                            sum += HALF_AT(a_tile, ha) * HALF_AT(b_tile, hb);
+                        }
+                        acc[t][u][q] = sum;
+                    }
+#else
                     acc[t][u] = coopMatMulAddNV(fa[t], fb[u], acc[t][u]);
+#endif
                 }
             }
         }
@@ -196,10 +262,19 @@ void main() {
     uint base = sg * 128u;
     [[unroll]] for (uint t = 0; t < 4; t++) {
         [[unroll]] for (uint u = 0; u < 4; u++) {
+#ifdef EMULATE
+            for (uint q = 0; q < 4u; q++) {
+                scratch[base + lane + 32u * q] = acc[t][u][q];
+            }
+            memoryBarrierShared();
+            barrier();
+            for (uint e = lane; e < 128u; e += 32u) {
+#else
             coopMatStoreNV(acc[t][u], scratch, base, 16, true);
             subgroupMemoryBarrierShared();
             subgroupBarrier();
             for (uint e = lane; e < 128u; e += gl_SubgroupSize) {
+#endif
                 uint gi = i0 + wm + 16u * t + (e & 15u), gj = j0 + wn + 8u * u + (e >> 4);
                 if (gi < p.m && gj < p.n) {
                     uint idx = p.c_off + gi + gj * p.ldc;
@@ -210,8 +285,13 @@ void main() {
                     c[idx] = v;
                 }
             }
+#ifdef EMULATE
+            memoryBarrierShared();
+            barrier();
+#else
             subgroupMemoryBarrierShared();
             subgroupBarrier();
+#endif
         }
     }
 }

@@ -182,8 +182,8 @@ enum KernelKey {
     Reduce(DType, u32, u32),
     /// (type, tiling, transposes, edge checks needed)
     Gemm(DType, GemmTile, bool, bool, bool),
-    /// (16-bit input type, transposes, 16-byte loads of A, of B)
-    GemmCoop(DType, bool, bool, bool, bool),
+    /// (16-bit input type, transposes, 16-byte loads of A, of B, emulated)
+    GemmCoop(DType, bool, bool, bool, bool, bool),
     /// (output type)
     Convert(DType),
 }
@@ -259,6 +259,10 @@ fn module(key: &KernelKey) -> Option<&'static [u8]> {
         KernelKey::Reduce(DType::F64, ..) => include_bytes!("../spirv/reduce_f64.spv"),
         KernelKey::Gemm(DType::F32, ..) => include_bytes!("../spirv/gemm_f32.spv"),
         KernelKey::Gemm(DType::F64, ..) => include_bytes!("../spirv/gemm_f64.spv"),
+        KernelKey::GemmCoop(_, false, false, .., true) => include_bytes!("../spirv/gemm_coop_emu_nn.spv"),
+        KernelKey::GemmCoop(_, false, true, .., true) => include_bytes!("../spirv/gemm_coop_emu_nt.spv"),
+        KernelKey::GemmCoop(_, true, false, .., true) => include_bytes!("../spirv/gemm_coop_emu_tn.spv"),
+        KernelKey::GemmCoop(_, true, true, .., true) => include_bytes!("../spirv/gemm_coop_emu_tt.spv"),
         KernelKey::GemmCoop(DType::BF16, false, false, ..) => include_bytes!("../spirv/gemm_coop_bf16_nn.spv"),
         KernelKey::GemmCoop(DType::BF16, false, true, ..) => include_bytes!("../spirv/gemm_coop_bf16_nt.spv"),
         KernelKey::GemmCoop(DType::BF16, true, false, ..) => include_bytes!("../spirv/gemm_coop_bf16_tn.spv"),
@@ -290,7 +294,13 @@ fn spec_constants(key: &KernelKey) -> Vec<SpecConstant> {
             c(8, wm),
             c(9, u32::from(edge)),
         ],
-        KernelKey::GemmCoop(_, _, _, vec_a, vec_b) => vec![c(0, u32::from(vec_a)), c(1, u32::from(vec_b))],
+        KernelKey::GemmCoop(dtype, _, _, vec_a, vec_b, emulated) => {
+            let mut v = vec![c(0, u32::from(vec_a)), c(1, u32::from(vec_b))];
+            if emulated {
+                v.push(c(2, u32::from(dtype == DType::BF16)));
+            }
+            v
+        }
         KernelKey::Convert(dtype) => vec![c(0, u32::from(dtype == DType::BF16))],
     }
 }
@@ -387,7 +397,7 @@ impl Executor {
     /// tiling it picks. A tuning aid.
     pub fn gemm_statistics(&self, dtype: DType, m: u64, n: u64) -> Result<Vec<String>> {
         if dtype.is_16bit() {
-            let kernel = self.builtin_kernel(KernelKey::GemmCoop(dtype, false, false, true, true))?;
+            let kernel = self.builtin_kernel(KernelKey::GemmCoop(dtype, false, false, true, true, self.coop.emulated))?;
             return self.kernel_statistics(kernel);
         }
         let tile = self.gemm_tile(dtype, m, n);
@@ -812,7 +822,7 @@ impl Executor {
         // 16-byte boundary (8 elements); the kernel falls back to 16-bit loads.
         let vec_a = op.a.offset % 8 == 0 && op.a.ld % 8 == 0;
         let vec_b = op.b.offset % 8 == 0 && op.b.ld % 8 == 0;
-        let kernel = self.builtin_kernel(KernelKey::GemmCoop(dtype, op.trans_a, op.trans_b, vec_a, vec_b))?;
+        let kernel = self.builtin_kernel(KernelKey::GemmCoop(dtype, op.trans_a, op.trans_b, vec_a, vec_b, self.coop.emulated))?;
         let (a, b) = if k == 0 { (op.c.buffer, op.c.buffer) } else { (op.a.buffer, op.b.buffer) };
         let mut p = Push::new();
         p.scalar(DType::F32, if alpha_zero { 0.0 } else { op.alpha });
@@ -903,7 +913,8 @@ mod tests {
         for ta in [false, true] {
             for tb in [false, true] {
                 for dtype in [DType::F16, DType::BF16] {
-                    let key = KernelKey::GemmCoop(dtype, ta, tb, true, false);
+                    for emulated in [false, true] {
+                    let key = KernelKey::GemmCoop(dtype, ta, tb, true, false, emulated);
                     let words = spirv_words(module(&key).expect("module"));
                     let i = crate::kernel::reflect(&words, "main", &spec_constants(&key)).expect("reflect");
                     assert_eq!(i.bindings.len(), 5, "{key:?}");
@@ -911,6 +922,7 @@ mod tests {
                     assert_eq!(written, [false, false, true, false, false], "{key:?}");
                     assert_eq!(i.push_constant_size, 44, "{key:?}");
                     assert_eq!(i.local_size, [256, 1, 1], "{key:?}");
+                    }
                 }
             }
         }

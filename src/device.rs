@@ -354,6 +354,8 @@ pub struct CoopSupport {
     /// What the device offers (f16, bf16) but gpuasync does not use because
     /// GPUASYNC_COOPERATIVE_MATRIX is not set.
     pub withheld: (bool, bool),
+    /// f16 and bf16 run on the emulated kernel (`CooperativeMatrix::Emulate`).
+    pub emulated: bool,
 }
 
 impl Instance {
@@ -413,6 +415,7 @@ impl Instance {
                 && has(COMPONENT_BFLOAT16),
             shapes: listed,
             withheld: (false, false),
+            emulated: false,
         }
     }
 }

@@ -69,6 +69,27 @@ pub struct ExecutorDesc {
     /// many bytes (`None`: 1 MiB; smaller ones are cheaper coalesced
     /// with compute). `GPUASYNC_TRANSFER_MIN_BYTES` overrides it.
     pub transfer_min_bytes: Option<u64>,
+    /// Which kernel runs GEMM with 16-bit inputs (see `CooperativeMatrix`).
+    /// `GPUASYNC_COOPERATIVE_MATRIX` (`1`/`on`, `0`/`off`, `emulate`) overrides it.
+    pub cooperative_matrix: CooperativeMatrix,
+}
+
+/// Which kernel runs GEMM with F16 / BF16 inputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CooperativeMatrix {
+    /// The device's cooperative matrices where it has them, once the kernel
+    /// has run on hardware; until then, only with `GPUASYNC_COOPERATIVE_MATRIX=1`
+    /// (otherwise the GEMM is `Unsupported` and the device is created as before).
+    #[default]
+    Auto,
+    /// The device's cooperative matrices where it has them.
+    On,
+    /// None: a 16-bit GEMM is `Unsupported`.
+    Off,
+    /// The same kernel with plain arithmetic in place of cooperative matrices,
+    /// on any device: slow, for testing the kernel's tiling where there are
+    /// no cooperative matrices (lavapipe).
+    Emulate,
 }
 
 /// Where submissions that only move data across the bus (reads, and writes
@@ -422,15 +443,25 @@ impl Executor {
         }
         // Cooperative matrices (tensor cores) for the fp16 / bf16 GEMM, where
         // the device runs the built-in kernel's shape.
-        // Off unless GPUASYNC_COOPERATIVE_MATRIX=1: the kernel has passed
-        // SPIR-V validation and reflection but has not yet run on hardware
-        // (docs/kernels.md); the device is then created exactly as before.
+        let coop_mode = match std::env::var("GPUASYNC_COOPERATIVE_MATRIX").ok().as_deref().map(str::trim) {
+            None | Some("") => desc.cooperative_matrix,
+            Some("1" | "on") => CooperativeMatrix::On,
+            Some("0" | "off") => CooperativeMatrix::Off,
+            Some("emulate") => CooperativeMatrix::Emulate,
+            Some(other) => bail!(InvalidArgument, "GPUASYNC_COOPERATIVE_MATRIX={other}: expected 1, 0 or emulate"),
+        };
         let mut coop = instance.cooperative_matrix_support(physical, info.subgroup_size);
-        if !env_flag("GPUASYNC_COOPERATIVE_MATRIX") && (coop.f16 || coop.bf16) {
-            coop = device::CoopSupport { f16: false, bf16: false, withheld: (coop.f16, coop.bf16), ..coop };
+        match coop_mode {
+            CooperativeMatrix::On => {}
+            // Auto is off until the kernel has run on hardware: it has passed
+            // SPIR-V validation, reflection and the emulated tests only
+            // (docs/kernels.md); the device is then created exactly as before.
+            CooperativeMatrix::Auto => coop = device::CoopSupport { f16: false, bf16: false, withheld: (coop.f16, coop.bf16), ..coop },
+            CooperativeMatrix::Off => coop = device::CoopSupport { f16: false, bf16: false, ..coop },
+            CooperativeMatrix::Emulate => coop = device::CoopSupport { f16: true, bf16: true, emulated: true, ..coop },
         }
         let mut fcoop = vk::PhysicalDeviceCooperativeMatrixFeaturesKHR::default().cooperative_matrix(true);
-        if coop.f16 || coop.bf16 {
+        if (coop.f16 || coop.bf16) && !coop.emulated {
             features = features.push_next(&mut fcoop);
         }
         let mut fbf16 = device::Bfloat16Features {
@@ -438,7 +469,7 @@ impl Executor {
             shader_bfloat16_cooperative_matrix: vk::TRUE,
             ..Default::default()
         };
-        if coop.bf16 {
+        if coop.bf16 && !coop.emulated {
             fbf16.p_next = features.p_next;
             features.p_next = (&mut fbf16 as *mut device::Bfloat16Features).cast();
         }
@@ -465,10 +496,10 @@ impl Executor {
         if pipeline_stats {
             extensions.push(ash::khr::pipeline_executable_properties::NAME.as_ptr());
         }
-        if coop.f16 || coop.bf16 {
+        if (coop.f16 || coop.bf16) && !coop.emulated {
             extensions.push(ash::khr::cooperative_matrix::NAME.as_ptr());
         }
-        if coop.bf16 {
+        if coop.bf16 && !coop.emulated {
             extensions.push(device::BFLOAT16_EXTENSION.as_ptr());
         }
         // Registered host memory (`register_host`), where the driver offers it.

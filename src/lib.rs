@@ -26,7 +26,7 @@ pub use batch::{BatchId, PushUpdate};
 pub use builtin::{parse_gemm_tile, Builtin, BuiltinKind, DType, GemmTile, Operand};
 pub use device::{list_devices, DeviceInfo, DeviceType};
 pub use error::{gpuasync_status, Error, ErrorKind, Result};
-pub use executor::{BufferId, Executor, ExecutorDesc, KernelId, TransferQueues};
+pub use executor::{BufferId, CooperativeMatrix, Executor, ExecutorDesc, KernelId, TransferQueues};
 pub use kernel::{BindingAccess, KernelInterface, SpecConstant};
 pub use memory::BufferKind;
 pub use submit::{HostDst, Op, SubmitFlags, WHOLE_SIZE};

@@ -1,14 +1,16 @@
 //! 16-bit floats: the Convert built-in (F32 -> F16 / BF16) on every device, and
 //! the cooperative-matrix GEMM (F16 / BF16 inputs, F32 C), which runs where the
 //! device has VK_KHR_cooperative_matrix (the H100; not lavapipe, where it must
-//! say Unsupported). Every output element is checked against an independent
+//! say Unsupported), and everywhere as the emulated kernel (the same tiling,
+//! plain arithmetic in place of the matrix units), which is how lavapipe
+//! checks the kernel's addressing. Every output element is checked against an independent
 //! host reference: conversions bit for bit against rounding done in f64
 //! arithmetic (not the kernel's integer method), GEMM against an f64 sum with
 //! a tolerance from the arithmetic; elements an op must not touch, bit for bit.
 
 mod common;
 use common::*;
-use gpuasync::{BufferId, Builtin, BuiltinKind, DType, ErrorKind, Executor, Op, Operand};
+use gpuasync::{BufferId, Builtin, BuiltinKind, CooperativeMatrix, DType, ErrorKind, Executor, ExecutorDesc, Op, Operand};
 
 const PLAIN: gpuasync::SubmitFlags = gpuasync::SubmitFlags { timestamps: false, no_block: false, op_timestamps: false };
 
@@ -345,8 +347,9 @@ fn gemm_case(ex: &Executor, dtype: DType, case: Case, rng: &mut Rng) {
     }
 }
 
-fn gemm_16bit(dtype: DType) {
-    let ex = executor();
+/// `full`: every size on every transpose pair; otherwise (the emulated kernel,
+/// on a CPU device) the large sizes on one pair each.
+fn gemm_16bit(ex: Executor, dtype: DType, full: bool) {
     assert!(
         ex.cooperative_matrix(dtype),
         "this device has no cooperative-matrix {dtype:?} GEMM (it runs on the GPU machine); the driver lists: {:?}",
@@ -357,10 +360,13 @@ fn gemm_16bit(dtype: DType) {
     let mut cases = Vec::new();
     // Sizes around the 128 x 128 x 32 block: 1, block - 1, block, block + 1,
     // odd primes; every transpose pair; both load paths.
-    for &(m, n, k) in &[(1, 1, 1), (127, 128, 31), (128, 128, 32), (129, 129, 33), (61, 67, 71), (257, 131, 200), (384, 256, 512)] {
-        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
-            cases.push(c(m, n, k, ta, tb, 1.0, 0.0, 0, 0));
-            cases.push(c(m, n, k, ta, tb, -0.75, 1.5, 3, 5));
+    let pairs = [(false, false), (false, true), (true, false), (true, true)];
+    for (s, &(m, n, k)) in [(1, 1, 1), (127, 128, 31), (128, 128, 32), (129, 129, 33), (61, 67, 71), (257, 131, 200), (384, 256, 512)].iter().enumerate() {
+        for (p, &(ta, tb)) in pairs.iter().enumerate() {
+            if full || m * n * k < 1 << 20 || p == s % 4 {
+                cases.push(c(m, n, k, ta, tb, 1.0, 0.0, 0, 0));
+                cases.push(c(m, n, k, ta, tb, -0.75, 1.5, 3, 5));
+            }
         }
     }
     // alpha = 0 and k = 0: C = beta C, A and B unread; beta = 0 with NaN in C.
@@ -376,11 +382,28 @@ fn gemm_16bit(dtype: DType) {
 #[test]
 #[ignore = "needs VK_KHR_cooperative_matrix (run on the GPU machine: scripts/gpu-run.sh tests)"]
 fn gemm_f16_matches_an_f64_reference() {
-    gemm_16bit(DType::F16);
+    gemm_16bit(executor(), DType::F16, true);
 }
 
 #[test]
 #[ignore = "needs VK_KHR_cooperative_matrix and VK_KHR_shader_bfloat16 (run on the GPU machine)"]
 fn gemm_bf16_matches_an_f64_reference() {
-    gemm_16bit(DType::BF16);
+    gemm_16bit(executor(), DType::BF16, true);
+}
+
+fn emulating() -> Executor {
+    executor_with(ExecutorDesc { cooperative_matrix: CooperativeMatrix::Emulate, ..Default::default() })
+}
+
+/// The kernel's tiling, edges, transposes, load paths and epilogue on every
+/// device, with plain arithmetic where the matrix units would multiply (its
+/// products are exact as theirs are, its sums round to nearest).
+#[test]
+fn gemm_f16_emulated_matches_an_f64_reference() {
+    gemm_16bit(emulating(), DType::F16, false);
+}
+
+#[test]
+fn gemm_bf16_emulated_matches_an_f64_reference() {
+    gemm_16bit(emulating(), DType::BF16, false);
 }
