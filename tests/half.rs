@@ -268,8 +268,9 @@ struct Case {
 
 fn gemm_case(ex: &Executor, dtype: DType, case: Case, rng: &mut Rng) {
     let Case { m, n, k, ta, tb, alpha, beta, pad, off } = case;
-    let (encode, value): (fn(f32) -> Option<u16>, fn(u16) -> f64) =
-        if dtype == DType::BF16 { (bf16_ref, bf16_value) } else { (f16_ref, f16_value) };
+    type Encode = fn(f32) -> Option<u16>;
+    type Decode = fn(u16) -> f64;
+    let (encode, value): (Encode, Decode) = if dtype == DType::BF16 { (bf16_ref, bf16_value) } else { (f16_ref, f16_value) };
     let (ar, ac) = if ta { (k, m) } else { (m, k) };
     let (br, bc) = if tb { (n, k) } else { (k, n) };
     let (lda, ldb, ldc) = (ar.max(1) + pad, br.max(1) + pad, m.max(1) + pad);
@@ -337,7 +338,8 @@ fn gemm_case(ex: &Executor, dtype: DType, case: Case, rng: &mut Rng) {
         let want = f64::from(alpha) * sum + c_term;
         let tol = (k as f64 + 2.0) * eps * (f64::from(alpha).abs() * abs + c_term.abs());
         let d = (f64::from(g) - want).abs();
-        if !(d <= tol) {
+        // A NaN distance (a NaN result) fails too.
+        if d.is_nan() || d > tol {
             bad.push(format!("C({i},{j}) = {g}, want {want} (|diff| {d:e} > {tol:e})"));
         }
     }
