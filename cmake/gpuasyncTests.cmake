@@ -107,6 +107,13 @@ gpuasync_add_fortran_program(example_fortran_builtin_gemm examples/fortran/built
 gpuasync_add_c_program(example_c_builtin examples/c/builtin.c)
 gpuasync_add_test(example_fortran_builtin_gemm example_fortran_builtin_gemm)
 gpuasync_add_test(example_c_builtin example_c_builtin)
+# The 16-bit GEMM: as the device offers it (lavapipe: not at all), and emulated.
+gpuasync_add_fortran_program(example_fortran_gemm16 examples/fortran/gemm16.f90)
+gpuasync_add_test(example_fortran_gemm16 example_fortran_gemm16)
+gpuasync_add_test(example_fortran_gemm16_emulated example_fortran_gemm16 160)
+gpuasync_add_test(example_fortran_gemm16_emulated_bf16 example_fortran_gemm16 130 bf16)
+set_tests_properties(example_fortran_gemm16_emulated example_fortran_gemm16_emulated_bf16
+    PROPERTIES ENVIRONMENT "${gpuasync_test_environment};GPUASYNC_COOPERATIVE_MATRIX=emulate")
 gpuasync_add_c_program(example_c_registered examples/c/registered.c)
 gpuasync_add_test(example_c_registered example_c_registered 16)
 if(EXISTS "${PROJECT_SOURCE_DIR}/examples/c/demo.c")
