@@ -21,7 +21,8 @@ this script's output in the tests):
 With --bf16, every 16-bit float type becomes bfloat16 (SPV_KHR_bfloat16:
 OpTypeFloat 16 BFloat16KHR), for kernels whose only 16-bit float values are
 cooperative-matrix operands (no bf16 arithmetic or constants, which the
-extension does not allow).
+extension does not allow), and the Float16 capability goes (no binary16 type
+is left).
 
 Usage: spirv-coopmat-khr.py IN.spv OUT.spv [--bf16]
 """
@@ -46,7 +47,7 @@ CAP_BF16_TYPE = 5116
 CAP_BF16_COOP = 5118
 # Instructions whose word 1 is a result type and word 2 the result id, among
 # those that may produce a cooperative matrix value.
-TYPED_RESULTS = {1, 61, 62, 80, 81, 82, 83, 115, 127, 129, 131, 133, 136, 143, 245,
+TYPED_RESULTS = {1, 61, 80, 81, 82, 83, 115, 127, 129, 131, 133, 136, 143, 245,
                  OP_LOAD_NV, OP_MULADD_NV}
 USE_A, USE_B, USE_ACC = 0, 1, 2
 
@@ -146,6 +147,10 @@ def main():
     out = []
     for ins in insts:
         op = ins[0] & 0xFFFF
+        if op == OP_CAPABILITY and ins[1] == CAP_FLOAT16 and bf16:
+            # Every 16-bit float becomes bfloat16: no binary16 type is left,
+            # and a bf16 device need not have shaderFloat16.
+            continue
         if op == OP_CAPABILITY and ins[1] == CAP_COOP_NV:
             out.append([(2 << 16) | OP_CAPABILITY, CAP_COOP_KHR])
             if bf16:

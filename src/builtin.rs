@@ -397,6 +397,7 @@ impl Executor {
     /// tiling it picks. A tuning aid.
     pub fn gemm_statistics(&self, dtype: DType, m: u64, n: u64) -> Result<Vec<String>> {
         if dtype.is_16bit() {
+            self.check_cooperative_matrix(dtype)?;
             let kernel = self.builtin_kernel(KernelKey::GemmCoop(dtype, false, false, true, true, self.coop.emulated))?;
             return self.kernel_statistics(kernel);
         }
@@ -787,10 +788,8 @@ impl Executor {
         &self.coop.shapes
     }
 
-    /// The 16-bit GEMM: one dispatch of the cooperative-matrix kernel over
-    /// 128 x 128 blocks of C (spirv/gemm_coop.comp).
-    fn expand_gemm_coop(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
-        let dtype = op.dtype;
+    /// `Unsupported`, saying why, unless the GEMM with `dtype` inputs runs here.
+    fn check_cooperative_matrix(&self, dtype: DType) -> Result<()> {
         let withheld = if dtype == DType::BF16 { self.coop.withheld.1 } else { self.coop.withheld.0 };
         if withheld {
             bail!(
@@ -803,10 +802,18 @@ impl Executor {
             let needs = if dtype == DType::BF16 { "VK_KHR_cooperative_matrix and VK_KHR_shader_bfloat16" } else { "VK_KHR_cooperative_matrix" };
             bail!(
                 Unsupported,
-                "Gemm: {dtype:?} inputs need cooperative matrices ({needs}, with the 16 x 8 x 16 shape, f32 accumulation and 32-wide subgroups); {} offers none",
+                "Gemm: {dtype:?} inputs need cooperative matrices ({needs}, with the 16 x 8 x 16 shape, f32 accumulation and subgroups of exactly 32); {} offers none",
                 self.info.name
             );
         }
+        Ok(())
+    }
+
+    /// The 16-bit GEMM: one dispatch of the cooperative-matrix kernel over
+    /// 128 x 128 blocks of C (spirv/gemm_coop.comp).
+    fn expand_gemm_coop(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
+        let dtype = op.dtype;
+        self.check_cooperative_matrix(dtype)?;
         let (m, n) = (op.m, op.n);
         let (k, alpha_zero) = self.check_gemm(op)?;
         if m == 0 || n == 0 {

@@ -362,9 +362,19 @@ impl Instance {
     /// Which cooperative-matrix GEMMs `pd` can run: the extension and its
     /// feature, the 16-bit types (shaderFloat16; for bf16 VK_KHR_shader_bfloat16
     /// with its type and cooperative-matrix features), the Vulkan memory model,
-    /// 32-wide subgroups, and the 16 x 8 x 16 shape in the driver's list.
-    pub(crate) fn cooperative_matrix_support(&self, pd: vk::PhysicalDevice, subgroup_size: u32) -> CoopSupport {
-        if !self.has_extension(pd, ash::khr::cooperative_matrix::NAME) || subgroup_size != 32 {
+    /// subgroups of 32 and only 32 (the kernel's warp layout; a device whose
+    /// subgroup size may vary, 32 to 64 say, is left out), and the 16 x 8 x 16
+    /// shape in the driver's list.
+    pub(crate) fn cooperative_matrix_support(&self, pd: vk::PhysicalDevice) -> CoopSupport {
+        if !self.has_extension(pd, ash::khr::cooperative_matrix::NAME) {
+            return CoopSupport::default();
+        }
+        let mut p13 = vk::PhysicalDeviceVulkan13Properties::default();
+        let mut p11 = vk::PhysicalDeviceVulkan11Properties::default();
+        let mut props = vk::PhysicalDeviceProperties2::default().push_next(&mut p13).push_next(&mut p11);
+        // SAFETY: `pd` comes from this instance; the chain holds live locals.
+        unsafe { self.raw.get_physical_device_properties2(pd, &mut props) };
+        if (p11.subgroup_size, p13.min_subgroup_size, p13.max_subgroup_size) != (32, 32, 32) {
             return CoopSupport::default();
         }
         let bf16_ext = self.has_extension(pd, BFLOAT16_EXTENSION);

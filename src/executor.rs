@@ -70,7 +70,8 @@ pub struct ExecutorDesc {
     /// with compute). `GPUASYNC_TRANSFER_MIN_BYTES` overrides it.
     pub transfer_min_bytes: Option<u64>,
     /// Which kernel runs GEMM with 16-bit inputs (see `CooperativeMatrix`).
-    /// `GPUASYNC_COOPERATIVE_MATRIX` (`1`/`on`, `0`/`off`, `emulate`) overrides it.
+    /// `GPUASYNC_COOPERATIVE_MATRIX` (`1`/`on`, `0`/`off`, `emulate`) applies
+    /// when this is `Auto`; an explicit choice here wins.
     pub cooperative_matrix: CooperativeMatrix,
 }
 
@@ -443,14 +444,15 @@ impl Executor {
         }
         // Cooperative matrices (tensor cores) for the fp16 / bf16 GEMM, where
         // the device runs the built-in kernel's shape.
-        let coop_mode = match std::env::var("GPUASYNC_COOPERATIVE_MATRIX").ok().as_deref().map(str::trim) {
+        let coop_env = std::env::var("GPUASYNC_COOPERATIVE_MATRIX").ok().filter(|_| desc.cooperative_matrix == CooperativeMatrix::Auto);
+        let coop_mode = match coop_env.as_deref().map(str::trim) {
             None | Some("") => desc.cooperative_matrix,
             Some("1" | "on") => CooperativeMatrix::On,
             Some("0" | "off") => CooperativeMatrix::Off,
             Some("emulate") => CooperativeMatrix::Emulate,
             Some(other) => bail!(InvalidArgument, "GPUASYNC_COOPERATIVE_MATRIX={other}: expected 1, 0 or emulate"),
         };
-        let mut coop = instance.cooperative_matrix_support(physical, info.subgroup_size);
+        let mut coop = instance.cooperative_matrix_support(physical);
         match coop_mode {
             CooperativeMatrix::On => {}
             // Auto is off until the kernel has run on hardware: it has passed

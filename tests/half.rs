@@ -351,7 +351,7 @@ fn gemm_case(ex: &Executor, dtype: DType, case: Case, rng: &mut Rng) {
 
 /// `full`: every size on every transpose pair; otherwise (the emulated kernel,
 /// on a CPU device) the large sizes on one pair each.
-fn gemm_16bit(ex: Executor, dtype: DType, full: bool) {
+fn gemm_16bit(ex: Executor, dtype: DType, full: bool, clean: fn(&Executor)) {
     assert!(
         ex.cooperative_matrix(dtype),
         "this device has no cooperative-matrix {dtype:?} GEMM (it runs on the GPU machine); the driver lists: {:?}",
@@ -378,19 +378,44 @@ fn gemm_16bit(ex: Executor, dtype: DType, full: bool) {
     for case in cases {
         gemm_case(&ex, dtype, case, &mut rng);
     }
-    assert_clean(&ex);
+    clean(&ex);
+}
+
+/// The validation layer must be silent, but for what a layer older than the
+/// extensions cannot know. The Debian layer these tests load (1.3.239, here
+/// and on the GPU machine) predates VK_KHR_cooperative_matrix (1.3.255) and
+/// VK_KHR_shader_bfloat16 (1.4.311): it reports their feature structures
+/// (sType 1000506000, 1000141000) as unknown at vkCreateDevice and their
+/// SPIR-V capabilities (6022, 5116, 5118) as invalid when the module is
+/// made, and can validate nothing else about them. Those messages, and only
+/// those, are let through; every result is checked on the data above. All
+/// messages must have been kept (the executor keeps the first 64) so that
+/// none goes unread.
+fn clean_but_for_unknown_extensions(ex: &Executor) {
+    let count = ex.validation_message_count();
+    let messages = ex.validation_messages();
+    assert_eq!(count as usize, messages.len(), "more validation messages than were kept: {messages:#?}");
+    let unknown = ["1000506000", "1000141000", "6022", "5116", "5118"];
+    let other: Vec<&String> = messages.iter().filter(|m| !unknown.iter().any(|u| m.contains(u))).collect();
+    assert!(other.is_empty(), "validation messages: {other:#?}");
+}
+
+/// An executor that uses the device's cooperative matrices (on, whatever
+/// GPUASYNC_COOPERATIVE_MATRIX says: the GPU tests run the real kernel).
+fn on_the_device() -> Executor {
+    executor_with(ExecutorDesc { cooperative_matrix: CooperativeMatrix::On, ..Default::default() })
 }
 
 #[test]
 #[ignore = "needs VK_KHR_cooperative_matrix (run on the GPU machine: scripts/gpu-run.sh tests)"]
 fn gemm_f16_matches_an_f64_reference() {
-    gemm_16bit(executor(), DType::F16, true);
+    gemm_16bit(on_the_device(), DType::F16, true, clean_but_for_unknown_extensions);
 }
 
 #[test]
 #[ignore = "needs VK_KHR_cooperative_matrix and VK_KHR_shader_bfloat16 (run on the GPU machine)"]
 fn gemm_bf16_matches_an_f64_reference() {
-    gemm_16bit(executor(), DType::BF16, true);
+    gemm_16bit(on_the_device(), DType::BF16, true, clean_but_for_unknown_extensions);
 }
 
 fn emulating() -> Executor {
@@ -402,10 +427,10 @@ fn emulating() -> Executor {
 /// products are exact as theirs are, its sums round to nearest).
 #[test]
 fn gemm_f16_emulated_matches_an_f64_reference() {
-    gemm_16bit(emulating(), DType::F16, false);
+    gemm_16bit(emulating(), DType::F16, false, assert_clean);
 }
 
 #[test]
 fn gemm_bf16_emulated_matches_an_f64_reference() {
-    gemm_16bit(emulating(), DType::BF16, false);
+    gemm_16bit(emulating(), DType::BF16, false, assert_clean);
 }
