@@ -782,6 +782,12 @@ impl Executor {
         }
     }
 
+    /// Whether the 16-bit GEMM runs on the emulated kernel
+    /// (`CooperativeMatrix::Emulate`: plain arithmetic, no matrix units).
+    pub fn cooperative_matrix_emulated(&self) -> bool {
+        self.coop.emulated
+    }
+
     /// The cooperative-matrix shapes the device's driver lists (empty without
     /// VK_KHR_cooperative_matrix), as "MxNxK A*B+C->Result scope".
     pub fn cooperative_matrix_shapes(&self) -> &[String] {

@@ -874,7 +874,8 @@ impl Bench<'_> {
             }
             let sizes: &[usize] = if self.quick { &[160] } else if dtype == DType::F16 { &[4096, 8192, 8191] } else { &[8192] };
             for &m in sizes {
-                let name = format!("{dtype:?} GEMM (f32 C, cooperative matrices)");
+                let how = if ex.cooperative_matrix_emulated() { "emulated, no matrix units" } else { "cooperative matrices" };
+                let name = format!("{dtype:?} GEMM (f32 C, {how})");
                 self.progress(&format!("{name} {m}^3"));
                 let mm = m as u64;
                 let mut halves = Vec::new();
