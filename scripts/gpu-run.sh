@@ -6,7 +6,9 @@
 #                              so the published figures and CUDA's come from one
 #                              card in one command;
 #   scripts/gpu-run.sh tests   gpuasync's tests (with the validation layer), the
-#                              demo and the traced pipeline example.
+#                              demo and the traced pipeline example;
+#   scripts/gpu-run.sh coop    the 16-bit GEMM alone, short: its GPU tests, one
+#                              benchmark run of it, and cuBLAS fp16/bf16 beside it.
 # Run there as:  source .gl/gpu-env.sh; scripts/gpu-run.sh bench
 # after building here and copying binaries into .gl/bin (scripts/gpu-prepare.sh).
 set -uo pipefail
@@ -45,6 +47,15 @@ fi
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active \
     --format=csv -lms 200 > "$out/clocks.csv" 2>&1 &
 smi=$!
+if [ "$part" = coop ]; then
+    [ -e /work/main ] || { mkdir -p /work && ln -s "$PWD" /work/main; }
+    GPUASYNC_VALIDATION=1 timeout 300 .gl/bin/test-half --include-ignored --test-threads=1 2>&1 | tail -40 | tee "$out/tests-half.txt"
+    GPUASYNC_COOPERATIVE_MATRIX=1 GPUASYNC_PIPELINE_STATS=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 \
+        --json "$out/bench-gemm16.json" 2>&1 | grep -v '^\[bench\]' | tee "$out/bench-gemm16.txt"
+    timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee "$out/anchor_extra.txt"
+    exit 0
+fi
+
 # The cooperative-matrix GEMM is off by default until it has run on hardware
 # (docs/kernels.md); the benchmark times it here (its GPU tests turn it on
 # themselves).
