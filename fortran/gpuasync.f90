@@ -108,6 +108,7 @@ module gpuasync
     integer, parameter, public :: GPUASYNC_BUILTIN_AMAX = 10
     integer, parameter, public :: GPUASYNC_BUILTIN_GEMM = 11
     integer, parameter, public :: GPUASYNC_BUILTIN_CONVERT = 12
+    integer, parameter, public :: GPUASYNC_BUILTIN_WIDEN = 13
 
     !> `c_gpuasync_builtin%type` values: the element type.
     integer, parameter, public :: GPUASYNC_F32 = 1
@@ -334,6 +335,8 @@ module gpuasync
         !> `y(i) = x(i)` rounded from `real32` to 16 bits (`type=` `GPUASYNC_F16`,
         !> the default, or `GPUASYNC_BF16`), to nearest with ties to even.
         procedure :: convert => executor_convert
+        !> `y(i) = x(i)` widened from 16 bits (`type=`) to `real32`, exactly.
+        procedure :: widen => executor_widen
         !> `C = alpha * op(A) * op(B) + beta * C` with A and B of 16-bit floats
         !> and C of `real32`, on cooperative matrices (tensor cores).
         procedure :: gemm16 => executor_gemm16
@@ -1679,14 +1682,48 @@ contains
         logical, intent(in), optional :: timestamps
         integer, intent(out), optional :: stat
         character(len=*), intent(inout), optional :: errmsg
+
+        call executor_16bit(self, 'executor%convert', GPUASYNC_BUILTIN_CONVERT, n, x, y, ticket, type, x_offset, &
+            y_offset, timestamps, stat, errmsg)
+    end subroutine executor_convert
+
+    !> `y(i) = x(i)` for `n` elements: `x` of 16-bit floats (`type`:
+    !> `GPUASYNC_F16`, the default, or `GPUASYNC_BF16`), `y` of `real32`,
+    !> exactly (the inverse of `convert` on every value it produces).
+    subroutine executor_widen(self, n, x, y, ticket, type, x_offset, y_offset, timestamps, stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        integer, intent(in) :: n
+        type(gpuasync_buffer), intent(in) :: x, y
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: type, x_offset, y_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+
+        call executor_16bit(self, 'executor%widen', GPUASYNC_BUILTIN_WIDEN, n, x, y, ticket, type, x_offset, &
+            y_offset, timestamps, stat, errmsg)
+    end subroutine executor_widen
+
+    !> Behind `convert` and `widen`: the op `kind` between `real32` and the
+    !> 16-bit `type` (default `GPUASYNC_F16`).
+    subroutine executor_16bit(self, procedure_name, kind, n, x, y, ticket, type, x_offset, y_offset, timestamps, &
+            stat, errmsg)
+        class(gpuasync_executor), intent(in) :: self
+        character(len=*), intent(in) :: procedure_name
+        integer, intent(in) :: kind, n
+        type(gpuasync_buffer), intent(in) :: x, y
+        integer(int64), intent(out), optional :: ticket
+        integer, intent(in), optional :: type, x_offset, y_offset
+        logical, intent(in), optional :: timestamps
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
         integer :: dtype
 
         dtype = GPUASYNC_F16
         if (present(type)) dtype = type
-        call executor_submit_builtin(self, 'executor%convert', level1_op(GPUASYNC_BUILTIN_CONVERT, dtype, n, &
-            0.0_real64, x, x_offset, x, x_offset, y, y_offset), [x, y], [n, or_zero(x_offset), or_zero(y_offset)], &
-            ticket, timestamps, stat, errmsg)
-    end subroutine executor_convert
+        call executor_submit_builtin(self, procedure_name, level1_op(kind, dtype, n, 0.0_real64, x, x_offset, x, &
+            x_offset, y, y_offset), [x, y], [n, or_zero(x_offset), or_zero(y_offset)], ticket, timestamps, stat, errmsg)
+    end subroutine executor_16bit
 
     !> `gemm` with A and B of 16-bit floats (`type`: `GPUASYNC_F16`, the
     !> default, or `GPUASYNC_BF16`; make them with `convert`) and C of

@@ -108,6 +108,13 @@
 // do); halves outside the range keep their values.
 #define GPUASYNC_BUILTIN_CONVERT 12
 
+// `gpuasync_builtin.kind`: `c[i] = a[i]` widened from the op's type
+// (`GPUASYNC_F16` or `GPUASYNC_BF16`) to f32, exactly (subnormals, signed
+// zeros, infinities and NaN payloads kept). Uses `a` (16-bit elements, read
+// as 32-bit words: its buffer must reach the word holding its last element),
+// `c` (f32 elements).
+#define GPUASYNC_BUILTIN_WIDEN 13
+
 // `gpuasync_builtin.type`: 32-bit IEEE floats (`float`).
 #define GPUASYNC_F32 1
 
@@ -115,12 +122,12 @@
 // float64 support (`gpuasync_device_info.float64`), else `GPUASYNC_UNSUPPORTED`.
 #define GPUASYNC_F64 2
 
-// `gpuasync_builtin.type`: IEEE binary16, for GEMM's A and B and CONVERT's
-// output only (other kinds: `GPUASYNC_UNSUPPORTED`).
+// `gpuasync_builtin.type`: IEEE binary16, for GEMM's A and B, CONVERT's
+// output and WIDEN's input only (other kinds: `GPUASYNC_UNSUPPORTED`).
 #define GPUASYNC_F16 3
 
 // `gpuasync_builtin.type`: bfloat16 (the upper 16 bits of an f32), for GEMM's
-// A and B and CONVERT's output only.
+// A and B, CONVERT's output and WIDEN's input only.
 #define GPUASYNC_BF16 4
 
 // `gpuasync_device_info.device_type` values, best first.
@@ -265,8 +272,8 @@ typedef struct gpuasync_operand {
 typedef struct gpuasync_builtin {
   // One of `GPUASYNC_BUILTIN_*`; any other value is `GPUASYNC_INVALID_ARGUMENT`.
   uint32_t kind;
-  // Element type: `GPUASYNC_F32`, `GPUASYNC_F64`, or (GEMM and CONVERT
-  // only) `GPUASYNC_F16`, `GPUASYNC_BF16`; any other value is
+  // Element type: `GPUASYNC_F32`, `GPUASYNC_F64`, or (GEMM, CONVERT and
+  // WIDEN only) `GPUASYNC_F16`, `GPUASYNC_BF16`; any other value is
   // `GPUASYNC_INVALID_ARGUMENT`.
   uint32_t type;
   // GEMM: 1 to use A transposed, 0 as stored; any other value is

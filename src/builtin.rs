@@ -1,5 +1,5 @@
 //! Built-in kernels: BLAS-style operations whose SPIR-V is embedded in the
-//! library (compiled from `spirv/{blas1,reduce,gemm,gemm_coop,convert}.comp`).
+//! library (compiled from `spirv/{blas1,reduce,gemm,gemm_coop,convert,widen}.comp`).
 //!
 //! A built-in op is an ordinary op of a submission or batch: it expands into
 //! one or two dispatches of an embedded kernel, checked here against the
@@ -18,8 +18,8 @@ use crate::submit::Op;
 /// Element type of a built-in op.
 ///
 /// The 16-bit types are for the cooperative-matrix GEMM (A and B in the type,
-/// C and the accumulation in f32) and for `Convert`'s output; the other ops
-/// take F32 and F64.
+/// C and the accumulation in f32), for `Convert`'s output and `Widen`'s input;
+/// the other ops take F32 and F64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DType {
     F32,
@@ -74,6 +74,9 @@ pub enum BuiltinKind {
     /// `c[i] = a[i]` rounded to the op's type (F16 or BF16; a is F32), to
     /// nearest, ties to even; overflow gives infinity, NaN stays NaN.
     Convert,
+    /// `c[i] = a[i]` widened from the op's type (F16 or BF16) to F32 (c is
+    /// F32), exactly: subnormals, signed zeros, infinities and NaN payloads kept.
+    Widen,
 }
 
 /// A vector or matrix inside a buffer: element `offset` is its first element;
@@ -139,6 +142,11 @@ impl Builtin {
         let (a, c) = (a.into(), c.into());
         Self::level1(BuiltinKind::Convert, dtype, n, 0.0, a, a, c)
     }
+    /// `c = a` widened from `dtype` (F16 or BF16) to F32.
+    pub fn widen(dtype: DType, n: u64, a: impl Into<Operand>, c: impl Into<Operand>) -> Self {
+        let (a, c) = (a.into(), c.into());
+        Self::level1(BuiltinKind::Widen, dtype, n, 0.0, a, a, c)
+    }
     /// `kind` is one of Sum, Nrm2, Amax (one input) or Dot (two).
     pub fn reduce(kind: BuiltinKind, dtype: DType, n: u64, a: impl Into<Operand>, b: impl Into<Operand>, c: impl Into<Operand>) -> Self {
         Self::level1(kind, dtype, n, 0.0, a.into(), b.into(), c.into())
@@ -186,6 +194,8 @@ enum KernelKey {
     GemmCoop(DType, bool, bool, bool, bool, bool),
     /// (output type)
     Convert(DType),
+    /// (input type)
+    Widen(DType),
 }
 
 /// The executor's built-in pipelines and the reductions' scratch buffer.
@@ -272,6 +282,7 @@ fn module(key: &KernelKey) -> Option<&'static [u8]> {
         KernelKey::GemmCoop(_, true, false, ..) => include_bytes!("../spirv/gemm_coop_f16_tn.spv"),
         KernelKey::GemmCoop(_, true, true, ..) => include_bytes!("../spirv/gemm_coop_f16_tt.spv"),
         KernelKey::Convert(_) => include_bytes!("../spirv/convert.spv"),
+        KernelKey::Widen(_) => include_bytes!("../spirv/widen.spv"),
         // expand_builtin sends the 16-bit types to the two kernels above only.
         KernelKey::Blas1(..) | KernelKey::Reduce(..) | KernelKey::Gemm(..) => return None,
     })
@@ -301,7 +312,7 @@ fn spec_constants(key: &KernelKey) -> Vec<SpecConstant> {
             }
             v
         }
-        KernelKey::Convert(dtype) => vec![c(0, u32::from(dtype == DType::BF16))],
+        KernelKey::Convert(dtype) | KernelKey::Widen(dtype) => vec![c(0, u32::from(dtype == DType::BF16))],
     }
 }
 
@@ -511,13 +522,13 @@ impl Executor {
         if dtype == DType::F64 && !self.info.float64 {
             bail!(Unsupported, "{kind:?}: the device has no float64 support (shaderFloat64)");
         }
-        if dtype.is_16bit() && !matches!(kind, BuiltinKind::Gemm | BuiltinKind::Convert) {
-            bail!(Unsupported, "{kind:?}: no {dtype:?} variant; the 16-bit types are for Gemm's inputs and Convert's output");
+        if dtype.is_16bit() && !matches!(kind, BuiltinKind::Gemm | BuiltinKind::Convert | BuiltinKind::Widen) {
+            bail!(Unsupported, "{kind:?}: no {dtype:?} variant; the 16-bit types are for Gemm's inputs, Convert's output and Widen's input");
         }
         match kind {
             BuiltinKind::Gemm if dtype.is_16bit() => self.expand_gemm_coop(op, out),
             BuiltinKind::Gemm => self.expand_gemm(op, out),
-            BuiltinKind::Convert => self.expand_convert(op, out),
+            BuiltinKind::Convert | BuiltinKind::Widen => self.expand_convert(op, out),
             BuiltinKind::Sum | BuiltinKind::Dot | BuiltinKind::Nrm2 | BuiltinKind::Amax => self.expand_reduce(op, out),
             _ => self.expand_elementwise(op, out),
         }
@@ -855,33 +866,42 @@ impl Executor {
         Ok(())
     }
 
-    /// F32 -> F16 / BF16 (spirv/convert.comp): one invocation per 32-bit word
-    /// of the output, which keeps the halves outside the range as they were.
+    /// F32 -> F16 / BF16 (spirv/convert.comp: one invocation per 32-bit word
+    /// of the output, which keeps the halves outside the range as they were)
+    /// and back (spirv/widen.comp: one per element).
     fn expand_convert(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
         let (kind, dtype, n) = (op.kind, op.dtype, op.n);
+        let widen = kind == BuiltinKind::Widen;
         if !dtype.is_16bit() {
-            bail!(InvalidArgument, "Convert: the output type is F16 or BF16 (the input is F32), not {dtype:?}");
+            let role = if widen { "input type is F16 or BF16 (the output is F32)" } else { "output type is F16 or BF16 (the input is F32)" };
+            bail!(InvalidArgument, "{kind:?}: the {role}, not {dtype:?}");
         }
         if n > MAX_LEVEL1_N {
             bail!(Unsupported, "{kind:?}: n = {n} is above the built-in limit of 2^31 elements");
         }
-        let a = self.extent(kind, "a", &op.a, DType::F32, n, 1)?;
-        let c = self.extent(kind, "c", &op.c, dtype, n, 1)?;
+        let (a_type, c_type) = if widen { (dtype, DType::F32) } else { (DType::F32, dtype) };
+        let a = self.extent(kind, "a", &op.a, a_type, n, 1)?;
+        let c = self.extent(kind, "c", &op.c, c_type, n, 1)?;
         if a.overlaps(&c) {
-            bail!(InvalidArgument, "Convert: a and c overlap");
+            bail!(InvalidArgument, "{kind:?}: a and c overlap");
         }
         if n == 0 {
             return Ok(());
         }
-        self.whole_words(kind, "c", &c)?;
+        self.whole_words(kind, if widen { "a" } else { "c" }, if widen { &a } else { &c })?;
         let words = (op.c.offset + n).div_ceil(2) - op.c.offset / 2;
         let mut p = Push::new();
-        for v in [n, op.a.offset, op.c.offset, words] {
+        for v in [n, op.a.offset, op.c.offset] {
             p.u32(v);
         }
-        let groups = ceil_div(words, WORKGROUP).clamp(1, MAX_ELEMENTWISE_GROUPS.min(u64::from(self.info.max_workgroup_count[0])));
+        if !widen {
+            p.u32(words);
+        }
+        let items = if widen { n } else { words };
+        let groups = ceil_div(items, WORKGROUP).clamp(1, MAX_ELEMENTWISE_GROUPS.min(u64::from(self.info.max_workgroup_count[0])));
+        let key = if widen { KernelKey::Widen(dtype) } else { KernelKey::Convert(dtype) };
         out.push(Expanded {
-            kernel: self.builtin_kernel(KernelKey::Convert(dtype))?,
+            kernel: self.builtin_kernel(key)?,
             buffers: [op.a.buffer, op.c.buffer, op.c.buffer, op.c.buffer, op.c.buffer, op.c.buffer],
             binding_count: 2,
             push: p.bytes,
@@ -941,6 +961,8 @@ mod tests {
         }
         let i = crate::kernel::reflect(&spirv_words(module(&KernelKey::Convert(DType::BF16)).expect("module")), "main", &[]).expect("reflect");
         assert_eq!(i.push_constant_size, 16);
+        let i = crate::kernel::reflect(&spirv_words(module(&KernelKey::Widen(DType::F16)).expect("module")), "main", &[]).expect("reflect");
+        assert_eq!(i.push_constant_size, 12);
     }
 
     #[test]

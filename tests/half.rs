@@ -106,11 +106,21 @@ fn bf16_ref(x: f32) -> Option<u16> {
 }
 
 fn f16_value(h: u16) -> f64 {
+    assert!((h >> 10) & 0x1F != 31, "test inputs are finite");
+    f16_value_any(h)
+}
+
+/// A binary16 pattern's value: infinities and NaN too.
+fn f16_value_any(h: u16) -> f64 {
     let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
     let e = i32::from((h >> 10) & 0x1F);
     let m = f64::from(h & 0x3FF);
-    assert!(e != 31, "test inputs are finite");
-    sign * if e == 0 { m * pow2(-24) } else { (1.0 + m / 1024.0) * pow2(e - 15) }
+    sign * match (e, m == 0.0) {
+        (31, true) => f64::INFINITY,
+        (31, false) => f64::NAN,
+        (0, _) => m * pow2(-24),
+        _ => (1.0 + m / 1024.0) * pow2(e - 15),
+    }
 }
 
 fn bf16_value(h: u16) -> f64 {
@@ -201,15 +211,94 @@ fn convert_rounds_to_nearest_even() {
     assert_clean(&ex);
 }
 
+/// Every 16-bit pattern widened to f32 on the device: the value exactly (f16
+/// decoded in f64 here, subnormals included; bf16 is the f32's upper half),
+/// zeros with their sign, NaNs still NaN with sign and payload; at an odd
+/// input offset into a buffer of other f32 values that must stay as they were.
+/// Then a round trip: convert then widen gives the host-rounded values.
+#[test]
+fn widen_is_exact_for_every_pattern() {
+    let ex = executor();
+    let mut rng = Rng::new(83);
+    let patterns: Vec<u16> = (0..=u16::MAX).collect();
+    let a_off = 3;
+    let mut a_host = vec![0x1234u16; a_off];
+    a_host.extend_from_slice(&patterns);
+    a_host.push(0x4321);
+    let a = buffer(&ex, a_host.len() * 2);
+    let c_off = 5;
+    let init: Vec<u32> = (0..c_off + patterns.len() + 4).map(|_| rng.next_u32()).collect();
+    let c = buffer(&ex, init.len() * 4);
+    for (dtype, value) in [(DType::F16, f16_value_any as fn(u16) -> f64), (DType::BF16, bf16_value)] {
+        let mut got = vec![0u32; init.len()];
+        let widen = Builtin::widen(dtype, patterns.len() as u64, at(a, a_off), at(c, c_off));
+        run(&ex, &[
+            Op::Write { buffer: a, offset: 0, data: bytes(&a_host) },
+            Op::Write { buffer: c, offset: 0, data: bytes(&init) },
+            Op::Builtin(&widen),
+            read_op(c, 0, &mut got),
+        ]);
+        for (i, (&g, &w0)) in got.iter().zip(&init).enumerate() {
+            if i < c_off || i >= c_off + patterns.len() {
+                assert_eq!(g, w0, "{dtype:?}: element {i} outside the range changed");
+                continue;
+            }
+            let h = patterns[i - c_off];
+            let v = value(h);
+            let f = f32::from_bits(g);
+            if v.is_nan() {
+                let payload = if dtype == DType::BF16 { u32::from(h & 0x7F) << 16 } else { u32::from(h & 0x3FF) << 13 };
+                assert!(f.is_nan() && g & 0x007F_FFFF == payload, "{dtype:?}: NaN {h:#06x} became {g:#010x}");
+            } else {
+                assert_eq!(f64::from(f), v, "{dtype:?}: {h:#06x} became {f:e} ({g:#010x})");
+            }
+            assert_eq!(g >> 31, u32::from(h >> 15), "{dtype:?}: {h:#06x}: sign");
+        }
+    }
+    // Convert then widen: the f32 inputs rounded as the host rounds them.
+    let input = conversion_inputs(&mut rng);
+    let x = buffer(&ex, input.len() * 4);
+    let halves = buffer(&ex, input.len().div_ceil(2) * 4);
+    let y = buffer(&ex, input.len() * 4);
+    type Reference = fn(f32) -> Option<u16>;
+    let cases: [(DType, Reference, fn(u16) -> f64); 2] = [(DType::F16, f16_ref, f16_value_any), (DType::BF16, bf16_ref, bf16_value)];
+    for (dtype, reference, value) in cases {
+        let mut back = vec![0f32; input.len()];
+        let n = input.len() as u64;
+        let (to, from) = (Builtin::convert(dtype, n, x, halves), Builtin::widen(dtype, n, halves, y));
+        run(&ex, &[
+            Op::Write { buffer: x, offset: 0, data: bytes(&input) },
+            Op::Builtin(&to),
+            Op::Builtin(&from),
+            read_op(y, 0, &mut back),
+        ]);
+        for (&v, &b) in input.iter().zip(&back) {
+            match reference(v) {
+                Some(h) => assert_eq!(f64::from(b), value(h), "{dtype:?}: {v:e} came back as {b:e}"),
+                None => assert!(b.is_nan(), "{dtype:?}: NaN came back as {b:e}"),
+            }
+        }
+    }
+    for b in [a, c, x, halves, y] {
+        ex.destroy_buffer(b).expect("destroy");
+    }
+    assert_clean(&ex);
+}
+
 #[test]
 fn convert_and_16bit_errors() {
     let ex = executor();
     let a = buffer(&ex, 64);
     let c = buffer(&ex, 64);
     let odd = buffer(&ex, 6);
-    // The output type is 16-bit.
+    // The output type is 16-bit, and Widen's input type.
     let e = expect_err(ex.run_builtin(&Builtin::convert(DType::F32, 4, at(a, 0), at(c, 0)), PLAIN), ErrorKind::InvalidArgument);
     assert!(e.message.contains("F16 or BF16"), "{}", e.message);
+    let e = expect_err(ex.run_builtin(&Builtin::widen(DType::F64, 4, at(a, 0), at(c, 0)), PLAIN), ErrorKind::InvalidArgument);
+    assert!(e.message.contains("F16 or BF16"), "{}", e.message);
+    // Widen reads 16-bit elements as words too; its f32 output must fit.
+    expect_err(ex.run_builtin(&Builtin::widen(DType::F16, 3, at(odd, 0), at(c, 0)), PLAIN), ErrorKind::InvalidArgument);
+    expect_err(ex.run_builtin(&Builtin::widen(DType::F16, 17, at(c, 0), at(a, 0)), PLAIN), ErrorKind::OutOfRange);
     // Out of range, overlapping.
     expect_err(ex.run_builtin(&Builtin::convert(DType::F16, 17, at(a, 0), at(c, 0)), PLAIN), ErrorKind::OutOfRange);
     expect_err(ex.run_builtin(&Builtin::convert(DType::F16, 8, at(a, 0), at(a, 0)), PLAIN), ErrorKind::InvalidArgument);

@@ -51,17 +51,23 @@ pub const GPUASYNC_BUILTIN_GEMM: u32 = 11;
 /// word holding its last element (sizes that are multiples of 4 bytes always
 /// do); halves outside the range keep their values.
 pub const GPUASYNC_BUILTIN_CONVERT: u32 = 12;
+/// `gpuasync_builtin.kind`: `c[i] = a[i]` widened from the op's type
+/// (`GPUASYNC_F16` or `GPUASYNC_BF16`) to f32, exactly (subnormals, signed
+/// zeros, infinities and NaN payloads kept). Uses `a` (16-bit elements, read
+/// as 32-bit words: its buffer must reach the word holding its last element),
+/// `c` (f32 elements).
+pub const GPUASYNC_BUILTIN_WIDEN: u32 = 13;
 
 /// `gpuasync_builtin.type`: 32-bit IEEE floats (`float`).
 pub const GPUASYNC_F32: u32 = 1;
 /// `gpuasync_builtin.type`: 64-bit IEEE floats (`double`); needs a device with
 /// float64 support (`gpuasync_device_info.float64`), else `GPUASYNC_UNSUPPORTED`.
 pub const GPUASYNC_F64: u32 = 2;
-/// `gpuasync_builtin.type`: IEEE binary16, for GEMM's A and B and CONVERT's
-/// output only (other kinds: `GPUASYNC_UNSUPPORTED`).
+/// `gpuasync_builtin.type`: IEEE binary16, for GEMM's A and B, CONVERT's
+/// output and WIDEN's input only (other kinds: `GPUASYNC_UNSUPPORTED`).
 pub const GPUASYNC_F16: u32 = 3;
 /// `gpuasync_builtin.type`: bfloat16 (the upper 16 bits of an f32), for GEMM's
-/// A and B and CONVERT's output only.
+/// A and B, CONVERT's output and WIDEN's input only.
 pub const GPUASYNC_BF16: u32 = 4;
 
 /// A vector or matrix inside a buffer, in elements of the op's type.
@@ -92,8 +98,8 @@ pub struct gpuasync_operand {
 pub struct gpuasync_builtin {
     /// One of `GPUASYNC_BUILTIN_*`; any other value is `GPUASYNC_INVALID_ARGUMENT`.
     pub kind: u32,
-    /// Element type: `GPUASYNC_F32`, `GPUASYNC_F64`, or (GEMM and CONVERT
-    /// only) `GPUASYNC_F16`, `GPUASYNC_BF16`; any other value is
+    /// Element type: `GPUASYNC_F32`, `GPUASYNC_F64`, or (GEMM, CONVERT and
+    /// WIDEN only) `GPUASYNC_F16`, `GPUASYNC_BF16`; any other value is
     /// `GPUASYNC_INVALID_ARGUMENT`.
     pub r#type: u32,
     /// GEMM: 1 to use A transposed, 0 as stored; any other value is
@@ -160,6 +166,7 @@ impl gpuasync_builtin {
             GPUASYNC_BUILTIN_AMAX => BuiltinKind::Amax,
             GPUASYNC_BUILTIN_GEMM => BuiltinKind::Gemm,
             GPUASYNC_BUILTIN_CONVERT => BuiltinKind::Convert,
+            GPUASYNC_BUILTIN_WIDEN => BuiltinKind::Widen,
             other => bail!(InvalidArgument, "unknown built-in kind {other} (GPUASYNC_BUILTIN_*)"),
         };
         let dtype = dtype_of(self.r#type)?;

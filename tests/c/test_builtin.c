@@ -817,7 +817,7 @@ static void check_errors(gpuasync_executor ex)
     CHECK(sentinel == 12345 && batch.id == 999, "GPUASYNC_OP_BUILTIN with a null builtin: outputs unwritten");
 
     gpuasync_builtin op = good;
-    const uint32_t bad_kinds[3] = {0, GPUASYNC_BUILTIN_CONVERT + 1, 0xFFFFFFFFu};
+    const uint32_t bad_kinds[3] = {0, GPUASYNC_BUILTIN_WIDEN + 1, 0xFFFFFFFFu};
     for (int i = 0; i < 3; i++) {
         op = good;
         op.kind = bad_kinds[i];
@@ -921,8 +921,15 @@ static void check_16bit(gpuasync_executor ex)
         /* binary16 */ {0x3C00, 0xC000, 0x7BFF, 0x3C00, 0x3C02, 0x7C00, 0x0001, 0x0000, 0x2E66, 0x8000, 0x7C00, 0x3C04},
         /* bfloat16 */ {0x3F80, 0xC000, 0x4780, 0x3F80, 0x3F80, 0x4780, 0x3380, 0x3300, 0x3DCD, 0x8000, 0x7F80, 0x3F80},
     };
+    /* What WIDEN gives back: the rounded values, exactly. */
+    const float back[2][N] = {
+        {1.0f, -2.0f, 65504.0f, 1.0f, 1.0f + 0x1p-9f, INFINITY, 0x1p-24f, 0.0f, 0x666p-14f, -0.0f, INFINITY,
+         1.0f + 0x1p-8f},
+        {1.0f, -2.0f, 65536.0f, 1.0f, 1.0f, 65536.0f, 0x1p-24f, 0x1p-25f, 0xCDp-11f, -0.0f, INFINITY, 1.0f},
+    };
     const uint32_t types[2] = {GPUASYNC_F16, GPUASYNC_BF16};
     gpuasync_buffer a = create_elements(ex, GPUASYNC_F32, N);
+    gpuasync_buffer w = create_elements(ex, GPUASYNC_F32, N);
     gpuasync_buffer c = create_elements(ex, GPUASYNC_F32, N); /* 4 N bytes: room for N + 2 halves at offset 1 */
     gpuasync_ticket t = 0;
     MUST(gpuasync_buffer_write(ex, a, 0, in, sizeof in, 0, &t));
@@ -938,9 +945,17 @@ static void check_16bit(gpuasync_executor ex)
         MUST(gpuasync_buffer_read(ex, c, 0, got, sizeof got, 0, &t));
         MUST(gpuasync_ticket_wait(ex, t, UINT64_MAX));
         for (int i = 0; i < 2 * N; i++) {
-            uint16_t w = (i >= 1 && i <= N) ? want[ti][i - 1] : init[i];
-            CHECK(got[i] == w, "convert %s: half %d is 0x%04x, want 0x%04x", ti ? "bf16" : "f16", i, got[i], w);
+            uint16_t expect = (i >= 1 && i <= N) ? want[ti][i - 1] : init[i];
+            CHECK(got[i] == expect, "convert %s: half %d is 0x%04x, want 0x%04x", ti ? "bf16" : "f16", i, got[i], expect);
         }
+        gpuasync_builtin widen = level1(GPUASYNC_BUILTIN_WIDEN, types[ti], N, 0, operand(c, 1, 0), operand(c, 1, 0),
+                                        operand(w, 0, 0));
+        EXPECT_OK(run(ex, &widen));
+        float wide[N];
+        MUST(gpuasync_buffer_read(ex, w, 0, wide, sizeof wide, 0, &t));
+        MUST(gpuasync_ticket_wait(ex, t, UINT64_MAX));
+        CHECK(memcmp(wide, back[ti], sizeof wide) == 0, "widen %s gives the rounded values back, bit for bit",
+              ti ? "bf16" : "f16");
     }
     uint32_t yes = 99;
     EXPECT_OK(gpuasync_executor_cooperative_matrix(ex, GPUASYNC_F32, &yes));
@@ -971,6 +986,7 @@ static void check_16bit(gpuasync_executor ex)
     EXPECT_STATUS(run(ex, &to32), GPUASYNC_INVALID_ARGUMENT);
     MUST(gpuasync_buffer_destroy(ex, a));
     MUST(gpuasync_buffer_destroy(ex, c));
+    MUST(gpuasync_buffer_destroy(ex, w));
 }
 
 int main(void)

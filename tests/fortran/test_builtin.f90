@@ -390,7 +390,7 @@ contains
     !> binary16; bfloat16 rounds it up to 65536) and 0.1 (rounded in both).
     subroutine sixteen_bit()
         type(gpuasync_buffer) :: xb, hb, cb
-        real(real32) :: x(4), c(4)
+        real(real32) :: x(4), c(4), back(4), want_back(4, 2)
         integer(int32) :: words(2), want(4, 2)
         integer(int64) :: ticket
         integer :: stat, t, i, got, types(2)
@@ -401,6 +401,10 @@ contains
         want(:, 1) = [int(z'3C00'), int(z'C000'), int(z'7BFF'), int(z'2E66')]
         want(:, 2) = [int(z'3F80'), int(z'C000'), int(z'4780'), int(z'3DCD')]
         types = [GPUASYNC_F16, GPUASYNC_BF16]
+        ! widen gives the rounded values back exactly (0.1 is 1638 / 2^14 in
+        ! binary16 and 205 / 2^11 in bfloat16; 65504 rounds up to 2^16 in bfloat16).
+        want_back(:, 1) = [1.0_real32, -2.0_real32, 65504.0_real32, 1638.0_real32 / 16384]
+        want_back(:, 2) = [1.0_real32, -2.0_real32, 65536.0_real32, 205.0_real32 / 2048]
         call xb%create(ex, x)
         call hb%create(ex, 8_int64)
         c = 0
@@ -414,6 +418,12 @@ contains
                 got = ibits(words(merge(1, 2, i <= 2)), 16 * mod(i - 1, 2), 16)
                 call check(got == want(i, t), '  element ' // char(ichar('0') + i) // ' has its 16-bit encoding')
             end do
+            call ex%widen(4, hb, cb, ticket, type=types(t), stat=stat, errmsg=errmsg)
+            call check_status(stat, errmsg, GPUASYNC_OK, 'widen back to real32')
+            call cb%read(back, ticket)
+            call ex%wait(ticket)
+            call check(all(transfer(back, 0_int32, 4) == transfer(want_back(:, t), 0_int32, 4)), &
+                '  widen gives the rounded values exactly (bit for bit)')
             if (.not. ex%cooperative_matrix(types(t))) then
                 call ex%gemm16('N', 'N', 2, 2, 2, 1.0_real32, hb, 2, hb, 2, 0.0_real32, cb, 2, ticket, &
                     type=types(t), stat=stat, errmsg=errmsg)
