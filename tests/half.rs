@@ -261,7 +261,8 @@ fn widen_is_exact_for_every_pattern() {
     let halves = buffer(&ex, input.len().div_ceil(2) * 4);
     let y = buffer(&ex, input.len() * 4);
     type Reference = fn(f32) -> Option<u16>;
-    let cases: [(DType, Reference, fn(u16) -> f64); 2] = [(DType::F16, f16_ref, f16_value_any), (DType::BF16, bf16_ref, bf16_value)];
+    type Value = fn(u16) -> f64;
+    let cases: [(DType, Reference, Value); 2] = [(DType::F16, f16_ref, f16_value_any), (DType::BF16, bf16_ref, bf16_value)];
     for (dtype, reference, value) in cases {
         let mut back = vec![0f32; input.len()];
         let n = input.len() as u64;
