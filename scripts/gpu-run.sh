@@ -51,7 +51,7 @@ if [ "$part" = coop ]; then
     [ -e /work/main ] || { mkdir -p /work && ln -s "$PWD" /work/main; }
     GPUASYNC_VALIDATION=1 timeout 300 .gl/bin/test-half --include-ignored --test-threads=1 2>&1 | tail -40 | tee "$out/tests-half.txt"
     GPUASYNC_COOPERATIVE_MATRIX=1 GPUASYNC_PIPELINE_STATS=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 \
-        --json "$out/bench-gemm16.json" 2>&1 | grep -v '^\[bench\]' | tee "$out/bench-gemm16.txt"
+        --json "$out/gemm16.json" 2>&1 | grep -v '^\[bench\]' | tee "$out/gemm16.txt"
     kill $smi 2>/dev/null
     timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee "$out/anchor_extra.txt"
     exit 0
