@@ -24,4 +24,7 @@ for ex in demo pipeline; do
     gcc -std=c11 -O2 -Wall -Wextra -pedantic -Iinclude -Iexamples/c "examples/c/$ex.c" -o ".gl/bin/$ex" \
         -L.gl/bin -l:libgpuasync.so.0 -Wl,-rpath,'$ORIGIN' -lm
 done
+# The 16-bit GEMM's tuning variants, for `gpu-run.sh coop`.
+rm -rf .gl/var
+scripts/gemm16-variants.sh .gl/var
 du -sh .gl

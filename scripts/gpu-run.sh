@@ -8,7 +8,8 @@
 #   scripts/gpu-run.sh tests   gpuasync's tests (with the validation layer), the
 #                              demo and the traced pipeline example;
 #   scripts/gpu-run.sh coop    the 16-bit GEMM alone, short: its GPU tests, one
-#                              benchmark run of it, and cuBLAS fp16/bf16 beside it.
+#                              benchmark run of it (and of each tuning variant
+#                              in .gl/var), and cuBLAS fp16/bf16 beside it.
 # Run there as:  source .gl/gpu-env.sh; scripts/gpu-run.sh bench
 # after building here and copying binaries into .gl/bin (scripts/gpu-prepare.sh).
 set -uo pipefail
@@ -52,6 +53,17 @@ if [ "$part" = coop ]; then
     GPUASYNC_VALIDATION=1 timeout 300 .gl/bin/test-half --include-ignored --test-threads=1 2>&1 | tail -40 | tee "$out/tests-half.txt"
     GPUASYNC_COOPERATIVE_MATRIX=1 GPUASYNC_PIPELINE_STATS=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 \
         --json "$out/gemm16.json" 2>&1 | grep -v '^\[bench\]' | tee "$out/gemm16.txt"
+    # Tuning variants (scripts/gemm16-variants.sh .gl/var, see gpu-prepare.sh):
+    # each checked against the f64 reference on the device, then timed.
+    for dir in .gl/var/*/; do
+        [ -d "$dir" ] || continue
+        v=$(basename "$dir")
+        echo "== variant $v"
+        GPUASYNC_BUILTIN_DIR=$dir GPUASYNC_VALIDATION=1 timeout 200 .gl/bin/test-half --include-ignored --test-threads=1 \
+            gemm_f16_matches gemm_bf16_matches 2>&1 | tail -8
+        GPUASYNC_BUILTIN_DIR=$dir GPUASYNC_COOPERATIVE_MATRIX=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 \
+            --json "$out/gemm16-$v.json" 2>&1 | grep -v '^\[bench\]'
+    done 2>&1 | tee "$out/gemm16-variants.txt"
     kill $smi 2>/dev/null
     timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee "$out/anchor_extra.txt"
     exit 0

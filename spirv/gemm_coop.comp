@@ -64,7 +64,16 @@ layout(push_constant) uniform Push {
     uint a_off, b_off, c_off;
 } p;
 
-const uint BM = 128, BN = 128, BK = 32;
+// Variants for tuning (not built by default; scripts/gemm16-variants.sh):
+// -DKSTEP=64 for BK = 64, -DSTAGES=2 for two shared tiles of each matrix
+// (the stores of step kt + 1 go to the other tile, one barrier per step).
+#ifndef KSTEP
+#define KSTEP 32
+#endif
+#ifndef STAGES
+#define STAGES 1
+#endif
+const uint BM = 128, BN = 128, BK = KSTEP;
 
 // Each tile in shared memory: CONT halves along the global matrix's contiguous
 // dimension (padded to CONT + 8) times STRIDED rows.
@@ -95,8 +104,9 @@ const bool B_COLMAJOR = true;
 const uint A_ROW = A_CONT + 8, B_ROW = B_CONT + 8;
 const uint A_VECS = A_CONT * A_STRIDED / 8, B_VECS = B_CONT * B_STRIDED / 8;
 
-shared uvec4 a_tile[A_STRIDED * A_ROW / 8];
-shared uvec4 b_tile[B_STRIDED * B_ROW / 8];
+const uint A_TILE = A_STRIDED * A_ROW / 8, B_TILE = B_STRIDED * B_ROW / 8;
+shared uvec4 a_tile[STAGES * A_TILE];
+shared uvec4 b_tile[STAGES * B_TILE];
 shared float scratch[8 * 128];
 
 // 8 halves of a matrix from element (gc, gs) on: gc along the contiguous
@@ -196,14 +206,21 @@ void main() {
         LOAD(0u)
     }
     for (uint kt = 0; kt < nk; kt++) {
+#if STAGES == 1
         barrier();
+        const uint sa = 0, sb = 0;
+#else
+        // Tile kt % 2: every invocation finished reading it (at step kt - 2)
+        // before the barrier of step kt - 1.
+        uint sa = (kt & 1u) * A_TILE, sb = (kt & 1u) * B_TILE;
+#endif
         [[unroll]] for (uint q = 0; q < PER_THREAD_A; q++) {
             uint v = tid + q * 256u;
-            a_tile[(v / (A_CONT / 8)) * (A_ROW / 8) + v % (A_CONT / 8)] = ra[q];
+            a_tile[sa + (v / (A_CONT / 8)) * (A_ROW / 8) + v % (A_CONT / 8)] = ra[q];
         }
         [[unroll]] for (uint q = 0; q < PER_THREAD_B; q++) {
             uint v = tid + q * 256u;
-            b_tile[(v / (B_CONT / 8)) * (B_ROW / 8) + v % (B_CONT / 8)] = rb[q];
+            b_tile[sb + (v / (B_CONT / 8)) * (B_ROW / 8) + v % (B_CONT / 8)] = rb[q];
         }
         barrier();
         if (kt + 1 < nk) {
@@ -218,7 +235,7 @@ void main() {
 #endif
             [[unroll]] for (uint t = 0; t < 4; t++) {
                 // Element (wm + 16 t, kk) of the A tile, in 8-half vectors.
-                uint at = A_COLMAJOR ? kk * A_ROW + wm + 16u * t : (wm + 16u * t) * A_ROW + kk;
+                uint at = 8u * sa + (A_COLMAJOR ? kk * A_ROW + wm + 16u * t : (wm + 16u * t) * A_ROW + kk);
 #ifdef EMULATE
                 fa[t] = at;
 #else
@@ -227,7 +244,7 @@ void main() {
             }
             [[unroll]] for (uint u = 0; u < 4; u++) {
                 // Element (kk, wn + 8 u) of the B tile.
-                uint bt = B_COLMAJOR ? (wn + 8u * u) * B_ROW + kk : kk * B_ROW + wn + 8u * u;
+                uint bt = 8u * sb + (B_COLMAJOR ? (wn + 8u * u) * B_ROW + kk : kk * B_ROW + wn + 8u * u);
 #ifdef EMULATE
                 fb[u] = bt;
 #else

@@ -261,31 +261,57 @@ fn spirv_words(bytes: &[u8]) -> Vec<u32> {
     bytes.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect()
 }
 
-fn module(key: &KernelKey) -> Option<&'static [u8]> {
+/// A built-in module as (name, embedded SPIR-V): `spirv/<name>.spv`.
+macro_rules! spv {
+    ($name:literal) => {
+        ($name, include_bytes!(concat!("../spirv/", $name, ".spv")).as_slice())
+    };
+}
+
+/// The module of a built-in kernel: its name and the embedded SPIR-V.
+fn module(key: &KernelKey) -> Option<(&'static str, &'static [u8])> {
     Some(match key {
-        KernelKey::Blas1(DType::F32, ..) => include_bytes!("../spirv/blas1_f32.spv"),
-        KernelKey::Blas1(DType::F64, ..) => include_bytes!("../spirv/blas1_f64.spv"),
-        KernelKey::Reduce(DType::F32, ..) => include_bytes!("../spirv/reduce_f32.spv"),
-        KernelKey::Reduce(DType::F64, ..) => include_bytes!("../spirv/reduce_f64.spv"),
-        KernelKey::Gemm(DType::F32, ..) => include_bytes!("../spirv/gemm_f32.spv"),
-        KernelKey::Gemm(DType::F64, ..) => include_bytes!("../spirv/gemm_f64.spv"),
-        KernelKey::GemmCoop(_, false, false, .., true) => include_bytes!("../spirv/gemm_coop_emu_nn.spv"),
-        KernelKey::GemmCoop(_, false, true, .., true) => include_bytes!("../spirv/gemm_coop_emu_nt.spv"),
-        KernelKey::GemmCoop(_, true, false, .., true) => include_bytes!("../spirv/gemm_coop_emu_tn.spv"),
-        KernelKey::GemmCoop(_, true, true, .., true) => include_bytes!("../spirv/gemm_coop_emu_tt.spv"),
-        KernelKey::GemmCoop(DType::BF16, false, false, ..) => include_bytes!("../spirv/gemm_coop_bf16_nn.spv"),
-        KernelKey::GemmCoop(DType::BF16, false, true, ..) => include_bytes!("../spirv/gemm_coop_bf16_nt.spv"),
-        KernelKey::GemmCoop(DType::BF16, true, false, ..) => include_bytes!("../spirv/gemm_coop_bf16_tn.spv"),
-        KernelKey::GemmCoop(DType::BF16, true, true, ..) => include_bytes!("../spirv/gemm_coop_bf16_tt.spv"),
-        KernelKey::GemmCoop(_, false, false, ..) => include_bytes!("../spirv/gemm_coop_f16_nn.spv"),
-        KernelKey::GemmCoop(_, false, true, ..) => include_bytes!("../spirv/gemm_coop_f16_nt.spv"),
-        KernelKey::GemmCoop(_, true, false, ..) => include_bytes!("../spirv/gemm_coop_f16_tn.spv"),
-        KernelKey::GemmCoop(_, true, true, ..) => include_bytes!("../spirv/gemm_coop_f16_tt.spv"),
-        KernelKey::Convert(_) => include_bytes!("../spirv/convert.spv"),
-        KernelKey::Widen(_) => include_bytes!("../spirv/widen.spv"),
+        KernelKey::Blas1(DType::F32, ..) => spv!("blas1_f32"),
+        KernelKey::Blas1(DType::F64, ..) => spv!("blas1_f64"),
+        KernelKey::Reduce(DType::F32, ..) => spv!("reduce_f32"),
+        KernelKey::Reduce(DType::F64, ..) => spv!("reduce_f64"),
+        KernelKey::Gemm(DType::F32, ..) => spv!("gemm_f32"),
+        KernelKey::Gemm(DType::F64, ..) => spv!("gemm_f64"),
+        KernelKey::GemmCoop(_, false, false, .., true) => spv!("gemm_coop_emu_nn"),
+        KernelKey::GemmCoop(_, false, true, .., true) => spv!("gemm_coop_emu_nt"),
+        KernelKey::GemmCoop(_, true, false, .., true) => spv!("gemm_coop_emu_tn"),
+        KernelKey::GemmCoop(_, true, true, .., true) => spv!("gemm_coop_emu_tt"),
+        KernelKey::GemmCoop(DType::BF16, false, false, ..) => spv!("gemm_coop_bf16_nn"),
+        KernelKey::GemmCoop(DType::BF16, false, true, ..) => spv!("gemm_coop_bf16_nt"),
+        KernelKey::GemmCoop(DType::BF16, true, false, ..) => spv!("gemm_coop_bf16_tn"),
+        KernelKey::GemmCoop(DType::BF16, true, true, ..) => spv!("gemm_coop_bf16_tt"),
+        KernelKey::GemmCoop(_, false, false, ..) => spv!("gemm_coop_f16_nn"),
+        KernelKey::GemmCoop(_, false, true, ..) => spv!("gemm_coop_f16_nt"),
+        KernelKey::GemmCoop(_, true, false, ..) => spv!("gemm_coop_f16_tn"),
+        KernelKey::GemmCoop(_, true, true, ..) => spv!("gemm_coop_f16_tt"),
+        KernelKey::Convert(_) => spv!("convert"),
+        KernelKey::Widen(_) => spv!("widen"),
         // expand_builtin sends the 16-bit types to the two kernels above only.
         KernelKey::Blas1(..) | KernelKey::Reduce(..) | KernelKey::Gemm(..) => return None,
     })
+}
+
+/// For kernel development: `GPUASYNC_BUILTIN_DIR=<dir>` makes a built-in
+/// kernel load `<dir>/<name>.spv` instead of the embedded module where that
+/// file exists, so that variants can be timed and tested without rebuilding
+/// (their bindings, push constants and specialization constants must be the
+/// embedded module's). Read when the kernel is first used by an executor.
+fn override_module(name: &str) -> Result<Option<Vec<u8>>> {
+    let Some(dir) = std::env::var_os("GPUASYNC_BUILTIN_DIR").filter(|d| !d.is_empty()) else {
+        return Ok(None);
+    };
+    let path = std::path::Path::new(&dir).join(format!("{name}.spv"));
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() % 4 == 0 && !bytes.is_empty() => Ok(Some(bytes)),
+        Ok(_) => bail!(InvalidArgument, "GPUASYNC_BUILTIN_DIR: {} is not SPIR-V (its size is not a whole number of words)", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => bail!(InvalidArgument, "GPUASYNC_BUILTIN_DIR: {}: {e}", path.display()),
+    }
 }
 
 fn spec_constants(key: &KernelKey) -> Vec<SpecConstant> {
@@ -424,10 +450,13 @@ impl Executor {
         if let Some(&k) = cache.kernels.get(&key) {
             return Ok(k);
         }
-        let Some(module) = module(&key) else {
+        let Some((name, embedded)) = module(&key) else {
             bail!(Internal, "no built-in kernel for {key:?}");
         };
-        let words = spirv_words(module);
+        let words = match override_module(name)? {
+            Some(bytes) => spirv_words(&bytes),
+            None => spirv_words(embedded),
+        };
         let id = self.create_kernel(&words, "main", &spec_constants(&key))?;
         cache.kernels.insert(key, id);
         Ok(id)
@@ -948,7 +977,7 @@ mod tests {
                 for dtype in [DType::F16, DType::BF16] {
                     for emulated in [false, true] {
                     let key = KernelKey::GemmCoop(dtype, ta, tb, true, false, emulated);
-                    let words = spirv_words(module(&key).expect("module"));
+                    let words = spirv_words(module(&key).expect("module").1);
                     let i = crate::kernel::reflect(&words, "main", &spec_constants(&key)).expect("reflect");
                     assert_eq!(i.bindings.len(), 5, "{key:?}");
                     let written: Vec<bool> = i.bindings.iter().map(|b| b.write).collect();
@@ -959,9 +988,9 @@ mod tests {
                 }
             }
         }
-        let i = crate::kernel::reflect(&spirv_words(module(&KernelKey::Convert(DType::BF16)).expect("module")), "main", &[]).expect("reflect");
+        let i = crate::kernel::reflect(&spirv_words(module(&KernelKey::Convert(DType::BF16)).expect("module").1), "main", &[]).expect("reflect");
         assert_eq!(i.push_constant_size, 16);
-        let i = crate::kernel::reflect(&spirv_words(module(&KernelKey::Widen(DType::F16)).expect("module")), "main", &[]).expect("reflect");
+        let i = crate::kernel::reflect(&spirv_words(module(&KernelKey::Widen(DType::F16)).expect("module").1), "main", &[]).expect("reflect");
         assert_eq!(i.push_constant_size, 12);
     }
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Tuning variants of the 16-bit GEMM (spirv/gemm_coop.comp), for timing and
+# testing without rebuilding the library: gemm16-variants.sh OUTDIR builds
+# OUTDIR/<variant>/gemm_coop_*.spv, every module of the shipped set, compiled
+# with the variant's flags; GPUASYNC_BUILTIN_DIR=OUTDIR/<variant> makes the
+# built-in GEMM use them (docs/kernels.md). Not part of the shipped modules.
+#   bk64   BK = 64 (-DKSTEP=64)
+#   db     two shared tiles per matrix, one barrier per step (-DSTAGES=2)
+set -euo pipefail
+out=${1:?usage: gemm16-variants.sh OUTDIR}
+cd "$(dirname "$0")/.."
+declare -A flags=([bk64]="-DKSTEP=64" [db]="-DSTAGES=2")
+for v in "${!flags[@]}"; do
+    mkdir -p "$out/$v"
+    scripts/spirv-targets.sh | grep '^spirv/gemm_coop.comp ' | while read -r src mod extra; do
+        # shellcheck disable=SC2086
+        scripts/compile-spirv.sh "$src" "$out/$v/$(basename "$mod")" $extra ${flags[$v]}
+    done
+done
