@@ -196,6 +196,7 @@ module gpuasync
         integer(c_int64_t) :: timed_submissions = 0
         integer(c_int64_t) :: gpu_time_ns = 0
         integer(c_int64_t) :: transfer_submissions = 0
+        integer(c_int64_t) :: split_submissions = 0
     end type c_gpuasync_stats
 
     !> C `gpuasync_spec_constant`: a 32-bit specialization constant.

@@ -422,7 +422,7 @@ typedef struct gpuasync_timing {
 
 // What an executor has done so far (see `gpuasync_executor_stats`).
 typedef struct gpuasync_stats {
-  // Tickets issued: submissions and batch replays.
+  // Tickets issued: submissions (one per part of a split one) and batch replays.
   uint64_t submissions;
   // Command buffers handed to the GPU queue: fewer than `submissions` when
   // small submissions were coalesced.
@@ -438,8 +438,12 @@ typedef struct gpuasync_stats {
   // Sum of their GPU spans in nanoseconds; spans of coalesced submissions can
   // overlap, so this can exceed the GPU's busy time.
   uint64_t gpu_time_ns;
-  // Submissions that ran on a transfer queue (`GPUASYNC_TRANSFER_QUEUE`).
+  // Submissions that ran on a transfer queue (`GPUASYNC_TRANSFER_QUEUE`),
+  // parts of split submissions included.
   uint64_t transfer_submissions;
+  // Submissions split into an upload, a compute and a download part across
+  // the queues (each part takes a ticket; the call returns the last).
+  uint64_t split_submissions;
 } gpuasync_stats;
 
 // A 32-bit (or bool) specialization constant: GLSL `layout(constant_id = id)`.

@@ -287,7 +287,27 @@ impl Executor {
             drop(st);
             return self.submit_inner(ops, flags, barriers, None);
         }
-        let deps = self.cross_lane_deps(&st, &plan.uses, lane);
+        let ticket = self.record_transfer(&mut st, lane, ops, flags, &plan, barriers)?;
+        st.scratch_plan = plan;
+        MutexGuard::unlocked(&mut st, || queue.drain())?;
+        Ok(ticket)
+    }
+
+    /// Record a transfer-only submission on transfer lane `lane` as a command
+    /// buffer of its own, closed and queued for `Queue::drain` (which the
+    /// caller does, without the lock). Every compute bundle it waits for must
+    /// be closed already, so that it is handed over first.
+    fn record_transfer(
+        &self,
+        st: &mut MutexGuard<'_, State>,
+        lane: usize,
+        ops: &[Op<'_>],
+        flags: SubmitFlags,
+        plan: &Plan,
+        barriers: bool,
+    ) -> Result<u64> {
+        let queue = &*self.queue;
+        let deps = self.cross_lane_deps(st, &plan.uses, lane);
         let mut waits = [0; LANES];
         for (l, &t) in deps.iter().enumerate() {
             waits[l] = match (t, l) {
@@ -299,11 +319,11 @@ impl Executor {
         }
 
         let mut staging = Vec::new();
-        let write_base = self.stage_writes(&mut st, ops, &plan, &mut staging)?;
-        let read_base = self.alloc_staging(&mut st, plan.read_bytes, crate::memory::BufferKind::Readback, &mut staging);
+        let write_base = self.stage_writes(st, ops, plan, &mut staging)?;
+        let read_base = self.alloc_staging(st, plan.read_bytes, crate::memory::BufferKind::Readback, &mut staging);
         let ticket = st.last_ticket + 1;
         let bundle = read_base.and_then(|read_base| {
-            let cb = self.take_command_buffer(&mut st, lane)?;
+            let cb = self.take_command_buffer(st, lane)?;
             self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT)
                 .inspect_err(|_| st.recycle_command_buffer(lane, cb))
                 .map(|b| (read_base, b))
@@ -311,7 +331,7 @@ impl Executor {
         let (read_base, mut bundle) = match bundle {
             Ok(b) => b,
             Err(e) => {
-                self.free_staging(&mut st, staging);
+                self.free_staging(st, staging);
                 return Err(e);
             }
         };
@@ -334,8 +354,8 @@ impl Executor {
             reset_query: false,
             op_queries: None,
         };
-        self.record(&mut st, &mut bundle, ops, &plan, &rec);
-        self.commit(&mut st, &mut bundle, ticket, ops, &plan, staging, query, &[], None);
+        self.record(st, &mut bundle, ops, plan, &rec);
+        self.commit(st, &mut bundle, ticket, ops, plan, staging, query, &[], None);
         st.stats.transfer_submissions += 1;
 
         // Close it and hand it over now: transfers are large, and a wait on one
@@ -347,17 +367,126 @@ impl Executor {
         // SAFETY: `cb` is recording and owned by the bundle, under the state lock.
         if let Err(e) = unsafe { self.device.end_command_buffer(cb) } {
             let e = Error::vulkan("vkEndCommandBuffer", e);
-            queue.discard(&mut st, bundle);
-            queue.break_queued(&mut st, &e);
+            queue.discard(st, bundle);
+            queue.break_queued(st, &e);
             return Err(e);
         }
         let covers = st.open.as_ref().map_or(ticket, |o| o.first_ticket - 1);
         st.to_submit.push_back(Pending { command_buffer: cb, lane, signal: ticket, covers, waits });
         st.transfer_in_flight.push_back(bundle);
         queue.transfer_pending.store(st.transfer_in_flight.len() as u64, Ordering::Release);
-        st.scratch_plan = plan;
+        Ok(ticket)
+    }
+
+    /// Where a submission that also computes is split across the lanes:
+    /// `(head, tail)` such that `ops[..head]` are writes from registered host
+    /// memory for the upload lane, `ops[tail..]` reads into registered host
+    /// memory for the download lane, and what lies between (not empty) runs on
+    /// the compute queue, each part moving at least `transfer_min_bytes` (a
+    /// part that does not stays with the compute part). `None`: not split, as
+    /// without transfer lanes, with timestamps (a part would be timed alone),
+    /// or without room for a ticket per part under the in-flight bound.
+    pub(crate) fn split_for(&self, st: &State, ops: &[Op<'_>], plan: &Plan, flags: SubmitFlags) -> Option<(usize, usize)> {
+        if self.queue.lanes.is_empty() || flags.timestamps || flags.op_timestamps {
+            return None;
+        }
+        let (mut head, mut head_bytes) = (0, 0u64);
+        while let Some(Op::Write { data, .. }) = ops.get(head) {
+            if plan.direct[head].is_none() {
+                break;
+            }
+            head_bytes += data.len() as u64;
+            head += 1;
+        }
+        let (mut tail, mut tail_bytes) = (ops.len(), 0u64);
+        while tail > head {
+            let Op::Read { dst, .. } = &ops[tail - 1] else { break };
+            if plan.direct[tail - 1].is_none() {
+                break;
+            }
+            tail_bytes += dst.len() as u64;
+            tail -= 1;
+        }
+        if head_bytes < self.transfer_min_bytes.max(1) {
+            head = 0;
+        }
+        if tail_bytes < self.transfer_min_bytes.max(1) {
+            tail = ops.len();
+        }
+        let parts = 1 + u64::from(head > 0) + u64::from(tail < ops.len());
+        let room = st.last_ticket + parts - self.queue.retired.load(Ordering::Acquire) <= self.max_in_flight;
+        (parts > 1 && head < tail && room).then_some((head, tail))
+    }
+
+    /// `submit` for a submission split by `split_for`: the upload part on its
+    /// lane, the compute part, the download part on its lane, each a ticket
+    /// of its own (in that order, so they complete in that order); the last
+    /// is returned, and covers the whole. The parts are ordered by the same
+    /// buffer hazards as any submissions, and recorded under one hold of the
+    /// lock, so no other submission comes between them. An error after a part
+    /// was recorded (the device out of memory) breaks the executor, as an
+    /// error handing work to the queue does: no part of it runs.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn submit_split(
+        &self,
+        mut st: MutexGuard<'_, State>,
+        ops: &[Op<'_>],
+        flags: SubmitFlags,
+        barriers: bool,
+        whole: Plan,
+        head: usize,
+        tail: usize,
+    ) -> Result<u64> {
+        let queue = &*self.queue;
+        st.scratch_plan = whole;
+        let before = st.last_ticket;
+        let ticket = match self.split_parts(&mut st, ops, flags, barriers, head, tail) {
+            Ok(t) => t,
+            Err(e) => {
+                if st.last_ticket > before {
+                    queue.break_queued(&mut st, &e);
+                }
+                return Err(e);
+            }
+        };
+        st.stats.split_submissions += 1;
         MutexGuard::unlocked(&mut st, || queue.drain())?;
         Ok(ticket)
+    }
+
+    /// The parts of `submit_split`, recorded in order; the last one's ticket.
+    fn split_parts(
+        &self,
+        st: &mut MutexGuard<'_, State>,
+        ops: &[Op<'_>],
+        flags: SubmitFlags,
+        barriers: bool,
+        head: usize,
+        tail: usize,
+    ) -> Result<u64> {
+        let queue = &*self.queue;
+        let plan_of = |st: &State, part: &[Op<'_>]| {
+            let mut plan = Plan::default();
+            self.plan_into(st, part, &mut plan).map(|()| plan)
+        };
+        if head > 0 {
+            let plan = plan_of(st, &ops[..head])?;
+            // Compute work the upload follows is closed first, so that it is
+            // handed to its queue before the upload that waits for it.
+            let deps = self.cross_lane_deps(st, &plan.uses, 1);
+            if st.open.as_ref().is_some_and(|o| o.first_ticket <= deps[0]) {
+                queue.close_bundle(st)?;
+            }
+            self.record_transfer(st, 1, &ops[..head], flags, &plan, barriers)?;
+        }
+        let plan = plan_of(st, &ops[head..tail])?;
+        let close = tail < ops.len();
+        let ticket = self.submit_compute(st, &ops[head..tail], flags, barriers, None, plan, close)?;
+        if !close {
+            return Ok(ticket);
+        }
+        let plan = plan_of(st, &ops[tail..])?;
+        self.record_transfer(st, queue.lanes.len(), &ops[tail..], flags, &plan, barriers)
     }
 
     /// `wait` with transfer lanes: wait until `ticket` and every ticket before

@@ -668,15 +668,37 @@ impl Executor {
         if lane != 0 {
             return self.submit_transfer(st, lane, ops, flags, plan, barriers);
         }
-        self.prepare_sets(&mut st, ops, &mut plan)?;
+        if let Some((head, tail)) = self.split_for(&st, ops, &plan, flags) {
+            return self.submit_split(st, ops, flags, barriers, plan, head, tail);
+        }
+        self.submit_compute(&mut st, ops, flags, barriers, origin, plan, false)
+    }
+
+    /// The compute-queue part of `submit_inner`: record `ops` (planned as
+    /// `plan`) into the open bundle. `close`: a later part of a split
+    /// submission waits for this one, so its bundle is closed (queued for
+    /// `Queue::drain`, which the caller does) instead of left open.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn submit_compute(
+        &self,
+        st: &mut MutexGuard<'_, State>,
+        ops: &[Op<'_>],
+        flags: SubmitFlags,
+        barriers: bool,
+        origin: Option<&[usize]>,
+        mut plan: Plan,
+        close: bool,
+    ) -> Result<u64> {
+        let queue = &*self.queue;
+        self.prepare_sets(st, ops, &mut plan)?;
         // Transfer-lane work this must follow: the bundle waits for it. A bundle
         // that already holds submissions is closed first, so that they do not
         // wait too (dependencies point at bundles closed earlier).
-        let waits = self.cross_lane_deps(&st, &plan.uses, 0);
+        let waits = self.cross_lane_deps(st, &plan.uses, 0);
         if waits.iter().any(|&w| w > 0)
             && st.open.as_ref().is_some_and(|b| b.submissions > 0 && waits.iter().zip(&b.waits).any(|(w, o)| w > o))
         {
-            queue.close_bundle(&mut st)?;
+            queue.close_bundle(st)?;
         }
         let timestamps = (flags.timestamps || flags.op_timestamps) && st.query_pool != vk::QueryPool::null();
         let op_timestamps = flags.op_timestamps && timestamps;
@@ -692,14 +714,14 @@ impl Executor {
 
         // Staging: one host-visible buffer for all writes, one for all reads.
         let mut staging = Vec::new();
-        let write_base = self.stage_writes(&mut st, ops, &plan, &mut staging)?;
-        let read_base = self.alloc_staging(&mut st, plan.read_bytes, BufferKind::Readback, &mut staging);
+        let write_base = self.stage_writes(st, ops, &plan, &mut staging)?;
+        let read_base = self.alloc_staging(st, plan.read_bytes, BufferKind::Readback, &mut staging);
         let ticket = st.last_ticket + 1;
-        let bundle = read_base.and_then(|read_base| self.open_bundle(&mut st, ticket).map(|b| (read_base, b)));
+        let bundle = read_base.and_then(|read_base| self.open_bundle(st, ticket).map(|b| (read_base, b)));
         let (read_base, mut bundle) = match bundle {
             Ok(b) => b,
             Err(e) => {
-                self.free_staging(&mut st, staging);
+                self.free_staging(st, staging);
                 return Err(e);
             }
         };
@@ -710,13 +732,13 @@ impl Executor {
             if op_timestamps { ops.iter().map(|_| st.free_queries.pop().unwrap_or(u32::MAX)).collect() } else { Vec::new() };
         let offset = bundle.staging.len();
         let rec = Recording { write_base: write_base.map(|i| (i, staging[i].raw)), read_base: read_base.map(|i| (i, staging[i].raw)), query, barriers, staging_offset: offset, reset_query: false, op_queries: op_timestamps.then_some(op_queries.as_slice()) };
-        self.record(&mut st, &mut bundle, ops, &plan, &rec);
+        self.record(st, &mut bundle, ops, &plan, &rec);
 
         // Recorded: commit the new state.
         for (w, &new) in bundle.waits.iter_mut().zip(&waits) {
             *w = (*w).max(new);
         }
-        self.commit(&mut st, &mut bundle, ticket, ops, &plan, staging, query, &op_queries, origin);
+        self.commit(st, &mut bundle, ticket, ops, &plan, staging, query, &op_queries, origin);
         let full = bundle.submissions >= MAX_BUNDLE_SUBMISSIONS;
         let fresh = bundle.submissions == 1;
         st.open = Some(bundle);
@@ -729,8 +751,10 @@ impl Executor {
         // From here on the submission is committed: a failure to hand it over
         // breaks the executor (its bundle is dropped, so nothing lands in the
         // caller's memory later) and is reported as this call's error.
-        if full || (fresh && queue.bundles_pending(&st).map_or(true, |p| p == 0)) {
-            queue.flush(&mut st)?;
+        if close {
+            queue.close_bundle(st)?;
+        } else if full || (fresh && queue.bundles_pending(st).map_or(true, |p| p == 0)) {
+            queue.flush(st)?;
         } else if fresh {
             queue.wake.notify_one();
         }

@@ -92,7 +92,7 @@ impl OpTimingLog {
 /// What an executor has done so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Tickets issued: submissions and batch replays.
+    /// Tickets issued: submissions (one per part of a split one) and batch replays.
     pub submissions: u64,
     /// Command buffers handed to the queue (vkQueueSubmit2 calls): fewer than
     /// `submissions` when small submissions were coalesced.
@@ -109,6 +109,11 @@ pub struct Stats {
     /// coalesced into one command buffer can overlap, so this can exceed the
     /// time the GPU was busy: compare it with the GPU span of the whole run.
     pub gpu_time_ns: u64,
-    /// Submissions that ran on a transfer lane (see `TransferQueues`).
+    /// Submissions that ran on a transfer lane (see `TransferQueues`), parts
+    /// of split submissions included.
     pub transfer_submissions: u64,
+    /// Submissions split into an upload, a compute and a download part across
+    /// the lanes (each part takes a ticket of its own; the submission's
+    /// ticket is its last part's).
+    pub split_submissions: u64,
 }

@@ -81,6 +81,85 @@ fn chunks_stream_through_the_lanes() {
     assert_clean(&ex);
 }
 
+/// One submission per chunk (upload from registered memory, kernel, download
+/// into registered memory) is split into three parts across the lanes, so
+/// chunks overlap as if submitted separately. Two device buffers in rotation:
+/// chunk i + 2's upload overwrites what chunk i's download still reads.
+/// A ticket a poll reports complete has its chunk in place (checked then);
+/// every element checked at the end; timestamps keep a submission whole.
+#[test]
+fn one_submission_per_chunk_is_split_across_the_lanes() {
+    let (n, chunks, iters) = (4096usize, 48usize, 29u32);
+    let (mut input, mut output) = (host_memory(n * chunks * 4), host_memory(n * chunks * 4));
+    let ex = lanes_executor();
+    register(&ex, &input);
+    register(&ex, &output);
+    let k = kernel(&ex, "lcg");
+    let mut rng = Rng::new(21);
+    let data = rng.u32s(n * chunks);
+    input.u32s()[..n * chunks].copy_from_slice(&data);
+    let want = lcg_reference(&data, iters);
+    let bufs: Vec<BufferId> = (0..2).map(|_| buffer(&ex, n * 4)).collect();
+    let p = LcgParams { n: n as u32, iterations: iters };
+    let before = ex.stats();
+    let mut pending = std::collections::VecDeque::new();
+    let mut checked = 0;
+    for i in 0..chunks {
+        let b = &bufs[i % 2..i % 2 + 1];
+        let ops = [
+            Op::Write { buffer: b[0], offset: 0, data: input.source(i * n, n) },
+            lcg_dispatch(k, b, &p, n),
+            Op::Read { buffer: b[0], offset: 0, dst: output.destination(i * n, n) },
+        ];
+        let t = ex.submit(&ops, PLAIN).unwrap();
+        pending.push_back((i, t));
+        while let Some(&(c, t)) = pending.front() {
+            if !ex.poll(t).unwrap() {
+                break;
+            }
+            let got = output.u32s()[c * n..(c + 1) * n].to_vec();
+            assert_eq_all(&got, &want[c * n..(c + 1) * n], &format!("chunk {c} when its ticket read complete"));
+            checked += 1;
+            pending.pop_front();
+        }
+    }
+    ex.wait_all().unwrap();
+    assert_eq_all(&output.u32s()[..n * chunks], &want, "every chunk");
+    let s = ex.stats();
+    assert_eq!(s.split_submissions - before.split_submissions, chunks as u64, "each chunk's submission was split");
+    assert_eq!(s.transfer_submissions - before.transfer_submissions, 2 * chunks as u64, "uploads and downloads took the lanes");
+    assert_eq!(s.submissions - before.submissions, 3 * chunks as u64, "a ticket per part");
+    assert_eq!(s.completed, s.submissions);
+    eprintln!("{checked} chunks checked at their poll");
+
+    // An upload then a kernel (two parts), a kernel then a download (two parts).
+    let b = bufs[0];
+    let t = ex.submit(&[Op::Write { buffer: b, offset: 0, data: input.source(0, n) }, lcg_dispatch(k, &[b], &p, n)], PLAIN).unwrap();
+    let mut back = vec![0u32; n];
+    ex.wait(ex.submit(&[read_op(b, 0, &mut back)], PLAIN).unwrap(), u64::MAX).unwrap();
+    assert!(ex.poll(t).unwrap());
+    assert_eq_all(&back, &want[..n], "upload and kernel");
+    let t = ex.submit(&[lcg_dispatch(k, &[b], &p, n), Op::Read { buffer: b, offset: 0, dst: output.destination(0, n) }], PLAIN).unwrap();
+    ex.wait(t, u64::MAX).unwrap();
+    assert_eq_all(&output.u32s()[..n], &lcg_reference(&want[..n], iters), "kernel and download");
+    assert_eq!(ex.stats().split_submissions - s.split_submissions, 2);
+
+    // With timestamps the submission stays whole (its span is the whole).
+    let whole = ex.stats();
+    let timed = gpuasync::SubmitFlags { timestamps: true, ..PLAIN };
+    let one = [b];
+    let ops = [
+        Op::Write { buffer: b, offset: 0, data: input.source(n, n) },
+        lcg_dispatch(k, &one, &p, n),
+        Op::Read { buffer: b, offset: 0, dst: output.destination(n, n) },
+    ];
+    ex.wait(ex.submit(&ops, timed).unwrap(), u64::MAX).unwrap();
+    assert_eq!(ex.stats().split_submissions, whole.split_submissions, "timestamps keep it whole");
+    assert_eq!(ex.stats().submissions, whole.submissions + 1);
+    assert_eq_all(&output.u32s()[n..2 * n], &want[n..2 * n], "the timed submission");
+    assert_clean(&ex);
+}
+
 /// Write-after-read across lanes, both ways: a long kernel still reading a
 /// buffer when a transfer overwrites it sees the old data; a download of a
 /// buffer that a later kernel overwrites returns the old data.

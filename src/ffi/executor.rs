@@ -258,7 +258,7 @@ pub extern "C" fn gpuasync_ticket_timing(
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct gpuasync_stats {
-    /// Tickets issued: submissions and batch replays.
+    /// Tickets issued: submissions (one per part of a split one) and batch replays.
     pub submissions: u64,
     /// Command buffers handed to the GPU queue: fewer than `submissions` when
     /// small submissions were coalesced.
@@ -274,8 +274,12 @@ pub struct gpuasync_stats {
     /// Sum of their GPU spans in nanoseconds; spans of coalesced submissions can
     /// overlap, so this can exceed the GPU's busy time.
     pub gpu_time_ns: u64,
-    /// Submissions that ran on a transfer queue (`GPUASYNC_TRANSFER_QUEUE`).
+    /// Submissions that ran on a transfer queue (`GPUASYNC_TRANSFER_QUEUE`),
+    /// parts of split submissions included.
     pub transfer_submissions: u64,
+    /// Submissions split into an upload, a compute and a download part across
+    /// the queues (each part takes a ticket; the call returns the last).
+    pub split_submissions: u64,
 }
 
 /// Counters of what the executor has done so far.
@@ -293,6 +297,7 @@ pub extern "C" fn gpuasync_executor_stats(executor: gpuasync_executor, stats: *m
             timed_submissions: s.timed_submissions,
             gpu_time_ns: s.gpu_time_ns,
             transfer_submissions: s.transfer_submissions,
+            split_submissions: s.split_submissions,
         };
         // SAFETY: checked non-null above.
         unsafe { write_out(stats, out) };
