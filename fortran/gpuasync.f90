@@ -165,6 +165,7 @@ module gpuasync
         real(c_double) :: timestamp_period_ns = 0
         integer(c_int32_t) :: float64 = 0
         integer(c_int32_t) :: suitable = 0
+        integer(c_int32_t) :: max_shared_memory = 0
     end type c_gpuasync_device_info
 
     !> C `gpuasync_executor_desc`; `device` points at a NUL-terminated string.

@@ -380,6 +380,9 @@ typedef struct gpuasync_device_info {
   // 1 when gpuasync can run on this device (Vulkan 1.3, timeline semaphores,
   // synchronization2, a compute queue, push descriptors).
   uint32_t suitable;
+  // Most workgroup (`shared`) memory one kernel may declare, bytes
+  // (`maxComputeSharedMemorySize`; more is `GPUASYNC_UNSUPPORTED`).
+  uint32_t max_shared_memory;
 } gpuasync_device_info;
 
 // How to create an executor. A zeroed struct (or a null pointer) gives the
@@ -689,6 +692,9 @@ enum gpuasync_status gpuasync_host_unregister(struct gpuasync_executor executor,
 // point `entry` (usually "main"), with optional specialization constants
 // (`spec` may be null when `spec_count` is 0). Its interface (bindings,
 // push-constant size, workgroup size) is reflected and checked on every dispatch.
+// `GPUASYNC_UNSUPPORTED` when it needs more than the device offers: push
+// constants, workgroup invocations, or workgroup (`shared`) memory
+// (`gpuasync_device_info.max_shared_memory`; counted after specialization).
 enum gpuasync_status gpuasync_kernel_create(struct gpuasync_executor executor,
                                             const uint32_t *words,
                                             size_t word_count,

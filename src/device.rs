@@ -69,6 +69,9 @@ pub struct DeviceInfo {
     pub max_workgroup_count: [u32; 3],
     /// Largest buffer one binding may cover (`maxStorageBufferRange`), bytes.
     pub max_storage_buffer_range: u64,
+    /// Most workgroup (`shared`) memory one kernel may declare
+    /// (`maxComputeSharedMemorySize`), bytes.
+    pub max_shared_memory: u32,
     /// `None` when gpuasync can run on it; otherwise why not.
     pub unsuitable: Option<String>,
 }
@@ -261,6 +264,7 @@ impl Instance {
             float64,
             max_workgroup_count: props.limits.max_compute_work_group_count,
             max_storage_buffer_range: u64::from(props.limits.max_storage_buffer_range),
+            max_shared_memory: props.limits.max_compute_shared_memory_size,
             unsuitable,
         }
     }

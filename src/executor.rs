@@ -819,7 +819,9 @@ impl Executor {
     // ---- kernels -------------------------------------------------------------
 
     /// Build a compute kernel from SPIR-V words, entry point `entry`, with 32-bit
-    /// specialization constants.
+    /// specialization constants. `Unsupported` when it needs more than the
+    /// device offers: push constants, workgroup invocations, or workgroup
+    /// (`shared`) memory (`DeviceInfo::max_shared_memory`, after specialization).
     pub fn create_kernel(&self, words: &[u32], entry: &str, spec: &[SpecConstant]) -> Result<KernelId> {
         let interface = kernel::reflect(words, entry, spec)?;
         let max_push = self.limits.max_push_constants_size;
@@ -846,6 +848,14 @@ impl Executor {
             bail!(
                 Unsupported,
                 "workgroup size {x}x{y}x{z} is outside the device's limit of {max_invocations} invocations"
+            );
+        }
+        let max_shared = self.limits.max_compute_shared_memory_size;
+        if interface.workgroup_memory > u64::from(max_shared) {
+            bail!(
+                Unsupported,
+                "kernel declares at least {} bytes of workgroup (shared) memory; the device allows {max_shared}",
+                interface.workgroup_memory
             );
         }
         let pipeline = kernel::create_pipeline(

@@ -27,6 +27,9 @@ pub struct KernelInterface {
     pub push_constant_size: u32,
     /// Workgroup size after specialization.
     pub local_size: [u32; 3],
+    /// Bytes of workgroup (`shared`) memory the kernel declares at least
+    /// (`workgroup_memory`), after specialization.
+    pub workgroup_memory: u64,
 }
 
 /// One 32-bit specialization constant: `constant_id` and its value's bits.
@@ -125,7 +128,106 @@ pub(crate) fn reflect(words: &[u32], entry: &str, spec: &[SpecConstant]) -> Resu
             }
         }
     }
-    Ok(KernelInterface { bindings, push_constant_size, local_size: local_size(ep) })
+    let workgroup_memory = workgroup_memory(words, entry, spec);
+    Ok(KernelInterface { bindings, push_constant_size, local_size: local_size(ep), workgroup_memory })
+}
+
+/// A lower bound on the workgroup memory the entry point `entry` declares:
+/// the sum of its `Workgroup` variables' sizes without padding, array
+/// lengths specialized by `spec` (an array whose length is a computed
+/// specialization constant counts as empty). Variables count when the entry
+/// point lists them (SPIR-V 1.4 on), or all of them in older modules. 0 for
+/// modules with explicitly laid out (aliased) workgroup memory. Being a lower
+/// bound, it never rejects a kernel that fits; it catches the plain case of a
+/// kernel declaring more than the device's `maxComputeSharedMemorySize`,
+/// which is otherwise undefined behaviour left to the driver.
+fn workgroup_memory(words: &[u32], entry: &str, spec: &[SpecConstant]) -> u64 {
+    use std::collections::HashMap;
+    const OP_ENTRY_POINT: u32 = 15;
+    const OP_CAPABILITY: u32 = 17;
+    const OP_TYPE_INT: u32 = 21;
+    const OP_TYPE_FLOAT: u32 = 22;
+    const OP_TYPE_VECTOR: u32 = 23;
+    const OP_TYPE_MATRIX: u32 = 24;
+    const OP_TYPE_ARRAY: u32 = 28;
+    const OP_TYPE_STRUCT: u32 = 30;
+    const OP_TYPE_POINTER: u32 = 32;
+    const OP_CONSTANT: u32 = 43;
+    const OP_SPEC_CONSTANT: u32 = 50;
+    const OP_VARIABLE: u32 = 59;
+    const OP_DECORATE: u32 = 71;
+    const DECORATION_SPEC_ID: u32 = 1;
+    const STORAGE_WORKGROUP: u32 = 4;
+    const CAPABILITY_EXPLICIT_LAYOUT: u32 = 4428;
+    let listed = words[1] >= 0x0001_0400;
+    let mut sizes: HashMap<u32, u64> = HashMap::new();
+    let mut constants: HashMap<u32, u64> = HashMap::new();
+    let mut spec_ids: HashMap<u32, u32> = HashMap::new();
+    let mut pointers: HashMap<u32, u32> = HashMap::new();
+    let mut interface: Vec<u32> = Vec::new();
+    let mut variables: Vec<(u32, u32)> = Vec::new();
+    let mut at = 5;
+    // check_structure has walked these word counts.
+    while at < words.len() {
+        let count = ((words[at] >> 16) as usize).max(1);
+        let ins = &words[at..(at + count).min(words.len())];
+        at += count;
+        let operand = |i: usize| ins.get(i).copied().unwrap_or(0);
+        match ins[0] & 0xffff {
+            OP_CAPABILITY if operand(1) == CAPABILITY_EXPLICIT_LAYOUT => return 0,
+            OP_ENTRY_POINT => {
+                // Execution model, id, name (a nul-terminated string), interface ids.
+                let name_words = ins.get(3..).map_or(0, |w| w.iter().position(|x| x >> 24 == 0).map_or(w.len(), |p| p + 1));
+                let name: Vec<u8> = ins.get(3..3 + name_words).unwrap_or(&[]).iter().flat_map(|w| w.to_le_bytes()).collect();
+                let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
+                if name == entry.as_bytes() {
+                    interface = ins.get(3 + name_words..).unwrap_or(&[]).to_vec();
+                }
+            }
+            OP_DECORATE if operand(2) == DECORATION_SPEC_ID => {
+                spec_ids.insert(operand(1), operand(3));
+            }
+            OP_TYPE_INT | OP_TYPE_FLOAT => {
+                sizes.insert(operand(1), u64::from(operand(2)) / 8);
+            }
+            OP_TYPE_VECTOR | OP_TYPE_MATRIX => {
+                let size = sizes.get(&operand(2)).copied().unwrap_or(0) * u64::from(operand(3));
+                sizes.insert(operand(1), size);
+            }
+            OP_TYPE_ARRAY => {
+                let size = sizes.get(&operand(2)).copied().unwrap_or(0).saturating_mul(constants.get(&operand(3)).copied().unwrap_or(0));
+                sizes.insert(operand(1), size);
+            }
+            OP_TYPE_STRUCT => {
+                let size = ins.iter().skip(2).map(|m| sizes.get(m).copied().unwrap_or(0)).fold(0u64, u64::saturating_add);
+                sizes.insert(operand(1), size);
+            }
+            OP_TYPE_POINTER if operand(2) == STORAGE_WORKGROUP => {
+                pointers.insert(operand(1), operand(3));
+            }
+            OP_CONSTANT => {
+                constants.insert(operand(2), u64::from(operand(3)));
+            }
+            OP_SPEC_CONSTANT => {
+                let value = spec_ids
+                    .get(&operand(2))
+                    .and_then(|id| spec.iter().find(|s| s.id == *id))
+                    .map_or(operand(3), |s| s.value);
+                constants.insert(operand(2), u64::from(value));
+            }
+            OP_VARIABLE if operand(3) == STORAGE_WORKGROUP => {
+                if let Some(&pointee) = pointers.get(&operand(1)) {
+                    variables.push((operand(2), pointee));
+                }
+            }
+            _ => {}
+        }
+    }
+    variables
+        .iter()
+        .filter(|(id, _)| !listed || interface.contains(id))
+        .map(|(_, ty)| sizes.get(ty).copied().unwrap_or(0))
+        .fold(0, u64::saturating_add)
 }
 
 /// The module as the reflection reads it. spirq 1.3 predates cooperative

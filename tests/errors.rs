@@ -489,3 +489,38 @@ fn absurd_lengths_are_out_of_range() {
     }
     assert_clean(&ex);
 }
+
+/// A kernel declaring more workgroup (shared) memory than the device allows is
+/// refused when it is made, with the sizes in the message, instead of reaching
+/// the driver (undefined behaviour there). The array's length comes from a
+/// specialization constant, so the check follows specialization: at the
+/// limit the kernel is made and runs correctly, one element past it is not.
+#[test]
+fn workgroup_memory_beyond_the_device_is_unsupported() {
+    let ex = executor();
+    let limit = ex.device_info().max_shared_memory;
+    assert!(limit >= 16 << 10, "Vulkan guarantees 16 KiB of shared memory, the device reports {limit}");
+    let n = limit / 4;
+    let words = spirv("shared_reverse");
+    let e = expect_err(ex.create_kernel(&words, "main", &[SpecConstant { id: 0, value: n + 1 }]), ErrorKind::Unsupported);
+    assert!(e.message.contains(&format!("{}", 4 * (n + 1))) && e.message.contains(&limit.to_string()), "{}", e.message);
+    let k = ex.create_kernel(&words, "main", &[SpecConstant { id: 0, value: n }]).expect("a kernel at the limit");
+    let mut rng = Rng::new(31);
+    let data = rng.u32s(n as usize);
+    let (a, b) = (buffer(&ex, data.len() * 4), buffer(&ex, data.len() * 4));
+    let mut got = vec![0u32; data.len()];
+    let t = ex
+        .submit(
+            &[
+                Op::Write { buffer: a, offset: 0, data: bytes(&data) },
+                Op::Dispatch { kernel: k, buffers: &[a, b], push_constants: &[], groups: [1, 1, 1] },
+                read_op(b, 0, &mut got),
+            ],
+            PLAIN,
+        )
+        .unwrap();
+    ex.wait(t, u64::MAX).unwrap();
+    let want: Vec<u32> = data.iter().rev().copied().collect();
+    assert_eq_all(&got, &want, "reversed through shared memory");
+    assert_clean(&ex);
+}

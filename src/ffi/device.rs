@@ -39,6 +39,9 @@ pub struct gpuasync_device_info {
     /// 1 when gpuasync can run on this device (Vulkan 1.3, timeline semaphores,
     /// synchronization2, a compute queue, push descriptors).
     pub suitable: u32,
+    /// Most workgroup (`shared`) memory one kernel may declare, bytes
+    /// (`maxComputeSharedMemorySize`; more is `GPUASYNC_UNSUPPORTED`).
+    pub max_shared_memory: u32,
 }
 
 impl From<&DeviceInfo> for gpuasync_device_info {
@@ -60,6 +63,7 @@ impl From<&DeviceInfo> for gpuasync_device_info {
             timestamp_period_ns: d.timestamp_period_ns,
             float64: d.float64.into(),
             suitable: d.unsuitable.is_none().into(),
+            max_shared_memory: d.max_shared_memory,
         }
     }
 }

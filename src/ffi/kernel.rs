@@ -43,6 +43,9 @@ unsafe fn spec_constants(spec: *const gpuasync_spec_constant, spec_count: usize)
 /// point `entry` (usually "main"), with optional specialization constants
 /// (`spec` may be null when `spec_count` is 0). Its interface (bindings,
 /// push-constant size, workgroup size) is reflected and checked on every dispatch.
+/// `GPUASYNC_UNSUPPORTED` when it needs more than the device offers: push
+/// constants, workgroup invocations, or workgroup (`shared`) memory
+/// (`gpuasync_device_info.max_shared_memory`; counted after specialization).
 #[no_mangle]
 pub extern "C" fn gpuasync_kernel_create(
     executor: gpuasync_executor,
