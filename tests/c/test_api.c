@@ -258,6 +258,7 @@ static void check_executor_calls(const fixture *f)
           (unsigned long long)stats.queue_submissions);
     EXPECT_OK(gpuasync_executor_device_info(f->ex, &info));
     CHECK(info.suitable == 1 && info.name[0] != '\0', "the executor's device is suitable and named (%s)", info.name);
+    CHECK(info.max_shared_memory >= 16384, "shared memory limit %u is at least Vulkan's 16 KiB", info.max_shared_memory);
     EXPECT_OK(gpuasync_executor_wait_idle(f->ex));
 }
 
