@@ -135,6 +135,17 @@ FETCH(fetch_b, b8, b2, VEC_B, p.b_off, p.ldb)
 
 const uint PER_THREAD_A = A_VECS / 256, PER_THREAD_B = B_VECS / 256;
 
+// The loops over k steps and A fragments around the multiply-adds: unrolled
+// for the matrix units (fragments and accumulators in registers); rolled in
+// the emulation, whose plain arrays can be indexed at run time, because
+// lavapipe's compiler takes minutes over the fully unrolled kernel (the f16
+// emulated test: 207 s with a cold shader cache, 79 s rolled).
+#ifdef EMULATE
+#define UNROLL_MMA
+#else
+#define UNROLL_MMA [[unroll]]
+#endif
+
 #ifdef EMULATE
 // Element `h` (in halves) of a shared tile, as f32.
 #define HALF_AT(TILE, h) decode_half((TILE[(h) >> 3][((h) >> 1) & 3u] >> (((h) & 1u) * 16u)) & 0xFFFFu)
@@ -226,7 +237,7 @@ void main() {
         if (kt + 1 < nk) {
             LOAD(kt + 1u)
         }
-        [[unroll]] for (uint kk = 0; kk < BK; kk += 16) {
+        UNROLL_MMA for (uint kk = 0; kk < BK; kk += 16) {
 #ifdef EMULATE
             uint fa[4], fb[4];
 #else
@@ -251,7 +262,7 @@ void main() {
                 coopMatLoadNV(fb[u], b_tile, bt / 8, B_ROW / 8, B_COLMAJOR);
 #endif
             }
-            [[unroll]] for (uint t = 0; t < 4; t++) {
+            UNROLL_MMA for (uint t = 0; t < 4; t++) {
                 [[unroll]] for (uint u = 0; u < 4; u++) {
 #ifdef EMULATE
                     // Fragment element (r, c) is at r + c * ROW of a column-major
