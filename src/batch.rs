@@ -143,7 +143,7 @@ impl Executor {
             return Err(e.clone());
         }
         self.check_updates(&st, id, updates)?;
-        self.make_room(&mut st, flags, 0)?;
+        self.make_room(&mut st, flags, 0, 1)?;
         // One replay in flight per batch: its command buffer (and queries) are reused.
         loop {
             let last = st.batches.get(id.0).ok_or_else(|| invalid_batch(id))?.last_use;

@@ -276,7 +276,7 @@ impl Executor {
             }
             // The lock was released: objects may be gone, or the bound reached.
             self.plan_into(&st, ops, &mut plan)?;
-            if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes)? {
+            if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes, 1)? {
                 self.plan_into(&st, ops, &mut plan)?;
             }
         }
@@ -385,8 +385,9 @@ impl Executor {
     /// the compute queue, each part moving at least `transfer_min_bytes` (a
     /// part that does not stays with the compute part). `None`: not split, as
     /// without transfer lanes, with timestamps (a part would be timed alone),
-    /// or without room for a ticket per part under the in-flight bound.
-    pub(crate) fn split_for(&self, st: &State, ops: &[Op<'_>], plan: &Plan, flags: SubmitFlags) -> Option<(usize, usize)> {
+    /// or where the in-flight bound is below a ticket per part (the caller
+    /// makes room for them all).
+    pub(crate) fn split_for(&self, ops: &[Op<'_>], plan: &Plan, flags: SubmitFlags) -> Option<(usize, usize)> {
         if self.queue.lanes.is_empty() || flags.timestamps || flags.op_timestamps {
             return None;
         }
@@ -410,12 +411,14 @@ impl Executor {
         if head_bytes < self.transfer_min_bytes.max(1) {
             head = 0;
         }
-        if tail_bytes < self.transfer_min_bytes.max(1) {
+        // With a single transfer lane the download part would sit on the
+        // upload lane waiting for the kernel, and the next chunk's upload
+        // behind it: the reads then stay with the compute part.
+        if tail_bytes < self.transfer_min_bytes.max(1) || self.queue.lanes.len() < 2 {
             tail = ops.len();
         }
         let parts = 1 + u64::from(head > 0) + u64::from(tail < ops.len());
-        let room = st.last_ticket + parts - self.queue.retired.load(Ordering::Acquire) <= self.max_in_flight;
-        (parts > 1 && head < tail && room).then_some((head, tail))
+        (parts > 1 && head < tail && parts <= self.max_in_flight).then_some((head, tail))
     }
 
     /// `submit` for a submission split by `split_for`: the upload part on its

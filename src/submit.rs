@@ -659,16 +659,24 @@ impl Executor {
         }
         // Check the ops first (their sizes are trusted from then on), then wait for
         // room; if that released the lock, check again: objects may be gone.
+        // A submission split across the lanes takes a ticket per part: room
+        // for all of them, so that a producer running at the bound keeps
+        // splitting (the split is chosen again if the lock was released).
         let mut plan = std::mem::take(&mut st.scratch_plan);
         self.plan_into(&st, ops, &mut plan)?;
-        if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes)? {
+        let tickets = |plan: &Plan| self.split_for(ops, plan, flags).map_or(1, |(h, t)| 1 + u64::from(h > 0) + u64::from(t < ops.len()));
+        if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes, tickets(&plan))? {
             self.plan_into(&st, ops, &mut plan)?;
+            if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes, tickets(&plan))? {
+                self.plan_into(&st, ops, &mut plan)?;
+            }
         }
         let lane = self.lane_for(ops, &plan, flags);
         if lane != 0 {
             return self.submit_transfer(st, lane, ops, flags, plan, barriers);
         }
-        if let Some((head, tail)) = self.split_for(&st, ops, &plan, flags) {
+        let room = |st: &State, parts: u64| st.last_ticket + parts - self.queue.retired.load(Ordering::Acquire) <= self.max_in_flight;
+        if let Some((head, tail)) = self.split_for(ops, &plan, flags).filter(|&(h, t)| room(&st, 1 + u64::from(h > 0) + u64::from(t < ops.len()))) {
             return self.submit_split(st, ops, flags, barriers, plan, head, tail);
         }
         self.submit_compute(&mut st, ops, flags, barriers, origin, plan, false)
@@ -824,15 +832,15 @@ impl Executor {
         }
     }
 
-    /// Wait (without the lock) until fewer than `max_in_flight` submissions are
-    /// outstanding and `staging` more bytes fit the staging budget (a submission
+    /// Wait (without the lock) until `tickets` more submissions fit under
+    /// `max_in_flight` outstanding and `staging` more bytes fit the staging budget (a submission
     /// needing more than the whole budget runs when nothing else holds staging),
     /// or fail with `WouldBlock` if the caller may not block.
     /// Returns whether it released the lock on the way.
-    pub(crate) fn make_room(&self, st: &mut MutexGuard<'_, State>, flags: SubmitFlags, staging: u64) -> Result<bool> {
+    pub(crate) fn make_room(&self, st: &mut MutexGuard<'_, State>, flags: SubmitFlags, staging: u64, tickets: u64) -> Result<bool> {
         let queue = &*self.queue;
         let fits = |st: &State| {
-            st.last_ticket - queue.retired.load(Ordering::Acquire) < self.max_in_flight
+            st.last_ticket + tickets - queue.retired.load(Ordering::Acquire) <= self.max_in_flight
                 && (staging == 0 || st.staging_in_use == 0 || st.staging_in_use + staging <= self.staging_budget)
         };
         let mut released = false;
@@ -856,6 +864,12 @@ impl Executor {
             // The oldest unfinished work, of whichever lane (closing the open
             // bundle if that is it).
             let Some((lane, oldest)) = self.blocker(st)? else {
+                // The GPU finished the rest since `reached` was read above.
+                let reached = self.reached(st)?;
+                self.retire(st, reached);
+                if fits(st) {
+                    return Ok(released);
+                }
                 return Err(Error::new(ErrorKind::Internal, "in-flight bound reached with nothing in flight"));
             };
             // Drain first: never wait for a value whose bundle is not handed over.

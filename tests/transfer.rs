@@ -160,6 +160,37 @@ fn one_submission_per_chunk_is_split_across_the_lanes() {
     assert_clean(&ex);
 }
 
+/// At the in-flight bound a split submission waits for room for all its
+/// parts rather than giving up the split: with a bound of 3 (one split
+/// submission's tickets) every chunk still splits, and every element is right.
+#[test]
+fn splitting_holds_at_the_in_flight_bound() {
+    let (n, chunks, iters) = (2048usize, 20usize, 17u32);
+    let (mut input, mut output) = (host_memory(n * chunks * 4), host_memory(n * chunks * 4));
+    let desc = ExecutorDesc { transfer_min_bytes: Some(0), transfer_queues: TransferQueues::Shared, max_in_flight: 3, ..Default::default() };
+    let ex = executor_with(desc);
+    register(&ex, &input);
+    register(&ex, &output);
+    let k = kernel(&ex, "lcg");
+    let data = Rng::new(22).u32s(n * chunks);
+    input.u32s()[..n * chunks].copy_from_slice(&data);
+    let b = buffer(&ex, n * 4);
+    let one = [b];
+    let p = LcgParams { n: n as u32, iterations: iters };
+    for i in 0..chunks {
+        let ops = [
+            Op::Write { buffer: b, offset: 0, data: input.source(i * n, n) },
+            lcg_dispatch(k, &one, &p, n),
+            Op::Read { buffer: b, offset: 0, dst: output.destination(i * n, n) },
+        ];
+        ex.submit(&ops, PLAIN).unwrap();
+    }
+    ex.wait_all().unwrap();
+    assert_eq_all(&output.u32s()[..n * chunks], &lcg_reference(&data, iters), "every chunk");
+    assert_eq!(ex.stats().split_submissions, chunks as u64, "every chunk split at the bound");
+    assert_clean(&ex);
+}
+
 /// Write-after-read across lanes, both ways: a long kernel still reading a
 /// buffer when a transfer overwrites it sees the old data; a download of a
 /// buffer that a later kernel overwrites returns the old data.
