@@ -39,6 +39,16 @@ use crate::error::{Error, Result};
 use crate::executor::{Executor, Queue, State, LANES};
 use crate::submit::{buffer_barrier, host_barrier, Op, Pending, Plan, Recording, SubmitFlags, Use};
 
+/// How `Executor::split_for` splits a submission: `ops[..head]` on the
+/// upload lane, `ops[head..tail]` on the compute queue, `ops[tail..]` on the
+/// download lane; `parts` of them are not empty (2 or 3), a ticket each.
+#[derive(Clone, Copy)]
+pub(crate) struct Split {
+    pub head: usize,
+    pub tail: usize,
+    pub parts: u64,
+}
+
 impl State {
     /// Return a command buffer to the free list of its lane's pool.
     pub(crate) fn recycle_command_buffer(&mut self, lane: usize, cb: vk::CommandBuffer) {
@@ -387,7 +397,7 @@ impl Executor {
     /// without transfer lanes, with timestamps (a part would be timed alone),
     /// or where the in-flight bound is below a ticket per part (the caller
     /// makes room for them all).
-    pub(crate) fn split_for(&self, ops: &[Op<'_>], plan: &Plan, flags: SubmitFlags) -> Option<(usize, usize)> {
+    pub(crate) fn split_for(&self, ops: &[Op<'_>], plan: &Plan, flags: SubmitFlags) -> Option<Split> {
         if self.queue.lanes.is_empty() || flags.timestamps || flags.op_timestamps {
             return None;
         }
@@ -418,7 +428,7 @@ impl Executor {
             tail = ops.len();
         }
         let parts = 1 + u64::from(head > 0) + u64::from(tail < ops.len());
-        (parts > 1 && head < tail && parts <= self.max_in_flight).then_some((head, tail))
+        (parts > 1 && head < tail && parts <= self.max_in_flight).then_some(Split { head, tail, parts })
     }
 
     /// `submit` for a submission split by `split_for`: the upload part on its
@@ -437,13 +447,12 @@ impl Executor {
         flags: SubmitFlags,
         barriers: bool,
         whole: Plan,
-        head: usize,
-        tail: usize,
+        split: Split,
     ) -> Result<u64> {
         let queue = &*self.queue;
         st.scratch_plan = whole;
         let before = st.last_ticket;
-        let ticket = match self.split_parts(&mut st, ops, flags, barriers, head, tail) {
+        let ticket = match self.split_parts(&mut st, ops, flags, barriers, split.head, split.tail) {
             Ok(t) => t,
             Err(e) => {
                 if st.last_ticket > before {

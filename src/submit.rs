@@ -664,20 +664,20 @@ impl Executor {
         // splitting (the split is chosen again if the lock was released).
         let mut plan = std::mem::take(&mut st.scratch_plan);
         self.plan_into(&st, ops, &mut plan)?;
-        let tickets = |plan: &Plan| self.split_for(ops, plan, flags).map_or(1, |(h, t)| 1 + u64::from(h > 0) + u64::from(t < ops.len()));
-        if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes, tickets(&plan))? {
-            self.plan_into(&st, ops, &mut plan)?;
-            if self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes, tickets(&plan))? {
-                self.plan_into(&st, ops, &mut plan)?;
+        let split = loop {
+            let split = self.split_for(ops, &plan, flags);
+            let tickets = split.map_or(1, |s| s.parts);
+            if !self.make_room(&mut st, flags, plan.write_bytes + plan.read_bytes, tickets)? {
+                break split;
             }
-        }
+            self.plan_into(&st, ops, &mut plan)?;
+        };
         let lane = self.lane_for(ops, &plan, flags);
         if lane != 0 {
             return self.submit_transfer(st, lane, ops, flags, plan, barriers);
         }
-        let room = |st: &State, parts: u64| st.last_ticket + parts - self.queue.retired.load(Ordering::Acquire) <= self.max_in_flight;
-        if let Some((head, tail)) = self.split_for(ops, &plan, flags).filter(|&(h, t)| room(&st, 1 + u64::from(h > 0) + u64::from(t < ops.len()))) {
-            return self.submit_split(st, ops, flags, barriers, plan, head, tail);
+        if let Some(split) = split {
+            return self.submit_split(st, ops, flags, barriers, plan, split);
         }
         self.submit_compute(&mut st, ops, flags, barriers, origin, plan, false)
     }
