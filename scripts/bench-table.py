@@ -82,6 +82,8 @@ table = [
     ("tiny dispatch, submit + wait, per round trip", "tiny dispatch, submit + wait", "sync", "45 us", "17.3 us", 18, False),
     ("host cost of one asynchronous single-dispatch submit", "host cost of one asynchronous", "enqueue", "2.5-7 us", "—", 1, False),
     ("host cost of one submit while the GPU is busy (recording only)", "host cost of one submit while", None, "—", "—", None, False),
+    ("host cost of one asynchronous 256-byte write", "host cost of one asynchronous 256-byte write", None, "—", "—", None, False),
+    ("256-byte write, tiny dispatch, 256-byte read, submit + wait, per round trip", "256-byte write, tiny dispatch", None, "—", "—", None, False),
     ("10,000 independent tiny submits then one wait, per kernel", "10000 independent tiny", "all", "15.9 us", "0.17 us", 1, False),
     ("10,000 dependent tiny submits then one wait, per kernel", "10000 dependent tiny", "all", "15.9 us", "2.36 us", 2.6, False),
     ("recorded batch of 1,000 dependent dispatches replayed, per dispatch (wall)", "recorded batch of 1000 dependent dispatches, per dispatch, wall", "graph", "2.36 us", "2.36 us", 2.4, False),

@@ -200,6 +200,9 @@ pub(crate) struct State {
     pub destroyed: u64,
     /// Reused by every submit so that checking ops allocates nothing.
     pub scratch_plan: Plan,
+    /// The hazard map of the last closed compute bundle, emptied, for the next
+    /// one to open with (growing a fresh map cost each bundle several rehashes).
+    pub spare_hazards: crate::submit::Hazards,
     /// Descriptor sets per (kernel, buffers), in `DescriptorMode::Cached`.
     pub set_cache: SetCache,
     /// Staging buffers kept for reuse.
@@ -660,6 +663,7 @@ impl Executor {
                 broken: None,
                 destroyed: 0,
                 scratch_plan: Plan::default(),
+                spare_hazards: crate::submit::Hazards::default(),
                 set_cache: SetCache::default(),
                 staging_pool: StagingPool::new(),
                 stats: Stats::default(),

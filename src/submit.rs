@@ -221,7 +221,7 @@ impl Use {
 /// a multiplicative hash: handles are distinct integers) keeps a bundle of a
 /// thousand independent submissions linear, not quadratic.
 #[derive(Default)]
-struct Hazards {
+pub(crate) struct Hazards {
     touched: HashMap<u64, (bool, bool), BuildHasherDefault<HandleHasher>>,
 }
 
@@ -386,8 +386,12 @@ impl Queue {
     /// in two so that the slow vkQueueSubmit2 (microseconds) runs without the state
     /// lock, while bundles still reach the queue in ticket order.
     pub(crate) fn close_bundle(&self, st: &mut State) -> Result<()> {
-        let Some(bundle) = st.open.take() else { return Ok(()) };
+        let Some(mut bundle) = st.open.take() else { return Ok(()) };
         let cb = bundle.command_buffer;
+        // Closed bundles record nothing more: their hazard map serves the next.
+        let mut hazards = std::mem::take(&mut bundle.hazards);
+        hazards.clear();
+        st.spare_hazards = hazards;
         if bundle.host_reads {
             host_barrier(&self.device, cb, 0);
         }
@@ -890,9 +894,11 @@ impl Executor {
             return Ok(open);
         }
         let cb = self.take_command_buffer(st, 0)?;
-        self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT).inspect_err(|_| {
+        let mut bundle = self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT).inspect_err(|_| {
             st.free_commands.push(cb);
-        })
+        })?;
+        bundle.hazards = std::mem::take(&mut st.spare_hazards);
+        Ok(bundle)
     }
 
     /// Begin recording `cb` as a bundle whose first ticket is `ticket`.

@@ -218,6 +218,26 @@ impl Bench<'_> {
             }
         }
         self.rows.push(Row { name: "tiny dispatch, submit + wait, per round trip".into(), unit: "us", stats: Stats::of(samples), ceiling: None, rate: false });
+        // The same with its data: write 256 bytes, dispatch, read 256 bytes back,
+        // one submission and one wait (a small step of a host-driven loop).
+        let mut rng = Rng(0x51ed);
+        let mut samples = Vec::new();
+        for i in 0..(100 + self.reps(2000)) {
+            let input: Vec<f32> = (0..n).map(|_| (rng.next() % 4096) as f32).collect();
+            out.fill(f32::NAN);
+            let start = Instant::now();
+            let ops = [Op::Write { buffer: src, offset: 0, data: bytes(&input) }, dispatch, read_into(dst, &mut out)];
+            let t = ex.submit(&ops, PLAIN).map_err(err)?;
+            ex.wait(t, u64::MAX).map_err(err)?;
+            let elapsed = start.elapsed().as_nanos() as f64 / 1e3;
+            if let Some(e) = (0..n).find(|&e| out[e] != input[e] * 1.5 + 0.5) {
+                return Err(format!("round trip with data: wrong result at {e}"));
+            }
+            if i >= 100 {
+                samples.push(elapsed);
+            }
+        }
+        self.rows.push(Row { name: "256-byte write, tiny dispatch, 256-byte read, submit + wait, per round trip".into(), unit: "us", stats: Stats::of(samples), ceiling: None, rate: false });
         ex.destroy_buffer(src).map_err(err)?;
         ex.destroy_buffer(dst).map_err(err)
     }
@@ -237,11 +257,17 @@ impl Bench<'_> {
         let push = [n as u32, 1u32];
         let mut per_kernel = Vec::new();
         let mut submit_cost = Vec::new();
+        let mut write_cost = Vec::new();
         for rep in 0..self.reps(10).max(3) + 1 {
+            let w = Instant::now();
             for (b, s) in buffers.iter().zip(&seeds) {
                 ex.submit(&[Op::Write { buffer: *b, offset: 0, data: bytes(s) }], PLAIN).map_err(err)?;
             }
+            let writes = w.elapsed().as_nanos() as f64 / width as f64 / 1e3;
             ex.wait_all().map_err(err)?;
+            if rep > 0 {
+                write_cost.push(writes);
+            }
             let start = Instant::now();
             let mut host = 0u128;
             for i in 0..count {
@@ -271,6 +297,7 @@ impl Bench<'_> {
         }
         self.rows.push(Row { name: "host cost of one asynchronous single-dispatch submit".into(), unit: "us", stats: Stats::of(submit_cost), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("{count} independent tiny submits then one wait, per kernel"), unit: "us", stats: Stats::of(per_kernel), ceiling: None, rate: false });
+        self.rows.push(Row { name: format!("host cost of one asynchronous {}-byte write", n * 4), unit: "us", stats: Stats::of(write_cost), ceiling: None, rate: false });
         for b in buffers {
             ex.destroy_buffer(b).map_err(err)?;
         }
