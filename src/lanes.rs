@@ -37,7 +37,7 @@ use parking_lot::MutexGuard;
 
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Queue, State, LANES};
-use crate::submit::{buffer_barrier, host_barrier, Op, Pending, Plan, Recording, SubmitFlags, Use};
+use crate::submit::{buffer_barrier, host_barrier, Op, Pending, Plan, Recording, Staged, SubmitFlags, Use};
 
 /// How `Executor::split_for` splits a submission: `ops[..head]` on the
 /// upload lane, `ops[head..tail]` on the compute queue, `ops[tail..]` on the
@@ -328,17 +328,13 @@ impl Executor {
             };
         }
 
-        let mut staging = Vec::new();
-        let write_base = self.stage_writes(st, ops, plan, &mut staging)?;
-        let read_base = self.alloc_staging(st, plan.read_bytes, crate::memory::BufferKind::Readback, &mut staging);
+        let Staged { buffers: staging, write_base, read_base } = self.stage(st, ops, plan)?;
         let ticket = st.last_ticket + 1;
-        let bundle = read_base.and_then(|read_base| {
-            let cb = self.take_command_buffer(st, lane)?;
+        let bundle = self.take_command_buffer(st, lane).and_then(|cb| {
             self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT)
                 .inspect_err(|_| st.recycle_command_buffer(lane, cb))
-                .map(|b| (read_base, b))
         });
-        let (read_base, mut bundle) = match bundle {
+        let mut bundle = match bundle {
             Ok(b) => b,
             Err(e) => {
                 self.free_staging(st, staging);
@@ -436,9 +432,11 @@ impl Executor {
     /// of its own (in that order, so they complete in that order); the last
     /// is returned, and covers the whole. The parts are ordered by the same
     /// buffer hazards as any submissions, and recorded under one hold of the
-    /// lock, so no other submission comes between them. An error after a part
-    /// was recorded (the device out of memory) breaks the executor, as an
-    /// error handing work to the queue does: no part of it runs.
+    /// lock, so no other submission comes between them. What the parts need
+    /// that can run out is obtained first (`split_parts`), so running out
+    /// changes nothing; an error after a part was recorded (a driver failing
+    /// to begin or end a command buffer) breaks the executor, as an error
+    /// handing work to the queue does: no part of it runs.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn submit_split(
         &self,
@@ -481,24 +479,48 @@ impl Executor {
             let mut plan = Plan::default();
             self.plan_into(st, part, &mut plan).map(|()| plan)
         };
+        let last = if tail < ops.len() { queue.lanes.len() } else { 0 };
+        // What can fail for want of memory is obtained before the first part is
+        // recorded, so that such a failure changes nothing: every part's plan,
+        // the middle's descriptor sets and staging, a command buffer per part.
+        let head_plan = plan_of(st, &ops[..head])?;
+        let mut plan = plan_of(st, &ops[head..tail])?;
+        let tail_plan = plan_of(st, &ops[tail..])?;
+        self.prepare_sets(st, &ops[head..tail], &mut plan)?;
+        // (Taken, then all returned: the transfer lanes may share one free list.)
+        let mut reserved = [(0, vk::CommandBuffer::null()); 3];
+        let mut taken = Ok(());
+        for (slot, lane) in reserved.iter_mut().zip([(head > 0).then_some(1), Some(0), (last > 0).then_some(last)]) {
+            if let Some(lane) = lane {
+                match self.take_command_buffer(st, lane) {
+                    Ok(cb) => *slot = (lane, cb),
+                    Err(e) => {
+                        taken = Err(e);
+                        break;
+                    }
+                }
+            }
+        }
+        for (lane, cb) in reserved.into_iter().filter(|&(_, cb)| cb != vk::CommandBuffer::null()) {
+            st.recycle_command_buffer(lane, cb);
+        }
+        taken?;
+        let staged = self.stage(st, &ops[head..tail], &plan)?;
         if head > 0 {
-            let plan = plan_of(st, &ops[..head])?;
             // Compute work the upload follows is closed first, so that it is
             // handed to its queue before the upload that waits for it.
-            let deps = self.cross_lane_deps(st, &plan.uses, 1);
-            if st.open.as_ref().is_some_and(|o| o.first_ticket <= deps[0]) {
-                queue.close_bundle(st)?;
+            let deps = self.cross_lane_deps(st, &head_plan.uses, 1);
+            let closed = if st.open.as_ref().is_some_and(|o| o.first_ticket <= deps[0]) { queue.close_bundle(st) } else { Ok(()) };
+            if let Err(e) = closed.and_then(|()| self.record_transfer(st, 1, &ops[..head], flags, &head_plan, barriers)) {
+                self.free_staging(st, staged.buffers);
+                return Err(e);
             }
-            self.record_transfer(st, 1, &ops[..head], flags, &plan, barriers)?;
         }
-        let plan = plan_of(st, &ops[head..tail])?;
-        let close = tail < ops.len();
-        let ticket = self.submit_compute(st, &ops[head..tail], flags, barriers, None, plan, close)?;
-        if !close {
+        let ticket = self.submit_compute(st, &ops[head..tail], flags, barriers, None, plan, last > 0, Some(staged))?;
+        if last == 0 {
             return Ok(ticket);
         }
-        let plan = plan_of(st, &ops[tail..])?;
-        self.record_transfer(st, queue.lanes.len(), &ops[tail..], flags, &plan, barriers)
+        self.record_transfer(st, last, &ops[tail..], flags, &tail_plan, barriers)
     }
 
     /// `wait` with transfer lanes: wait until `ticket` and every ticket before

@@ -216,6 +216,14 @@ impl Use {
     }
 }
 
+/// Staging buffers of one submission (`Executor::stage`), and where its writes'
+/// and reads' regions start in them.
+pub(crate) struct Staged {
+    pub buffers: Vec<RawBuffer>,
+    pub write_base: Option<usize>,
+    pub read_base: Option<usize>,
+}
+
 /// Accesses since the last barrier in the command buffer being recorded: which
 /// buffers were read and which written. A hash map (keyed by the raw handle, with
 /// a multiplicative hash: handles are distinct integers) keeps a bundle of a
@@ -683,13 +691,29 @@ impl Executor {
         if let Some(split) = split {
             return self.submit_split(st, ops, flags, barriers, plan, split);
         }
-        self.submit_compute(&mut st, ops, flags, barriers, origin, plan, false)
+        self.submit_compute(&mut st, ops, flags, barriers, origin, plan, false, None)
+    }
+
+    /// Transfer-lane work that a compute submission of `plan` must follow: its
+    /// bundle waits for it. A bundle that already holds submissions is closed
+    /// first, so that they do not wait too (dependencies point at bundles closed
+    /// earlier).
+    fn close_before_waits(&self, st: &mut State, plan: &Plan) -> Result<()> {
+        let waits = self.cross_lane_deps(st, &plan.uses, 0);
+        if waits.iter().any(|&w| w > 0)
+            && st.open.as_ref().is_some_and(|b| b.submissions > 0 && waits.iter().zip(&b.waits).any(|(w, o)| w > o))
+        {
+            self.queue.close_bundle(st)?;
+        }
+        Ok(())
     }
 
     /// The compute-queue part of `submit_inner`: record `ops` (planned as
     /// `plan`) into the open bundle. `close`: a later part of a split
     /// submission waits for this one, so its bundle is closed (queued for
     /// `Queue::drain`, which the caller does) instead of left open.
+    /// `staged`: the ops' staging, when the caller staged them already (a split
+    /// submission does, before recording its first part).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn submit_compute(
         &self,
@@ -700,37 +724,38 @@ impl Executor {
         origin: Option<&[usize]>,
         mut plan: Plan,
         close: bool,
+        staged: Option<Staged>,
     ) -> Result<u64> {
         let queue = &*self.queue;
-        self.prepare_sets(st, ops, &mut plan)?;
-        // Transfer-lane work this must follow: the bundle waits for it. A bundle
-        // that already holds submissions is closed first, so that they do not
-        // wait too (dependencies point at bundles closed earlier).
-        let waits = self.cross_lane_deps(st, &plan.uses, 0);
-        if waits.iter().any(|&w| w > 0)
-            && st.open.as_ref().is_some_and(|b| b.submissions > 0 && waits.iter().zip(&b.waits).any(|(w, o)| w > o))
-        {
-            queue.close_bundle(st)?;
-        }
         let timestamps = (flags.timestamps || flags.op_timestamps) && st.query_pool != vk::QueryPool::null();
         let op_timestamps = flags.op_timestamps && timestamps;
-        if op_timestamps && st.free_queries.len() < ops.len() + 1 {
-            bail!(
-                Unsupported,
-                "per-op timestamps for {} ops need {} query pairs; {} are free (the executor keeps max_in_flight pairs)",
-                ops.len(),
-                ops.len() + 1,
-                st.free_queries.len()
-            );
+        let ready = if op_timestamps && st.free_queries.len() < ops.len() + 1 {
+            Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "per-op timestamps for {} ops need {} query pairs; {} are free (the executor keeps max_in_flight pairs)",
+                    ops.len(),
+                    ops.len() + 1,
+                    st.free_queries.len()
+                ),
+            ))
+        } else {
+            self.prepare_sets(st, ops, &mut plan).and_then(|()| self.close_before_waits(st, &plan))
+        };
+        if let Err(e) = ready {
+            if let Some(staged) = staged {
+                self.free_staging(st, staged.buffers);
+            }
+            return Err(e);
         }
+        let waits = self.cross_lane_deps(st, &plan.uses, 0);
 
-        // Staging: one host-visible buffer for all writes, one for all reads.
-        let mut staging = Vec::new();
-        let write_base = self.stage_writes(st, ops, &plan, &mut staging)?;
-        let read_base = self.alloc_staging(st, plan.read_bytes, BufferKind::Readback, &mut staging);
+        let Staged { buffers: staging, write_base, read_base } = match staged {
+            Some(staged) => staged,
+            None => self.stage(st, ops, &plan)?,
+        };
         let ticket = st.last_ticket + 1;
-        let bundle = read_base.and_then(|read_base| self.open_bundle(st, ticket).map(|b| (read_base, b)));
-        let (read_base, mut bundle) = match bundle {
+        let mut bundle = match self.open_bundle(st, ticket) {
             Ok(b) => b,
             Err(e) => {
                 self.free_staging(st, staging);
@@ -1103,6 +1128,20 @@ impl Executor {
             }
         }
         Ok(Some(index))
+    }
+
+    /// A submission's staging: one host-visible buffer holding every staged
+    /// write's bytes (copied in here), one for every staged read.
+    pub(crate) fn stage(&self, st: &mut State, ops: &[Op<'_>], plan: &Plan) -> Result<Staged> {
+        let mut buffers = Vec::new();
+        let write_base = self.stage_writes(st, ops, plan, &mut buffers)?;
+        match self.alloc_staging(st, plan.read_bytes, BufferKind::Readback, &mut buffers) {
+            Ok(read_base) => Ok(Staged { buffers, write_base, read_base }),
+            Err(e) => {
+                self.free_staging(st, buffers);
+                Err(e)
+            }
+        }
     }
 
     pub(crate) fn free_staging(&self, st: &mut State, staging: Vec<RawBuffer>) {

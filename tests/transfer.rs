@@ -144,6 +144,26 @@ fn one_submission_per_chunk_is_split_across_the_lanes() {
     assert_eq_all(&output.u32s()[..n], &lcg_reference(&want[..n], iters), "kernel and download");
     assert_eq!(ex.stats().split_submissions - s.split_submissions, 2);
 
+    // A compute part with staged transfers of its own (ordinary host memory):
+    // staged before the upload part is recorded, read back with the kernels.
+    let c = buffer(&ex, n * 4);
+    let extra = Rng::new(23).u32s(n);
+    let mut extra_back = vec![0u32; n];
+    let split_before = ex.stats().split_submissions;
+    let (only_b, only_c) = ([b], [c]);
+    let ops = [
+        Op::Write { buffer: b, offset: 0, data: input.source(2 * n, n) },
+        Op::Write { buffer: c, offset: 0, data: bytes(&extra) },
+        lcg_dispatch(k, &only_b, &p, n),
+        lcg_dispatch(k, &only_c, &p, n),
+        read_op(c, 0, &mut extra_back),
+        Op::Read { buffer: b, offset: 0, dst: output.destination(2 * n, n) },
+    ];
+    ex.wait(ex.submit(&ops, PLAIN).unwrap(), u64::MAX).unwrap();
+    assert_eq!(ex.stats().split_submissions, split_before + 1, "split around its staged middle");
+    assert_eq_all(&output.u32s()[2 * n..3 * n], &want[2 * n..3 * n], "the registered upload's chunk");
+    assert_eq_all(&extra_back, &lcg_reference(&extra, iters), "the staged write and read in the middle");
+
     // With timestamps the submission stays whole (its span is the whole).
     let whole = ex.stats();
     let timed = gpuasync::SubmitFlags { timestamps: true, ..PLAIN };
