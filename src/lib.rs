@@ -22,6 +22,29 @@ mod trace;
 
 pub mod ffi;
 
+/// Failures injected by tests (debug builds only): paths that run out of
+/// memory only on a full device are exercised on any.
+#[cfg(debug_assertions)]
+#[doc(hidden)]
+pub mod testing {
+    use std::cell::Cell;
+
+    thread_local! {
+        static FAIL_STAGING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// The next staging allocation (of a submission, or a part of one, that
+    /// stages any bytes) made on this thread fails as if device memory were
+    /// exhausted.
+    pub fn fail_next_staging() {
+        FAIL_STAGING.with(|f| f.set(true));
+    }
+
+    pub(crate) fn staging_fails() -> bool {
+        FAIL_STAGING.with(|f| f.replace(false))
+    }
+}
+
 pub use batch::{BatchId, PushUpdate};
 pub use builtin::{parse_gemm_tile, Builtin, BuiltinKind, DType, GemmTile, Operand};
 pub use device::{list_devices, DeviceInfo, DeviceType};

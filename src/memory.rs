@@ -215,11 +215,15 @@ const PARALLEL_COPY_BYTES: usize = 16 << 20;
 /// uninitialized) and must not overlap `src` or be accessed by anyone else
 /// during the call.
 pub(crate) unsafe fn parallel_copy(dst: *mut u8, src: &[u8]) {
-    // Asked once: available_parallelism reads /proc and cgroup files on every
-    // call (tens of microseconds), which a small write must not pay.
-    static THREADS: once_cell::sync::Lazy<usize> =
-        once_cell::sync::Lazy::new(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8));
-    let threads = if src.len() < PARALLEL_COPY_BYTES { 1 } else { *THREADS };
+    // Asked only for large copies: available_parallelism reads /proc and cgroup
+    // files (~15 us), which a small write must not pay. It is asked each time
+    // because it follows the calling thread's affinity (an MPI rank pinned to
+    // one core copies on one thread).
+    let threads = if src.len() < PARALLEL_COPY_BYTES {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+    };
     if threads < 2 {
         // SAFETY: the caller's contract.
         unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };

@@ -122,6 +122,9 @@ pub(crate) struct Pending {
 /// A bundle goes to the queue when it holds this many submissions.
 const MAX_BUNDLE_SUBMISSIONS: u32 = 256;
 
+/// A closed bundle's hazard map is kept for the next one up to this capacity.
+const MAX_SPARE_HAZARDS: usize = 1024;
+
 /// A command buffer of one or more submissions, open for recording or handed to
 /// the queue; what its completion releases.
 pub(crate) struct Bundle {
@@ -396,10 +399,13 @@ impl Queue {
     pub(crate) fn close_bundle(&self, st: &mut State) -> Result<()> {
         let Some(mut bundle) = st.open.take() else { return Ok(()) };
         let cb = bundle.command_buffer;
-        // Closed bundles record nothing more: their hazard map serves the next.
+        // Closed bundles record nothing more: their hazard map serves the next,
+        // unless it grew large (clearing it at every barrier costs its capacity).
         let mut hazards = std::mem::take(&mut bundle.hazards);
-        hazards.clear();
-        st.spare_hazards = hazards;
+        if hazards.touched.capacity() <= MAX_SPARE_HAZARDS {
+            hazards.clear();
+            st.spare_hazards = hazards;
+        }
         if bundle.host_reads {
             host_barrier(&self.device, cb, 0);
         }
@@ -712,8 +718,9 @@ impl Executor {
     /// `plan`) into the open bundle. `close`: a later part of a split
     /// submission waits for this one, so its bundle is closed (queued for
     /// `Queue::drain`, which the caller does) instead of left open.
-    /// `staged`: the ops' staging, when the caller staged them already (a split
-    /// submission does, before recording its first part).
+    /// `prepared`: the ops' staging, when the caller staged them and found
+    /// their descriptor sets (`plan.sets`) already (a split submission does,
+    /// before recording its first part).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn submit_compute(
         &self,
@@ -724,7 +731,7 @@ impl Executor {
         origin: Option<&[usize]>,
         mut plan: Plan,
         close: bool,
-        staged: Option<Staged>,
+        prepared: Option<Staged>,
     ) -> Result<u64> {
         let queue = &*self.queue;
         let timestamps = (flags.timestamps || flags.op_timestamps) && st.query_pool != vk::QueryPool::null();
@@ -739,18 +746,20 @@ impl Executor {
                     st.free_queries.len()
                 ),
             ))
+        } else if prepared.is_some() {
+            self.close_before_waits(st, &plan)
         } else {
             self.prepare_sets(st, ops, &mut plan).and_then(|()| self.close_before_waits(st, &plan))
         };
         if let Err(e) = ready {
-            if let Some(staged) = staged {
+            if let Some(staged) = prepared {
                 self.free_staging(st, staged.buffers);
             }
             return Err(e);
         }
         let waits = self.cross_lane_deps(st, &plan.uses, 0);
 
-        let Staged { buffers: staging, write_base, read_base } = match staged {
+        let Staged { buffers: staging, write_base, read_base } = match prepared {
             Some(staged) => staged,
             None => self.stage(st, ops, &plan)?,
         };
@@ -1133,6 +1142,10 @@ impl Executor {
     /// A submission's staging: one host-visible buffer holding every staged
     /// write's bytes (copied in here), one for every staged read.
     pub(crate) fn stage(&self, st: &mut State, ops: &[Op<'_>], plan: &Plan) -> Result<Staged> {
+        #[cfg(debug_assertions)]
+        if plan.write_bytes + plan.read_bytes > 0 && crate::testing::staging_fails() {
+            bail!(OutOfDeviceMemory, "staging: device memory exhausted (injected by a test)");
+        }
         let mut buffers = Vec::new();
         let write_base = self.stage_writes(st, ops, plan, &mut buffers)?;
         match self.alloc_staging(st, plan.read_bytes, BufferKind::Readback, &mut buffers) {

@@ -180,6 +180,66 @@ fn one_submission_per_chunk_is_split_across_the_lanes() {
     assert_clean(&ex);
 }
 
+/// Running out of memory while a split submission is prepared (here its
+/// compute part's staging, failed on purpose) changes nothing: no part is
+/// recorded, no ticket taken, nothing lands in the caller's memory, and the
+/// executor goes on (it used to be broken when the upload part had been
+/// recorded first).
+#[cfg(debug_assertions)]
+#[test]
+fn a_split_submission_that_runs_out_of_memory_changes_nothing() {
+    let (n, iters) = (4096usize, 13u32);
+    let (mut input, mut output) = (host_memory(n * 4), host_memory(n * 4));
+    let ex = lanes_executor();
+    register(&ex, &input);
+    register(&ex, &output);
+    let k = kernel(&ex, "lcg");
+    let mut rng = Rng::new(24);
+    let data = rng.u32s(n);
+    let extra = rng.u32s(n);
+    input.u32s()[..n].copy_from_slice(&data);
+    let sentinel = rng.u32s(n);
+    output.u32s()[..n].copy_from_slice(&sentinel);
+    let (b, c) = (buffer(&ex, n * 4), buffer(&ex, n * 4));
+    let p = LcgParams { n: n as u32, iterations: iters };
+    let (only_b, only_c) = ([b], [c]);
+    let mut extra_back = vec![0u32; n];
+    let before = ex.stats();
+    {
+        let ops = [
+            Op::Write { buffer: b, offset: 0, data: input.source(0, n) },
+            Op::Write { buffer: c, offset: 0, data: bytes(&extra) },
+            lcg_dispatch(k, &only_b, &p, n),
+            lcg_dispatch(k, &only_c, &p, n),
+            read_op(c, 0, &mut extra_back),
+            Op::Read { buffer: b, offset: 0, dst: output.destination(0, n) },
+        ];
+        gpuasync::testing::fail_next_staging();
+        expect_err(ex.submit(&ops, PLAIN), gpuasync::ErrorKind::OutOfDeviceMemory);
+    }
+    ex.wait_all().unwrap();
+    let after = ex.stats();
+    assert_eq!((after.submissions, after.split_submissions, after.transfer_submissions),
+        (before.submissions, before.split_submissions, before.transfer_submissions), "no part was made");
+    assert_eq_all(&output.u32s()[..n], &sentinel, "the registered output is untouched");
+    assert!(extra_back.iter().all(|&x| x == 0), "the staged read delivered nothing");
+
+    // The same submission now goes through, split, with every element right.
+    let ops = [
+        Op::Write { buffer: b, offset: 0, data: input.source(0, n) },
+        Op::Write { buffer: c, offset: 0, data: bytes(&extra) },
+        lcg_dispatch(k, &only_b, &p, n),
+        lcg_dispatch(k, &only_c, &p, n),
+        read_op(c, 0, &mut extra_back),
+        Op::Read { buffer: b, offset: 0, dst: output.destination(0, n) },
+    ];
+    ex.wait(ex.submit(&ops, PLAIN).unwrap(), u64::MAX).unwrap();
+    assert_eq!(ex.stats().split_submissions, before.split_submissions + 1);
+    assert_eq_all(&output.u32s()[..n], &lcg_reference(&data, iters), "the registered chunk");
+    assert_eq_all(&extra_back, &lcg_reference(&extra, iters), "the staged middle");
+    assert_clean(&ex);
+}
+
 /// At the in-flight bound a split submission waits for room for all its
 /// parts rather than giving up the split: with a bound of 3 (one split
 /// submission's tickets) every chunk still splits, and every element is right.
