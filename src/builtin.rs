@@ -848,7 +848,7 @@ impl Executor {
             let needs = if dtype == DType::BF16 { "VK_KHR_cooperative_matrix and VK_KHR_shader_bfloat16" } else { "VK_KHR_cooperative_matrix" };
             bail!(
                 Unsupported,
-                "Gemm: {dtype:?} inputs need cooperative matrices ({needs}, with the 16 x 8 x 16 shape, f32 accumulation and subgroups of exactly 32); {} offers none",
+                "Gemm: {dtype:?} inputs need cooperative matrices ({needs}, with the 16 x 8 x 16 shape, f32 accumulation and subgroups of exactly 32); {} lists no such shape",
                 self.info.name
             );
         }
