@@ -840,7 +840,7 @@ impl Executor {
         if withheld {
             bail!(
                 Unsupported,
-                "Gemm: {dtype:?} inputs: {} offers cooperative matrices, but gpuasync's kernel for them has not yet been run on hardware; set GPUASYNC_COOPERATIVE_MATRIX=1 to use it",
+                "Gemm: {dtype:?} inputs: {} offers cooperative matrices, but gpuasync's kernel for them is off by default until it has been measured fast on hardware (docs/kernels.md); set GPUASYNC_COOPERATIVE_MATRIX=1 to use it",
                 self.info.name
             );
         }
