@@ -79,8 +79,9 @@ pub struct ExecutorDesc {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CooperativeMatrix {
     /// The device's cooperative matrices where it has them, once the kernel
-    /// has run on hardware; until then, only with `GPUASYNC_COOPERATIVE_MATRIX=1`
-    /// (otherwise the GEMM is `Unsupported` and the device is created as before).
+    /// has been measured fast on hardware; until then, only with
+    /// `GPUASYNC_COOPERATIVE_MATRIX=1` (otherwise the GEMM is `Unsupported`
+    /// and the device is created as before).
     #[default]
     Auto,
     /// The device's cooperative matrices where it has them.
@@ -458,8 +459,8 @@ impl Executor {
         let mut coop = instance.cooperative_matrix_support(physical);
         match coop_mode {
             CooperativeMatrix::On => {}
-            // Auto is off until the kernel has run on hardware: it has passed
-            // SPIR-V validation, reflection and the emulated tests only
+            // Auto is off until the kernel has been measured fast on hardware:
+            // its first H100 run was correct but slow, and bf16 has not run
             // (docs/kernels.md); the device is then created exactly as before.
             CooperativeMatrix::Auto => coop = device::CoopSupport { f16: false, bf16: false, withheld: (coop.f16, coop.bf16), ..coop },
             CooperativeMatrix::Off => coop = device::CoopSupport { f16: false, bf16: false, ..coop },
