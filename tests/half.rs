@@ -550,3 +550,51 @@ fn gemm_f16_emulated_matches_an_f64_reference() {
 fn gemm_bf16_emulated_matches_an_f64_reference() {
     gemm_16bit(emulating(), DType::BF16, false, assert_clean);
 }
+
+/// The 16-bit GEMM keeps its matrices in registers: in no shipped module does
+/// a function-memory variable hold an array of cooperative matrices. Such an
+/// array, indexed at run time by a loop that did not unroll, is what made the
+/// NVIDIA compiler keep every invocation's 64 accumulator floats in local
+/// memory (256 bytes of it, 31 TFLOP/s on an H100; docs/kernels.md, tuning
+/// log); glslc's optimizer turns the arrays into plain values only where every
+/// loop over them unrolls.
+#[test]
+fn gemm_coop_modules_keep_their_matrices_out_of_memory() {
+    const OP_TYPE_ARRAY: u32 = 28;
+    const OP_TYPE_POINTER: u32 = 32;
+    const OP_VARIABLE: u32 = 59;
+    const OP_TYPE_COOPERATIVE_MATRIX_KHR: u32 = 4456;
+    const STORAGE_FUNCTION: u32 = 7;
+    for module in ["f16_nn", "f16_nt", "f16_tn", "f16_tt", "bf16_nn", "bf16_nt", "bf16_tn", "bf16_tt"] {
+        let words = spirv(&format!("gemm_coop_{module}"));
+        // Ids of cooperative-matrix types, of arrays (of arrays) of them, of
+        // function-memory pointers to such arrays; variables of those pointers.
+        // (A variable of one matrix is a value the compiler keeps in registers.)
+        let mut matrices = std::collections::HashSet::new();
+        let mut arrays = std::collections::HashSet::new();
+        let mut pointers = std::collections::HashSet::new();
+        let mut at = 5;
+        while at < words.len() {
+            let count = (words[at] >> 16) as usize;
+            assert!(count > 0 && at + count <= words.len(), "{module}: malformed at word {at}");
+            let ins = &words[at..at + count];
+            match ins[0] & 0xffff {
+                OP_TYPE_COOPERATIVE_MATRIX_KHR => {
+                    matrices.insert(ins[1]);
+                }
+                OP_TYPE_ARRAY if matrices.contains(&ins[2]) || arrays.contains(&ins[2]) => {
+                    arrays.insert(ins[1]);
+                }
+                OP_TYPE_POINTER if ins[2] == STORAGE_FUNCTION && arrays.contains(&ins[3]) => {
+                    pointers.insert(ins[1]);
+                }
+                OP_VARIABLE if pointers.contains(&ins[1]) => {
+                    panic!("{module}: variable %{} is an array of cooperative matrices in function memory", ins[2]);
+                }
+                _ => {}
+            }
+            at += count;
+        }
+        assert!(!matrices.is_empty(), "{module}: no cooperative-matrix types found");
+    }
+}
