@@ -204,19 +204,21 @@ fn a_split_submission_that_runs_out_of_memory_changes_nothing() {
     let p = LcgParams { n: n as u32, iterations: iters };
     let (only_b, only_c) = ([b], [c]);
     let mut extra_back = vec![0u32; n];
-    let before = ex.stats();
-    {
-        let ops = [
+    // A registered upload, a staged write, the kernels, a staged read, a
+    // registered download: split in three, with staging in the middle part.
+    let ops = |back: &mut [u32], output: &Aligned| {
+        [
             Op::Write { buffer: b, offset: 0, data: input.source(0, n) },
             Op::Write { buffer: c, offset: 0, data: bytes(&extra) },
             lcg_dispatch(k, &only_b, &p, n),
             lcg_dispatch(k, &only_c, &p, n),
-            read_op(c, 0, &mut extra_back),
+            read_op(c, 0, back),
             Op::Read { buffer: b, offset: 0, dst: output.destination(0, n) },
-        ];
-        gpuasync::testing::fail_next_staging();
-        expect_err(ex.submit(&ops, PLAIN), gpuasync::ErrorKind::OutOfDeviceMemory);
-    }
+        ]
+    };
+    let before = ex.stats();
+    gpuasync::testing::fail_next_staging();
+    expect_err(ex.submit(&ops(&mut extra_back, &output), PLAIN), gpuasync::ErrorKind::OutOfDeviceMemory);
     ex.wait_all().unwrap();
     let after = ex.stats();
     assert_eq!((after.submissions, after.split_submissions, after.transfer_submissions),
@@ -225,15 +227,7 @@ fn a_split_submission_that_runs_out_of_memory_changes_nothing() {
     assert!(extra_back.iter().all(|&x| x == 0), "the staged read delivered nothing");
 
     // The same submission now goes through, split, with every element right.
-    let ops = [
-        Op::Write { buffer: b, offset: 0, data: input.source(0, n) },
-        Op::Write { buffer: c, offset: 0, data: bytes(&extra) },
-        lcg_dispatch(k, &only_b, &p, n),
-        lcg_dispatch(k, &only_c, &p, n),
-        read_op(c, 0, &mut extra_back),
-        Op::Read { buffer: b, offset: 0, dst: output.destination(0, n) },
-    ];
-    ex.wait(ex.submit(&ops, PLAIN).unwrap(), u64::MAX).unwrap();
+    ex.wait(ex.submit(&ops(&mut extra_back, &output), PLAIN).unwrap(), u64::MAX).unwrap();
     assert_eq!(ex.stats().split_submissions, before.split_submissions + 1);
     assert_eq_all(&output.u32s()[..n], &lcg_reference(&data, iters), "the registered chunk");
     assert_eq_all(&extra_back, &lcg_reference(&extra, iters), "the staged middle");
