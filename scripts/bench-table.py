@@ -2,7 +2,8 @@
 """Turn gpuasync-bench JSON runs and the CUDA anchors' output into the Markdown
 table of docs/benchmarks.md.
 
-    scripts/bench-table.py OUTDIR      (OUTDIR from scripts/gpu-run.sh bench: bench-*.json,
+    scripts/bench-table.py OUTDIR      (OUTDIR from scripts/gpu-run.sh bench: bench-*.json and
+                                        anchors.txt, or, from runs before 2026-12-07,
                                         launch_anchor.txt, cuda_anchor.txt, anchor_extra.txt)
 
 Each gpuasync figure is the median over the runs of each run's median; min and
@@ -33,6 +34,11 @@ def anchor(path, pattern):
 
 
 la, ca, xa = f"{out}/launch_anchor.txt", f"{out}/cuda_anchor.txt", f"{out}/anchor_extra.txt"
+try:
+    open(f"{out}/anchors.txt").close()
+    la = ca = xa = f"{out}/anchors.txt"  # the three anchors' output in one file
+except OSError:
+    pass
 cuda = {
     "sync": anchor(la, r"launch \+ stream sync each"),
     "all": anchor(la, r"launch all, sync once"),

@@ -12,6 +12,9 @@
 #                              in .gl/var), and cuBLAS fp16/bf16 beside it.
 # Run there as:  source .gl/gpu-env.sh; scripts/gpu-run.sh bench
 # after building here and copying binaries into .gl/bin (scripts/gpu-prepare.sh).
+# At most 8 files come back from $OUT (../shared/device/README.md), so each
+# part appends its text to one log, $OUT/PART.log, the CUDA anchors' output to
+# $OUT/anchors.txt, and writes only the JSON files and clocks.csv beside them.
 set -uo pipefail
 part=${1:-bench}
 out=${OUT:-/tmp/gpuasync-out}
@@ -23,7 +26,7 @@ mkdir -p "$out"
     date -u
     nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv
     vulkaninfo --summary 2>/dev/null | grep -E "deviceName|driverVersion|apiVersion" | head -3
-} 2>&1 | tee "$out/machine-$part.txt"
+} 2>&1 | tee "$out/$part.log"
 
 if [ "$part" = tests ]; then
     # Tests read kernels from the path they were built at.
@@ -34,11 +37,11 @@ if [ "$part" = tests ]; then
         # test (copy engines), the cooperative-matrix GEMM tests.
         extra=""; case "$t" in .gl/bin/test-transfer | .gl/bin/test-half) extra=--include-ignored ;; esac
         GPUASYNC_VALIDATION=1 timeout 300 "$t" --test-threads=1 $extra 2>&1 | tail -25
-    done 2>&1 | tee "$out/tests.txt"
-    .gl/bin/demo spirv/saxpy.spv 2>&1 | tee "$out/demo.txt"
+    done 2>&1 | tee -a "$out/$part.log"
+    .gl/bin/demo spirv/saxpy.spv 2>&1 | tee -a "$out/$part.log"
     # The pipeline example (upload / compute / download chunks) with a trace, for
     # the picture in docs/benchmarks.md (scripts/trace-svg.py renders it).
-    GPUASYNC_TRACE="$out/trace-pipeline.json" .gl/bin/pipeline spirv/lcg.spv 16 4194304 3 2>&1 | tee "$out/pipeline.txt"
+    GPUASYNC_TRACE="$out/trace-pipeline.json" .gl/bin/pipeline spirv/lcg.spv 16 4194304 3 2>&1 | tee -a "$out/$part.log"
     exit 0
 fi
 
@@ -53,10 +56,10 @@ if [ "$part" = coop ]; then
     # The GPU tests (the real kernel against an f64 reference) and the
     # conversions; the emulated kernel's tests are lavapipe's.
     GPUASYNC_VALIDATION=1 timeout 300 .gl/bin/test-half --include-ignored --test-threads=1 \
-        gemm_f16_matches gemm_bf16_matches convert widen 2>&1 | tail -40 | tee "$out/tests-half.txt"
+        gemm_f16_matches gemm_bf16_matches convert widen 2>&1 | grep -v '^    "Validation' | tail -60 | tee -a "$out/$part.log"
     GPUASYNC_COOPERATIVE_MATRIX=1 GPUASYNC_PIPELINE_STATS=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 \
-        --json "$out/gemm16.json" 2>&1 | grep -v '^\[bench\]' | tee "$out/gemm16.txt"
-    timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee "$out/anchor_extra.txt"
+        --json "$out/gemm16.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$out/$part.log"
+    timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee -a "$out/anchors.txt"
     # Tuning variants (scripts/gemm16-variants.sh .gl/var, see gpu-prepare.sh):
     # each checked against the f64 reference on the device, then timed.
     for dir in .gl/var/*/; do
@@ -64,10 +67,10 @@ if [ "$part" = coop ]; then
         v=$(basename "$dir")
         echo "== variant $v"
         GPUASYNC_BUILTIN_DIR=$dir GPUASYNC_VALIDATION=1 timeout 200 .gl/bin/test-half --include-ignored --test-threads=1 \
-            gemm_f16_matches gemm_bf16_matches 2>&1 | tail -8
+            gemm_f16_matches gemm_bf16_matches 2>&1 | grep -v '^    "Validation' | tail -8
         GPUASYNC_BUILTIN_DIR=$dir GPUASYNC_COOPERATIVE_MATRIX=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 \
             --json "$out/gemm16-$v.json" 2>&1 | grep -v '^\[bench\]'
-    done 2>&1 | tee "$out/gemm16-variants.txt"
+    done 2>&1 | tee -a "$out/$part.log"
     kill $smi 2>/dev/null
     exit 0
 fi
@@ -82,13 +85,13 @@ for run in 1 2 3; do
     else
         timeout 200 .gl/bin/gpuasync-bench --json "$out/bench-$run.json"
     fi
-done 2>&1 | grep -v '^\[bench\]' | tee "$out/bench.txt"
-# The cooperative-matrix GEMM is off by default until it has run on hardware
+done 2>&1 | grep -v '^\[bench\]' | tee -a "$out/$part.log"
+# The cooperative-matrix GEMM is off by default until it has been measured fast
 # (docs/kernels.md): timed in a run of its own, so that a failure there (it
 # enables two more device extensions) cannot cost the runs above.
 GPUASYNC_COOPERATIVE_MATRIX=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 --json "$out/gemm16.json" 2>&1 \
-    | grep -v '^\[bench\]' | tee "$out/gemm16.txt"
+    | grep -v '^\[bench\]' | tee -a "$out/$part.log"
 kill $smi 2>/dev/null
-timeout 240 python3 .gl/anchors/cuda_anchor.py 2>&1 | tee "$out/cuda_anchor.txt"
-nvcc -O2 -arch=sm_90 -o /tmp/la .gl/anchors/launch_anchor.cu && timeout 120 /tmp/la 2>&1 | tee "$out/launch_anchor.txt"
-timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee "$out/anchor_extra.txt"
+timeout 240 python3 .gl/anchors/cuda_anchor.py 2>&1 | tee -a "$out/anchors.txt"
+nvcc -O2 -arch=sm_90 -o /tmp/la .gl/anchors/launch_anchor.cu && timeout 120 /tmp/la 2>&1 | tee -a "$out/anchors.txt"
+timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee -a "$out/anchors.txt"
