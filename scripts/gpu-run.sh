@@ -9,7 +9,12 @@
 #                              demo and the traced pipeline example;
 #   scripts/gpu-run.sh coop    the 16-bit GEMM alone, short: its GPU tests, one
 #                              benchmark run of it (and of each tuning variant
-#                              in .gl/var), and cuBLAS fp16/bf16 beside it.
+#                              in .gl/var), and cuBLAS fp16/bf16 beside it;
+#   scripts/gpu-run.sh check   what the last sessions left unmeasured, in about
+#                              5 minutes: the 16-bit GEMM (benchmark, cuBLAS,
+#                              GPU tests), then the transfers and the pipeline
+#                              on copy queues (auto) and on compute-family
+#                              queues (shared), then the host-side rows.
 # Run there as:  source .gl/gpu-env.sh; scripts/gpu-run.sh bench
 # after building here and copying binaries into .gl/bin (scripts/gpu-prepare.sh).
 # At most 8 files come back from $OUT (../shared/device/README.md), so each
@@ -51,6 +56,24 @@ fi
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active \
     --format=csv -lms 200 > "$out/clocks.csv" 2>&1 &
 smi=$!
+if [ "$part" = check ]; then
+    [ -e /work/main ] || { mkdir -p /work && ln -s "$PWD" /work/main; }
+    log=$out/$part.log
+    GPUASYNC_COOPERATIVE_MATRIX=1 GPUASYNC_PIPELINE_STATS=1 timeout 100 .gl/bin/gpuasync-bench --only gemm16 \
+        --json "$out/gemm16.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$log"
+    timeout 80 python3 scripts/anchor-extra.py 2>&1 | tee -a "$out/anchors.txt"
+    GPUASYNC_VALIDATION=1 timeout 90 .gl/bin/test-half --include-ignored --test-threads=1 \
+        gemm_f16_matches gemm_bf16_matches 2>&1 | grep -v '^    "Validation' | tail -40 | tee -a "$log"
+    for q in auto shared; do
+        echo "== GPUASYNC_TRANSFER_QUEUE=$q" | tee -a "$log"
+        GPUASYNC_TRANSFER_QUEUE=$q timeout 90 .gl/bin/gpuasync-bench --only transfers,pipeline \
+            --json "$out/xfer-$q.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$log"
+    done
+    timeout 60 .gl/bin/gpuasync-bench --only round_trip,streamed --json "$out/host.json" 2>&1 \
+        | grep -v '^\[bench\]' | tee -a "$log"
+    kill $smi 2>/dev/null
+    exit 0
+fi
 if [ "$part" = coop ]; then
     [ -e /work/main ] || { mkdir -p /work && ln -s "$PWD" /work/main; }
     # The GPU tests (the real kernel against an f64 reference) and the
