@@ -1092,6 +1092,8 @@ impl Executor {
         // bundle holding `ticket`. (The same moment; and the validation layer of
         // Vulkan SDK 1.3.239 times out when a wait names a value no submission
         // signals exactly.)
+        #[cfg(debug_assertions)]
+        crate::testing::run_wait_lookup_hook();
         let signal = {
             let st = self.queue.state.lock();
             if ticket <= self.queue.retired.load(Ordering::Acquire) {

@@ -22,8 +22,9 @@ mod trace;
 
 pub mod ffi;
 
-/// Failures injected by tests (debug builds only): paths that run out of
-/// memory only on a full device are exercised on any.
+/// Hooks for tests (debug builds only): injected failures, so that paths that
+/// run out of memory only on a full device are exercised on any; and a look at
+/// the GPU's progress that changes nothing.
 #[cfg(debug_assertions)]
 #[doc(hidden)]
 pub mod testing {
@@ -31,6 +32,7 @@ pub mod testing {
 
     thread_local! {
         static FAIL_STAGING: Cell<bool> = const { Cell::new(false) };
+        static BEFORE_WAIT_LOOKUP: Cell<Option<Box<dyn FnOnce()>>> = const { Cell::new(None) };
     }
 
     /// The next staging allocation (of a submission, or a part of one, that
@@ -42,6 +44,26 @@ pub mod testing {
 
     pub(crate) fn staging_fails() -> bool {
         FAIL_STAGING.with(|f| f.replace(false))
+    }
+
+    /// The next `wait` on this thread (of the compute queue alone) runs `f` after
+    /// it has found its ticket not yet retired and before it looks the ticket's
+    /// bundle up: the moment another thread's poll may retire it.
+    pub fn before_next_wait_lookup(f: impl FnOnce() + 'static) {
+        BEFORE_WAIT_LOOKUP.with(|h| h.set(Some(Box::new(f))));
+    }
+
+    pub(crate) fn run_wait_lookup_hook() {
+        if let Some(f) = BEFORE_WAIT_LOOKUP.with(|h| h.take()) {
+            f();
+        }
+    }
+
+    /// Has the compute queue's timeline reached `ticket`? Unlike `poll`, this
+    /// retires nothing and flushes nothing, so a test can see that the GPU is
+    /// done with a ticket that the executor has not yet noticed.
+    pub fn timeline_reached(ex: &crate::Executor, ticket: u64) -> crate::Result<bool> {
+        Ok(ex.queue.progress()? >= ticket)
     }
 }
 

@@ -794,38 +794,44 @@ fn wait_on_a_ticket_inside_a_coalesced_batch() {
 /// A wait on a ticket that another thread retires at the same moment reports it
 /// complete (not TIMEOUT, and without waiting for later work). Found by review:
 /// the wait once picked the next bundle's signal when its own had just retired.
+/// The moment is made exact: the waiting thread stops (a debug-build hook) after
+/// it has found the ticket not retired, while the other thread's poll retires it.
 #[test]
 fn wait_races_a_poll_that_retires_the_ticket() {
     let ex = leak_on_panic(executor());
     let k = kernel(&ex, "lcg");
     let small = ex.create_buffer(256, gpuasync::BufferKind::HostVisible).unwrap();
-    let seen = ex.buffer_mapped_ptr(small).unwrap().cast::<u32>();
     let busy = buffer(&ex, LONG_N * 4);
     // A fortieth of the calibrated long kernel (~10 ms): still running when t1 is
-    // done; many rounds, since the race window is narrow.
+    // done, so that t1's wait has a later bundle it could wrongly pick.
     let p = LcgParams { n: LONG_N as u32, iterations: (long_iters(&ex) / 40).max(1) };
     let long = Op::Dispatch { kernel: k, buffers: &[busy], push_constants: push(&p), groups: groups(LONG_N, 64) };
-    for round in 1..=150u32 {
+    for round in 1..=20u32 {
         let t1 = ex.submit(&[Op::Fill { buffer: small, offset: 0, size: 256, value: round }], PLAIN).unwrap();
         let t2 = ex.submit(&[long], PLAIN).unwrap();
         let _ = ex.poll(t2).unwrap();
-        // Let the GPU finish t1 (not retired: nothing polls it) while t2 runs: the
-        // fill shows in the mapping, then a moment for the timeline signal.
+        // Let the GPU finish t1 (not retired: nothing polls it) while t2 runs.
         let start = std::time::Instant::now();
-        // SAFETY: the mapping holds 64 u32s; the GPU writes them (volatile read).
-        while unsafe { seen.read_volatile() } != round {
-            assert!(start.elapsed().as_secs() < 30, "round {round}: the fill never landed");
+        while !gpuasync::testing::timeline_reached(&ex, t1).unwrap() {
+            assert!(start.elapsed().as_secs() < 30, "round {round}: t1 never completed");
             std::hint::spin_loop();
         }
-        std::thread::sleep(std::time::Duration::from_micros(200));
-        let start_line = std::sync::Barrier::new(2);
+        let go = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let done = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let ex: &gpuasync::Executor = &ex;
         std::thread::scope(|s| {
-            let a = s.spawn(|| {
-                start_line.wait();
-                ex.poll(t1).unwrap()
+            let (go_a, done_a) = (go.clone(), done.clone());
+            let a = s.spawn(move || {
+                go_a.wait();
+                let polled = ex.poll(t1).unwrap();
+                done_a.wait();
+                polled
             });
-            let b = s.spawn(|| {
-                start_line.wait();
+            let b = s.spawn(move || {
+                gpuasync::testing::before_next_wait_lookup(move || {
+                    go.wait();
+                    done.wait();
+                });
                 ex.wait(t1, 0).unwrap()
             });
             assert!(a.join().unwrap(), "round {round}: poll of a completed ticket");
