@@ -796,6 +796,7 @@ fn wait_on_a_ticket_inside_a_coalesced_batch() {
 /// the wait once picked the next bundle's signal when its own had just retired.
 /// The moment is made exact: the waiting thread stops (a debug-build hook) after
 /// it has found the ticket not retired, while the other thread's poll retires it.
+#[cfg(debug_assertions)]
 #[test]
 fn wait_races_a_poll_that_retires_the_ticket() {
     let ex = leak_on_panic(executor());
@@ -828,14 +829,26 @@ fn wait_races_a_poll_that_retires_the_ticket() {
                 polled
             });
             let b = s.spawn(move || {
+                let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let (go_b, done_b, ran_b) = (go.clone(), done.clone(), ran.clone());
                 gpuasync::testing::before_next_wait_lookup(move || {
+                    ran_b.store(true, std::sync::atomic::Ordering::SeqCst);
+                    go_b.wait();
+                    done_b.wait();
+                });
+                let waited = ex.wait(t1, 0).unwrap();
+                let ran = ran.load(std::sync::atomic::Ordering::SeqCst);
+                if !ran {
+                    // Release the polling thread, then fail below.
                     go.wait();
                     done.wait();
-                });
-                ex.wait(t1, 0).unwrap()
+                }
+                (waited, ran)
             });
             assert!(a.join().unwrap(), "round {round}: poll of a completed ticket");
-            assert!(b.join().unwrap(), "round {round}: wait(0) of a completed ticket timed out");
+            let (waited, ran) = b.join().unwrap();
+            assert!(ran, "the wait never reached its bundle lookup (this test needs the compute queue alone)");
+            assert!(waited, "round {round}: wait(0) of a completed ticket timed out");
         });
         assert!(ex.wait(t2, u64::MAX).unwrap());
     }
