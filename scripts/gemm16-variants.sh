@@ -6,10 +6,12 @@
 # built-in GEMM use them (docs/kernels.md). Not part of the shipped modules.
 #   bk64   BK = 64 (-DKSTEP=64)
 #   db     two shared tiles per matrix, one barrier per step (-DSTAGES=2)
+#   n8     the 16 x 8 x 16 multiply (fragments of 16 x 8) in place of 16 x 16 x 16
+#          (-DFRAG_N=8; the form that first ran on the H100)
 set -euo pipefail
 out=${1:?usage: gemm16-variants.sh OUTDIR}
 cd "$(dirname "$0")/.."
-declare -A flags=([bk64]="-DKSTEP=64" [db]="-DSTAGES=2")
+declare -A flags=([bk64]="-DKSTEP=64" [db]="-DSTAGES=2" [n8]="-DFRAG_N=8")
 for v in "${!flags[@]}"; do
     mkdir -p "$out/$v"
     scripts/spirv-targets.sh | grep '^spirv/gemm_coop.comp ' | while read -r src mod extra; do

@@ -27,4 +27,6 @@ done
 # The 16-bit GEMM's tuning variants, for `gpu-run.sh coop`.
 rm -rf .gl/var
 scripts/gemm16-variants.sh .gl/var
+CARGO_TARGET_DIR=target/spirv-val cargo build --quiet --release --locked --manifest-path tools/spirv-val/Cargo.toml
+target/spirv-val/release/spirv-val .gl/var/*/*.spv
 du -sh .gl

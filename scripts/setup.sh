@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what gpuasync needs on a fresh Debian machine, skipping what is there:
 # the Vulkan loader, Mesa's lavapipe (the CPU driver used when there is no GPU),
-# the Khronos validation layers, glslc, C and Fortran compilers, CMake, and the
-# pinned cbindgen. Sourced by scripts/test.sh and scripts/demo.sh.
+# the Khronos validation layers, glslc, C, C++ (for the SPIR-V validator that
+# tools/spirv-val builds) and Fortran compilers, CMake, and the pinned cbindgen. Sourced by scripts/test.sh and scripts/demo.sh.
 set -euo pipefail
 
 CBINDGEN_VERSION=0.29.2
 APT_PACKAGES=(mesa-vulkan-drivers libvulkan1 vulkan-validationlayers glslc spirv-tools python3
-              gcc libc6-dev gfortran cmake make pkg-config ca-certificates curl)
+              gcc g++ libc6-dev gfortran cmake make pkg-config ca-certificates curl)
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

@@ -10,9 +10,13 @@ this script's output in the tests):
 
   - capability CooperativeMatrixNV -> CooperativeMatrixKHR, the extension name;
   - OpTypeCooperativeMatrixNV gains a Use operand (MatrixA, MatrixB or
-    Accumulator), found from the operand positions of every OpCooperativeMatrixMulAddNV;
-    a type used in two roles is an error (give A and B different shapes:
-    16x16 and 16x8 for M x N x K = 16 x 8 x 16);
+    Accumulator), found from the operand positions of every OpCooperativeMatrixMulAddNV.
+    Where A and B have the same NV type (M = N = K: 16 x 16 x 16), it becomes
+    two KHR types, and each value takes the one of its role, found by data
+    flow: back from the multiply-add through OpCopyObject and OpPhi to the
+    OpCooperativeMatrixLoadNV that made it (a fragment of such a type kept in
+    memory, or made any other way, is an error, as is a value used as both A
+    and B); an accumulator type used as A or B is an error;
   - loads and stores take a MemoryLayout id (a u32 constant: 0 row-major,
     1 column-major) before the stride instead of a bool after it; the bool must
     be a constant (OpConstantTrue/False);
@@ -37,6 +41,8 @@ OP_TYPE_FLOAT = 22
 OP_CONSTANT_TRUE = 41
 OP_CONSTANT_FALSE = 42
 OP_CONSTANT = 43
+OP_TYPE_POINTER, OP_VARIABLE, OP_LOAD, OP_STORE = 32, 59, 61, 62
+OP_COPY_OBJECT, OP_PHI = 83, 245
 OP_TYPE_COOP_NV, OP_LOAD_NV, OP_STORE_NV, OP_MULADD_NV, OP_LENGTH_NV = 5358, 5359, 5360, 5361, 5362
 OP_TYPE_COOP_KHR, OP_LOAD_KHR, OP_STORE_KHR, OP_MULADD_KHR, OP_LENGTH_KHR = 4456, 4457, 4458, 4459, 4460
 # Capabilities
@@ -45,9 +51,10 @@ CAP_COOP_NV = 5357
 CAP_COOP_KHR = 6022
 CAP_BF16_TYPE = 5116
 CAP_BF16_COOP = 5118
+STORAGE_FUNCTION = 7
 # Instructions whose word 1 is a result type and word 2 the result id, among
 # those that may produce a cooperative matrix value.
-TYPED_RESULTS = {1, 61, 80, 81, 82, 83, 115, 127, 129, 131, 133, 136, 143, 245,
+TYPED_RESULTS = {1, 61, 80, 81, 82, OP_COPY_OBJECT, 115, 127, 129, 131, 133, 136, 143, OP_PHI,
                  OP_LOAD_NV, OP_MULADD_NV}
 USE_A, USE_B, USE_ACC = 0, 1, 2
 
@@ -109,14 +116,49 @@ def main():
     if u32_type is None:
         fail("no 32-bit unsigned integer type to build constants from")
 
-    # Each matrix type's role, from the multiply-adds.
-    use = {}
+    # Each value's role (A or B), from the multiply-adds back through copies,
+    # phis and function variables (glslc -O leaves fragments in variables: its
+    # optimizer does not promote cooperative-matrix types; drivers do); each
+    # matrix type's roles.
+    defs = {ins[2]: ins for ins in insts if (ins[0] & 0xFFFF) in TYPED_RESULTS and len(ins) > 2}
+    variables = {ins[2]: ins for ins in insts if ins[0] & 0xFFFF == OP_VARIABLE}
+    pointers = {ins[1]: (ins[2], ins[3]) for ins in insts if ins[0] & 0xFFFF == OP_TYPE_POINTER}
+    stored = {}  # variable -> the values stored into it (its initializer too)
+    for ins in insts:
+        op = ins[0] & 0xFFFF
+        if op == OP_STORE:
+            stored.setdefault(ins[1], []).append(ins[2])
+        elif op == OP_VARIABLE and len(ins) > 4:
+            stored.setdefault(ins[2], []).append(ins[4])
+    role_of = {}  # value or variable id -> USE_A or USE_B
+
+    def mark(value, role, what):
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            if role_of.setdefault(v, role) != role:
+                fail(f"%{v} is used both as A and as B of multiply-adds")
+            if v in variables:
+                stack.extend(w for w in stored.get(v, []) if w not in role_of)
+                continue
+            if v not in defs:
+                fail(f"cannot find where the multiply-add's {what} (%{v}) comes from")
+            d = defs[v]
+            op = d[0] & 0xFFFF
+            if op == OP_COPY_OBJECT or (op == OP_LOAD and d[3] in variables):
+                sources = [d[3]]
+            elif op == OP_PHI:
+                sources = d[3::2]
+            else:
+                sources = []
+            stack.extend(w for w in sources if w not in role_of)
+
+    type_roles = {}
 
     def assign(type_id, role, what):
         if type_id not in coop_types:
             fail(f"{what} of a multiply-add has no cooperative-matrix type (id {type_id})")
-        if use.setdefault(type_id, role) != role:
-            fail(f"cooperative-matrix type %{type_id} is used in two roles; give A and B different shapes")
+        type_roles.setdefault(type_id, set()).add(role)
 
     for ins in insts:
         if ins[0] & 0xFFFF == OP_MULADD_NV:
@@ -125,9 +167,56 @@ def main():
                 if value not in result_type:
                     fail(f"cannot find the type of the multiply-add's {what} (id {value})")
                 assign(result_type[value], role, what)
+                if role != USE_ACC:
+                    mark(value, role, what)
             assign(rt, USE_ACC, "the result")
+    use = {}
+    split = {}  # A type used as both A and B -> the id of its B twin.
     for t in coop_types:
-        use.setdefault(t, USE_ACC)
+        roles = type_roles.get(t, {USE_ACC})
+        if USE_ACC in roles and len(roles) > 1:
+            fail(f"cooperative-matrix type %{t} is used as an accumulator and as A or B")
+        if roles == {USE_A, USE_B}:
+            split[t] = bound
+            bound += 1
+            use[t] = USE_A
+        else:
+            use[t] = roles.pop()
+    # Function-variable pointers to a split type get a twin to the B type.
+    # Composites of it (glslc leaves the unused array types of the source's
+    # fragment arrays) stay composites of the A type: a B fragment loaded from
+    # or stored into anything but a variable is an error below.
+    pointer_twin = {}
+    for ins in insts:
+        if ins[0] & 0xFFFF == OP_TYPE_POINTER and ins[3] in split:
+            if ins[2] != STORAGE_FUNCTION:
+                fail(f"a matrix type used as both A and B (%{ins[3]}) must stay out of all but function memory")
+            pointer_twin[ins[1]] = bound
+            bound += 1
+    retype = {}  # result id -> its new type (the B twin, or a pointer to it)
+    for v, role in role_of.items():
+        if role != USE_B:
+            continue
+        if v in variables:
+            if variables[v][1] in pointer_twin:
+                retype[v] = pointer_twin[variables[v][1]]
+        elif result_type[v] in split:
+            op = defs[v][0] & 0xFFFF
+            if op not in (OP_LOAD_NV, OP_LOAD, OP_COPY_OBJECT, OP_PHI):
+                fail(f"B fragment %{v} of a type shared with A comes from opcode {op}, not a load, copy or phi")
+            if op == OP_LOAD and defs[v][3] not in variables:
+                fail(f"B fragment %{v} of a type shared with A is loaded from a composite")
+            retype[v] = split[result_type[v]]
+    for ins in insts:
+        if ins[0] & 0xFFFF == OP_STORE and role_of.get(ins[2]) == USE_B and ins[1] not in variables \
+                and result_type.get(ins[2]) in split:
+            fail(f"B fragment %{ins[2]} of a type shared with A is stored into a composite")
+    for v, ins in defs.items():
+        if result_type[v] in split and v not in role_of:
+            fail(f"fragment %{v} of a type shared by A and B feeds no multiply-add: its role is unknown")
+    for v, ins in variables.items():
+        if ins[1] in pointer_twin and v not in role_of:
+            fail(f"variable %{v} of a type shared by A and B feeds no multiply-add: its role is unknown")
 
     # u32 constants the rewrite needs: uses (0, 1, 2) and layouts (0, 1),
     # declared right after the u32 type (the module's own constants of these
@@ -167,11 +256,19 @@ def main():
             out.append([(4 << 16) | OP_TYPE_FLOAT, ins[1], 16, 0])  # FPEncoding BFloat16KHR
         elif op == OP_TYPE_COOP_NV:
             out.append([(7 << 16) | OP_TYPE_COOP_KHR] + ins[1:6] + [u32_constants[use[ins[1]]]])
+            if ins[1] in split:
+                out.append([(7 << 16) | OP_TYPE_COOP_KHR, split[ins[1]]] + ins[2:6] + [u32_constants[USE_B]])
+        elif op == OP_TYPE_POINTER and ins[1] in pointer_twin:
+            # The twin after the original, which comes after the matrix type.
+            out.append(ins)
+            out.append([ins[0], pointer_twin[ins[1]], ins[2], split[ins[3]]])
         elif op == OP_LOAD_NV:
             # NV: type, result, pointer, stride, column-major[, memory access...]
             rt, res, ptr, stride, col = ins[1:6]
             rest = ins[6:]
-            out.append([((6 + len(rest)) << 16) | OP_LOAD_KHR, rt, res, ptr, layout(col), stride] + rest)
+            out.append([((6 + len(rest)) << 16) | OP_LOAD_KHR, retype.get(res, rt), res, ptr, layout(col), stride] + rest)
+        elif op in (OP_COPY_OBJECT, OP_PHI, OP_LOAD, OP_VARIABLE) and len(ins) > 2 and ins[2] in retype:
+            out.append([ins[0], retype[ins[2]]] + ins[2:])
         elif op == OP_STORE_NV:
             # NV: pointer, object, stride, column-major[, memory access...]
             ptr, obj, stride, col = ins[1:5]

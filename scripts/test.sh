@@ -19,6 +19,13 @@ done
 rm -rf "$tmp_fortran"
 echo "Fortran specifics are up to date"
 
+echo "== SPIR-V validation of every shipped module"
+# A current SPIRV-Tools, built from source (tools/spirv-val): Debian's spirv-val
+# and validation layer predate the cooperative-matrix modules, which lavapipe
+# never builds pipelines of either.
+CARGO_TARGET_DIR=target/spirv-val cargo build --quiet --release --locked --manifest-path tools/spirv-val/Cargo.toml
+target/spirv-val/release/spirv-val spirv/*.spv
+
 echo "== Vulkan devices"
 vulkaninfo --summary 2>/dev/null | grep -E "deviceName|apiVersion" || echo "(vulkaninfo not installed)"
 

@@ -16,12 +16,15 @@
 //
 // Written against GL_NV_cooperative_matrix (what Debian's glslc compiles) and
 // rewritten to SPV_KHR_cooperative_matrix by that script. The multiply is
-// M x N x K = 16 x 8 x 16 (A 16 x 16, B 16 x 8, C 16 x 8: distinct types, so
-// the rewrite can tell A from B), which devices must list among their
-// VkCooperativeMatrixPropertiesKHR for the kernel to be used.
+// M x N x K = 16 x 16 x 16 (A, B and C all 16 x 16; the rewrite tells A's
+// fragments from B's by where they go), which devices must list among their
+// VkCooperativeMatrixPropertiesKHR for the kernel to be used: the shape that
+// drivers list for both fp16 and bf16 (the H100's lists bf16 at no other).
+// -DFRAG_N=8 builds the 16 x 8 x 16 form instead (a tuning variant).
 //
 // One workgroup of 256 invocations (8 subgroups of 32) computes a 128 x 128
-// block of C; each subgroup a 64 x 32 part of it, as 4 x 4 accumulators. Per
+// block of C; each subgroup a 64 x 32 part of it, as 4 x (32 / FRAG_N)
+// accumulators of 16 x FRAG_N. Per
 // step of BK = 32 along k, the A and B tiles go through shared memory, stored
 // along the global matrix's contiguous dimension so that 16-byte loads from
 // global memory land in 16-byte stores (rows padded by 8 halves: conflict-free
@@ -36,9 +39,10 @@
 // memory access above is the same; a fragment is its offset into the shared
 // tile, a multiply-add is plain f32 arithmetic on the 16-bit values (products
 // exact, as on tensor cores), a "subgroup" is 32 consecutive invocations
-// whatever the device's subgroups are, and each of its invocations holds 4 of
-// a 16 x 8 accumulator's elements (e = lane + 32 q, column-major: row e % 16,
-// column e / 16), which is also where they go in the scratch.
+// whatever the device's subgroups are, and each of its invocations holds
+// FRAG_N / 2 of a 16 x FRAG_N accumulator's elements (e = lane + 32 q,
+// column-major: row e % 16, column e / 16), which is also where they go in the
+// scratch.
 
 layout(local_size_x = 256) in;
 
@@ -74,6 +78,12 @@ layout(push_constant) uniform Push {
 #define STAGES 1
 #endif
 const uint BM = 128, BN = 128, BK = KSTEP;
+// The fragments' N (16, or 8 for the 16 x 8 x 16 form); a subgroup's 32
+// columns of C are UN of them; each invocation holds QN elements of one.
+#ifndef FRAG_N
+#define FRAG_N 16
+#endif
+const uint UN = 32 / FRAG_N, QN = FRAG_N / 2;
 
 // Each tile in shared memory: CONT halves along the global matrix's contiguous
 // dimension (padded to CONT + 8) times STRIDED rows.
@@ -107,7 +117,7 @@ const uint A_VECS = A_CONT * A_STRIDED / 8, B_VECS = B_CONT * B_STRIDED / 8;
 const uint A_TILE = A_STRIDED * A_ROW / 8, B_TILE = B_STRIDED * B_ROW / 8;
 shared uvec4 a_tile[STAGES * A_TILE];
 shared uvec4 b_tile[STAGES * B_TILE];
-shared float scratch[8 * 128];
+shared float scratch[8 * 16 * FRAG_N];
 
 // 8 halves of a matrix from element (gc, gs) on: gc along the contiguous
 // dimension (below cmax), gs along the strided one (below smax); zeros outside.
@@ -178,19 +188,19 @@ void main() {
 #endif
 
 #ifdef EMULATE
-    float acc[4][4][4];
+    float acc[4][UN][QN];
     [[unroll]] for (uint t = 0; t < 4; t++) {
-        [[unroll]] for (uint u = 0; u < 4; u++) {
-            [[unroll]] for (uint q = 0; q < 4; q++) {
+        [[unroll]] for (uint u = 0; u < UN; u++) {
+            [[unroll]] for (uint q = 0; q < QN; q++) {
                 acc[t][u][q] = 0.0;
             }
         }
     }
 #else
-    fcoopmatNV<32, gl_ScopeSubgroup, 16, 8> acc[4][4];
+    fcoopmatNV<32, gl_ScopeSubgroup, 16, FRAG_N> acc[4][UN];
     [[unroll]] for (uint t = 0; t < 4; t++) {
-        [[unroll]] for (uint u = 0; u < 4; u++) {
-            acc[t][u] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 8>(0.0);
+        [[unroll]] for (uint u = 0; u < UN; u++) {
+            acc[t][u] = fcoopmatNV<32, gl_ScopeSubgroup, 16, FRAG_N>(0.0);
         }
     }
 #endif
@@ -239,10 +249,10 @@ void main() {
         }
         UNROLL_MMA for (uint kk = 0; kk < BK; kk += 16) {
 #ifdef EMULATE
-            uint fa[4], fb[4];
+            uint fa[4], fb[UN];
 #else
             fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fa[4];
-            fcoopmatNV<16, gl_ScopeSubgroup, 16, 8> fb[4];
+            fcoopmatNV<16, gl_ScopeSubgroup, 16, FRAG_N> fb[UN];
 #endif
             [[unroll]] for (uint t = 0; t < 4; t++) {
                 // Element (wm + 16 t, kk) of the A tile, in 8-half vectors.
@@ -253,9 +263,9 @@ void main() {
                 coopMatLoadNV(fa[t], a_tile, at / 8, A_ROW / 8, A_COLMAJOR);
 #endif
             }
-            [[unroll]] for (uint u = 0; u < 4; u++) {
-                // Element (kk, wn + 8 u) of the B tile.
-                uint bt = 8u * sb + (B_COLMAJOR ? (wn + 8u * u) * B_ROW + kk : kk * B_ROW + wn + 8u * u);
+            [[unroll]] for (uint u = 0; u < UN; u++) {
+                // Element (kk, wn + FRAG_N u) of the B tile.
+                uint bt = 8u * sb + (B_COLMAJOR ? (wn + FRAG_N * u) * B_ROW + kk : kk * B_ROW + wn + FRAG_N * u);
 #ifdef EMULATE
                 fb[u] = bt;
 #else
@@ -263,11 +273,11 @@ void main() {
 #endif
             }
             UNROLL_MMA for (uint t = 0; t < 4; t++) {
-                [[unroll]] for (uint u = 0; u < 4; u++) {
+                [[unroll]] for (uint u = 0; u < UN; u++) {
 #ifdef EMULATE
                     // Fragment element (r, c) is at r + c * ROW of a column-major
                     // fragment, r * ROW + c of a row-major one.
-                    for (uint q = 0; q < 4u; q++) {
+                    for (uint q = 0; q < QN; q++) {
                         uint e = lane + 32u * q, r = e & 15u, c = e >> 4;
                         float sum = acc[t][u][q];
                         for (uint l = 0; l < 16u; l++) {
@@ -285,13 +295,13 @@ void main() {
         }
     }
 
-    // Out through a 16 x 8 scratch per subgroup, masked at the edges. beta == 0
-    // does not read C (BLAS: C may hold anything, NaN included).
-    uint base = sg * 128u;
+    // Out through a 16 x FRAG_N scratch per subgroup, masked at the edges.
+    // beta == 0 does not read C (BLAS: C may hold anything, NaN included).
+    uint base = sg * 16u * FRAG_N;
     [[unroll]] for (uint t = 0; t < 4; t++) {
-        [[unroll]] for (uint u = 0; u < 4; u++) {
+        [[unroll]] for (uint u = 0; u < UN; u++) {
 #ifdef EMULATE
-            for (uint q = 0; q < 4u; q++) {
+            for (uint q = 0; q < QN; q++) {
                 scratch[base + lane + 32u * q] = acc[t][u][q];
             }
             memoryBarrierShared();
@@ -306,9 +316,9 @@ void main() {
             // with a run-time index the NVIDIA compiler kept all 64 accumulator
             // floats in local memory (256 bytes a thread), and every multiply-add
             // read and wrote them there (31 TFLOP/s on an H100).
-            [[unroll]] for (uint q = 0; q < 4u; q++) {
+            [[unroll]] for (uint q = 0; q < QN; q++) {
                 uint e = lane + 32u * q;
-                uint gi = i0 + wm + 16u * t + (e & 15u), gj = j0 + wn + 8u * u + (e >> 4);
+                uint gi = i0 + wm + 16u * t + (e & 15u), gj = j0 + wn + FRAG_N * u + (e >> 4);
                 if (gi < p.m && gj < p.n) {
                     uint idx = p.c_off + gi + gj * p.ldc;
                     float v = p.alpha * scratch[base + e];

@@ -848,7 +848,7 @@ impl Executor {
             let needs = if dtype == DType::BF16 { "VK_KHR_cooperative_matrix and VK_KHR_shader_bfloat16" } else { "VK_KHR_cooperative_matrix" };
             bail!(
                 Unsupported,
-                "Gemm: {dtype:?} inputs need cooperative matrices ({needs}, with the 16 x 8 x 16 shape, f32 accumulation and subgroups of exactly 32); {} lists no such shape",
+                "Gemm: {dtype:?} inputs need cooperative matrices ({needs}, with the 16 x 16 x 16 shape, f32 accumulation and subgroups of exactly 32); {} lists no such shape",
                 self.info.name
             );
         }
@@ -984,11 +984,12 @@ mod tests {
                     assert_eq!(written, [false, false, true, false, false], "{key:?}");
                     assert_eq!(i.push_constant_size, 44, "{key:?}");
                     assert_eq!(i.local_size, [256, 1, 1], "{key:?}");
-                    // Shared tiles (rows padded by 8 halves) and the 4 KiB scratch.
+                    // Shared tiles (rows padded by 8 halves) and the 8 KiB scratch
+                    // (a 16 x 16 f32 fragment per subgroup).
                     let shared = match (ta, tb) {
-                        (false, false) | (true, true) => 8704 + 10240 + 4096,
-                        (false, true) => 8704 + 8704 + 4096,
-                        (true, false) => 10240 + 10240 + 4096,
+                        (false, false) | (true, true) => 8704 + 10240 + 8192,
+                        (false, true) => 8704 + 8704 + 8192,
+                        (true, false) => 10240 + 10240 + 8192,
                     };
                     assert_eq!(i.workgroup_memory, shared, "{key:?}");
                     }

@@ -347,8 +347,8 @@ impl Default for Bfloat16Features {
 }
 
 /// What the built-in cooperative-matrix GEMM can use on a device: the
-/// 16 x 8 x 16 multiply (A 16 x 16, B 16 x 8, f32 C and result, subgroup
-/// scope; see spirv/gemm_coop.comp) with fp16 and with bf16 inputs.
+/// 16 x 16 x 16 multiply (f32 C and result, subgroup scope; see
+/// spirv/gemm_coop.comp) with fp16 and with bf16 inputs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CoopSupport {
     pub f16: bool,
@@ -367,7 +367,7 @@ impl Instance {
     /// feature, the 16-bit types (shaderFloat16; for bf16 VK_KHR_shader_bfloat16
     /// with its type and cooperative-matrix features), the Vulkan memory model,
     /// subgroups of 32 and only 32 (the kernel's warp layout; a device whose
-    /// subgroup size may vary, 32 to 64 say, is left out), and the 16 x 8 x 16
+    /// subgroup size may vary, 32 to 64 say, is left out), and the 16 x 16 x 16
     /// shape in the driver's list.
     pub(crate) fn cooperative_matrix_support(&self, pd: vk::PhysicalDevice) -> CoopSupport {
         if !self.has_extension(pd, ash::khr::cooperative_matrix::NAME) {
@@ -412,7 +412,7 @@ impl Instance {
             .collect();
         let has = |input: vk::ComponentTypeKHR| {
             shapes.iter().any(|p| {
-                (p.m_size, p.n_size, p.k_size) == (16, 8, 16)
+                (p.m_size, p.n_size, p.k_size) == (16, 16, 16)
                     && p.a_type == input
                     && p.b_type == input
                     && p.c_type == vk::ComponentTypeKHR::FLOAT32

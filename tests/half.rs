@@ -521,8 +521,9 @@ fn gemm_f16_matches_an_f64_reference() {
 fn gemm_bf16_matches_an_f64_reference() {
     let ex = on_the_device();
     if !ex.cooperative_matrix(DType::BF16) && ex.cooperative_matrix(DType::F16) {
-        // The H100's driver (580.159.04) lists bf16 only as 16 x 16 x 16, not
-        // the kernel's 16 x 8 x 16: the GEMM must then say so, not run.
+        // A device with fp16 cooperative matrices but not bf16 ones (no
+        // VK_KHR_shader_bfloat16, or no bf16 at the kernel's 16 x 16 x 16):
+        // the GEMM must then say so, not run.
         let a = buffer(&ex, 256);
         let op = Builtin::gemm(DType::BF16, false, false, 4, 4, 4, 1.0, mat(a, 0, 4), mat(a, 0, 4), 0.0, mat(a, 0, 4));
         let e = expect_err(ex.run_builtin(&op, PLAIN), ErrorKind::Unsupported);
