@@ -133,13 +133,16 @@ def main():
     role_of = {}  # value or variable id -> USE_A or USE_B
 
     def mark(value, role, what):
-        stack = [value]
+        stack, seen = [value], set()
         while stack:
             v = stack.pop()
+            if v in seen:
+                continue
+            seen.add(v)
             if role_of.setdefault(v, role) != role:
                 fail(f"%{v} is used both as A and as B of multiply-adds")
             if v in variables:
-                stack.extend(w for w in stored.get(v, []) if w not in role_of)
+                stack.extend(stored.get(v, []))
                 continue
             if v not in defs:
                 fail(f"cannot find where the multiply-add's {what} (%{v}) comes from")
@@ -151,7 +154,7 @@ def main():
                 sources = d[3::2]
             else:
                 sources = []
-            stack.extend(w for w in sources if w not in role_of)
+            stack.extend(sources)
 
     type_roles = {}
 

@@ -25,6 +25,7 @@ echo "== SPIR-V validation of every shipped module"
 # never builds pipelines of either.
 CARGO_TARGET_DIR=target/spirv-val cargo build --quiet --release --locked --manifest-path tools/spirv-val/Cargo.toml
 target/spirv-val/release/spirv-val spirv/*.spv
+scripts/test-coopmat-rewrite.sh
 
 echo "== Vulkan devices"
 vulkaninfo --summary 2>/dev/null | grep -E "deviceName|apiVersion" || echo "(vulkaninfo not installed)"
