@@ -15,7 +15,8 @@
 #                              GPU tests; then the 16 x 8 x 16 form, variant
 #                              n8, the same way), then the transfers and the pipeline
 #                              on copy queues (auto) and on compute-family
-#                              queues (shared), then the host-side rows.
+#                              queues (shared), then the host-side rows (also
+#                              with and without the flusher's handoff).
 # Run there as:  source .gl/gpu-env.sh; scripts/gpu-run.sh bench
 # after building here and copying binaries into .gl/bin (scripts/gpu-prepare.sh).
 # At most 8 files come back from $OUT (../shared/device/README.md), so each
@@ -77,6 +78,13 @@ if [ "$part" = check ]; then
     done
     timeout 60 .gl/bin/gpuasync-bench --only round_trip,streamed --json "$out/host.json" 2>&1 \
         | grep -v '^\[bench\]' | tee -a "$log"
+    # The same with the flusher handing submissions to an idle GPU (handoff,
+    # off by default until this says whether it wins), then without again.
+    for h in 20000 0; do
+        echo "== GPUASYNC_HANDOFF_NS=$h" | tee -a "$log"
+        GPUASYNC_HANDOFF_NS=$h timeout 60 .gl/bin/gpuasync-bench --only round_trip,streamed 2>&1 \
+            | grep -v '^\[bench\]' | tee -a "$log"
+    done
     kill $smi 2>/dev/null
     exit 0
 fi

@@ -52,6 +52,9 @@ GPUASYNC_TRANSFER_QUEUE=shared GPUASYNC_TRANSFER_MIN_BYTES=0 cargo test --quiet 
     --test registered --test transfer -- $TEST_THREADS
 GPUASYNC_TRANSFER_QUEUE=shared GPUASYNC_TRANSFER_MIN_BYTES=0 cargo test --quiet --test pipeline -- $TEST_THREADS \
     --skip stats_count_what_happened --skip wait_races_a_poll_that_retires_the_ticket
+echo "== Rust tests again, with the flusher handing submissions to an idle GPU (handoff, 50 us)"
+GPUASYNC_HANDOFF_NS=50000 cargo test --quiet --test core --test ordering --test pipeline --test batch -- $TEST_THREADS \
+    --skip handoff_lets_the_flusher_hand_over_to_an_idle_gpu
 
 echo "== CMake build: library (through cargo, reusing target/), Fortran module, C and Fortran tests, examples"
 # Debug: C programs get AddressSanitizer + UBSan, Fortran ones -fcheck=all; all

@@ -73,6 +73,12 @@ pub struct ExecutorDesc {
     /// `GPUASYNC_COOPERATIVE_MATRIX` (`1`/`on`, `0`/`off`, `emulate`) applies
     /// when this is `Auto`; an explicit choice here wins.
     pub cooperative_matrix: CooperativeMatrix,
+    /// Experimental, off by default until measured on a GPU: how long the
+    /// flusher thread stays awake after it handed work over or was woken,
+    /// handing over submissions to an idle GPU itself so that the submitting
+    /// thread only records (docs/async.md, "Handoff"). `None` or `Some(0)`:
+    /// never. `GPUASYNC_HANDOFF_NS` overrides it.
+    pub handoff_ns: Option<u64>,
 }
 
 /// Which kernel runs GEMM with F16 / BF16 inputs.
@@ -214,6 +220,9 @@ pub(crate) struct State {
     pub staging_in_use: u64,
     /// Registered host ranges, sorted by start, non-overlapping.
     pub hosts: Vec<HostRegion>,
+    /// The flusher is awake and watching for fresh bundles (handoff): a
+    /// submission leaves its bundle to it instead of handing it over itself.
+    pub flusher_watching: bool,
 }
 
 /// The submission side of the executor, shared with the flusher thread: the
@@ -244,6 +253,15 @@ pub(crate) struct Queue {
     /// Wakes the flusher when a bundle is left open.
     pub wake: Condvar,
     pub shutdown: AtomicBool,
+    /// How long the flusher stays awake after handing over or being woken,
+    /// taking over the hand-over of submissions to an idle GPU from the
+    /// threads that make them (`GPUASYNC_HANDOFF_NS`; 0, the default: never).
+    pub handoff_ns: u64,
+    /// Set (under the state lock, while `State::flusher_watching`) by a
+    /// submission that left a fresh bundle for the watching flusher.
+    pub kick: AtomicBool,
+    /// Bundles the flusher thread closed and handed over (tests).
+    pub flusher_flushes: AtomicU64,
     /// The highest ticket handed out, readable without the lock.
     pub issued: AtomicU64,
     /// The highest ticket handed to the queue (the rest are in `to_submit` or the
@@ -670,6 +688,7 @@ impl Executor {
                 stats: Stats::default(),
                 staging_in_use: 0,
                 hosts: Vec::new(),
+                flusher_watching: false,
             }),
             submit_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
@@ -685,6 +704,12 @@ impl Executor {
                 .unwrap_or(DEFAULT_FLUSH_DEPTH),
             wake: Condvar::new(),
             shutdown: AtomicBool::new(false),
+            handoff_ns: std::env::var("GPUASYNC_HANDOFF_NS")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(desc.handoff_ns.unwrap_or(0)),
+            kick: AtomicBool::new(false),
+            flusher_flushes: AtomicU64::new(0),
             issued: AtomicU64::new(0),
             submitted: AtomicU64::new(0),
             retired: AtomicU64::new(0),

@@ -59,6 +59,11 @@ pub mod testing {
         }
     }
 
+    /// How many bundles the flusher thread has closed and handed to the queue.
+    pub fn flusher_flushes(ex: &crate::Executor) -> u64 {
+        ex.queue.flusher_flushes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Has the compute queue's timeline reached `ticket`? Unlike `poll`, this
     /// retires nothing and flushes nothing, so a test can see that the GPU is
     /// done with a ticket that the executor has not yet noticed.

@@ -12,7 +12,9 @@
 //! does not pay for vkQueueSubmit2 while the GPU is busy. Each separate command
 //! buffer costs the GPU microseconds; a dispatch inside one, a fraction of one.
 //! A ticket completes when its whole bundle does (the queue signals the bundle's
-//! last ticket), never before its own work.
+//! last ticket), never before its own work. With a handoff time (experimental,
+//! `GPUASYNC_HANDOFF_NS`), the flusher stays awake that long after it worked and
+//! takes over the hand-over to an idle GPU too (see `Queue::flusher_loop`).
 //!
 //! Barriers: inside a bundle, one memory barrier between ops with a real hazard
 //! on a buffer (read-after-write, write-after-read, write-after-write), none
@@ -562,18 +564,37 @@ impl Queue {
     /// to its last bundle, so work never waits for a later call, and the threads
     /// that submit never pay for vkQueueSubmit2 while the GPU is busy. It submits
     /// only; it never touches user memory (reads are delivered by poll and wait).
+    ///
+    /// With a handoff time (`handoff_ns`), it also stays awake that long after
+    /// it handed a bundle over or was woken, watching for fresh bundles: a
+    /// submission to an idle GPU made meanwhile only records, and the flusher
+    /// pays for vkQueueSubmit2 on its own core.
     pub(crate) fn flusher_loop(self: std::sync::Arc<Self>) {
         let mut st = self.state.lock();
+        let mut watch = false;
         while !self.shutdown.load(Ordering::Acquire) {
-            if st.open.is_none() || st.broken.is_some() {
+            if st.broken.is_some() {
                 self.wake.wait(&mut st);
+                continue;
+            }
+            if st.open.is_none() {
+                if watch && self.handoff_ns > 0 {
+                    watch = self.watch(&mut st);
+                } else {
+                    self.wake.wait(&mut st);
+                    watch = true;
+                }
                 continue;
             }
             match self.bundles_pending(&st) {
                 Ok(pending) if pending < self.flush_depth => {
-                    if let Err(e) = self.flush(&mut st) {
-                        eprintln!("gpuasync: flusher: {e}");
+                    match self.flush(&mut st) {
+                        Ok(()) => {
+                            self.flusher_flushes.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => eprintln!("gpuasync: flusher: {e}"),
                     }
+                    watch = true;
                 }
                 Ok(_) => {
                     // Wait until fewer than `flush_depth` bundles are pending; bounded
@@ -597,6 +618,33 @@ impl Queue {
                 }
             }
         }
+    }
+}
+
+impl Queue {
+    /// Spin, without the state lock, until a submission kicks (it left a fresh
+    /// bundle for the flusher) or the handoff time passes. Returns whether it
+    /// was kicked. `flusher_watching` changes only under the lock, and a kick
+    /// is only given while it is set, so a bundle left for the flusher is
+    /// always seen: by the kick, or open when the flusher takes the lock back.
+    fn watch(&self, st: &mut MutexGuard<'_, State>) -> bool {
+        st.flusher_watching = true;
+        let start = std::time::Instant::now();
+        let limit = std::time::Duration::from_nanos(self.handoff_ns);
+        let kicked = MutexGuard::unlocked(st, || loop {
+            if self.kick.swap(false, Ordering::AcqRel) {
+                return true;
+            }
+            if self.shutdown.load(Ordering::Acquire) || start.elapsed() >= limit {
+                return false;
+            }
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
+        });
+        st.flusher_watching = false;
+        self.kick.store(false, Ordering::Release);
+        kicked
     }
 }
 
@@ -797,10 +845,20 @@ impl Executor {
         // From here on the submission is committed: a failure to hand it over
         // breaks the executor (its bundle is dropped, so nothing lands in the
         // caller's memory later) and is reported as this call's error.
+        // With a handoff time, a flusher awake and watching takes the hand-over
+        // instead, and one asleep is woken after this thread handed over, to
+        // watch for the next submission.
         if close {
             queue.close_bundle(st)?;
-        } else if full || (fresh && queue.bundles_pending(st).map_or(true, |p| p == 0)) {
+        } else if full {
             queue.flush(st)?;
+        } else if fresh && st.flusher_watching {
+            queue.kick.store(true, Ordering::Release);
+        } else if fresh && queue.bundles_pending(st).map_or(true, |p| p == 0) {
+            queue.flush(st)?;
+            if queue.handoff_ns > 0 {
+                queue.wake.notify_one();
+            }
         } else if fresh {
             queue.wake.notify_one();
         }

@@ -855,6 +855,55 @@ fn wait_races_a_poll_that_retires_the_ticket() {
     assert_clean(&ex);
 }
 
+/// Handoff (`ExecutorDesc::handoff_ns`): a submission to an idle GPU made while
+/// the flusher is awake is handed over by the flusher, not by the submitting
+/// thread, and still needs no later call. Each round submits one fill to an
+/// idle GPU and then makes no library call until the fill shows in mapped
+/// memory and the timeline has passed it. With a long handoff time every
+/// round after the first (whose hand-over wakes the flusher) is the
+/// flusher's; without one, none is.
+#[cfg(debug_assertions)]
+#[test]
+fn handoff_lets_the_flusher_hand_over_to_an_idle_gpu() {
+    assert!(
+        std::env::var_os("GPUASYNC_HANDOFF_NS").is_none(),
+        "GPUASYNC_HANDOFF_NS overrides the handoff time this test sets; run it without"
+    );
+    const ROUNDS: u32 = 20;
+    for handoff in [Some(10_000_000_000u64), None] {
+        let ex = leak_on_panic(executor_with(ExecutorDesc { handoff_ns: handoff, ..Default::default() }));
+        let small = ex.create_buffer(256, BufferKind::HostVisible).unwrap();
+        let seen = ex.buffer_mapped_ptr(small).unwrap().cast::<u32>();
+        let mut rng = Rng::new(0x4a4d);
+        let before = gpuasync::testing::flusher_flushes(&ex);
+        for round in 0..ROUNDS {
+            let value = rng.next_u32() | 1;
+            let t = ex.submit(&[Op::Fill { buffer: small, offset: 0, size: 256, value }], PLAIN).unwrap();
+            let start = Instant::now();
+            // SAFETY: the mapping holds 64 u32s; the GPU writes them (volatile read).
+            while unsafe { seen.read_volatile() } != value || !gpuasync::testing::timeline_reached(&ex, t).unwrap() {
+                assert!(start.elapsed().as_secs() < 30, "{handoff:?}, round {round}: the fill never landed with no later call");
+                std::hint::spin_loop();
+            }
+            let mut out = vec![0u32; 64];
+            assert!(ex.wait(ex.submit(&[read_op(small, 0, &mut out)], PLAIN).unwrap(), u64::MAX).unwrap());
+            assert_eq_all(&out, &vec![value; 64], &format!("{handoff:?}, round {round}"));
+            // The read's hand-over (and its wait) may be either thread's: let the
+            // GPU go idle again, without a call, before the next round's fill.
+            while !gpuasync::testing::timeline_reached(&ex, t + 1).unwrap() {
+                std::hint::spin_loop();
+            }
+        }
+        let by_flusher = gpuasync::testing::flusher_flushes(&ex) - before;
+        match handoff {
+            // Each round's fill after the first, at least; reads may add more.
+            Some(_) => assert!(by_flusher >= u64::from(ROUNDS - 1), "handoff on: the flusher handed over {by_flusher} bundles"),
+            None => assert_eq!(by_flusher, 0, "handoff off: the flusher handed over bundles for an idle GPU"),
+        }
+        assert_clean(&ex);
+    }
+}
+
 /// Executor statistics: coalesced submissions share queue submissions; bytes
 /// moved by writes and reads are counted exactly; timed spans are summed.
 #[test]
