@@ -43,6 +43,7 @@ OP_CONSTANT_FALSE = 42
 OP_CONSTANT = 43
 OP_TYPE_POINTER, OP_VARIABLE, OP_LOAD, OP_STORE = 32, 59, 61, 62
 OP_COPY_OBJECT, OP_PHI = 83, 245
+OP_FUNCTION = 54
 OP_TYPE_COOP_NV, OP_LOAD_NV, OP_STORE_NV, OP_MULADD_NV, OP_LENGTH_NV = 5358, 5359, 5360, 5361, 5362
 OP_TYPE_COOP_KHR, OP_LOAD_KHR, OP_STORE_KHR, OP_MULADD_KHR, OP_LENGTH_KHR = 4456, 4457, 4458, 4459, 4460
 # Capabilities
@@ -163,16 +164,14 @@ def main():
             fail(f"{what} of a multiply-add has no cooperative-matrix type (id {type_id})")
         type_roles.setdefault(type_id, set()).add(role)
 
-    for ins in insts:
-        if ins[0] & 0xFFFF == OP_MULADD_NV:
-            rt, _, a, b, c = ins[1:6]
-            for value, role, what in ((a, USE_A, "A"), (b, USE_B, "B"), (c, USE_ACC, "C")):
-                if value not in result_type:
-                    fail(f"cannot find the type of the multiply-add's {what} (id {value})")
-                assign(result_type[value], role, what)
-                if role != USE_ACC:
-                    mark(value, role, what)
-            assign(rt, USE_ACC, "the result")
+    muladds = [ins for ins in insts if ins[0] & 0xFFFF == OP_MULADD_NV]
+    for ins in muladds:
+        rt, _, a, b, c = ins[1:6]
+        for value, role, what in ((a, USE_A, "A"), (b, USE_B, "B"), (c, USE_ACC, "C")):
+            if value not in result_type:
+                fail(f"cannot find the type of the multiply-add's {what} (id {value})")
+            assign(result_type[value], role, what)
+        assign(rt, USE_ACC, "the result")
     use = {}
     split = {}  # A type used as both A and B -> the id of its B twin.
     for t in coop_types:
@@ -185,6 +184,11 @@ def main():
             use[t] = USE_A
         else:
             use[t] = roles.pop()
+    # The roles of the split types' values and variables.
+    for ins in muladds:
+        for value, role, what in ((ins[3], USE_A, "A"), (ins[4], USE_B, "B")):
+            if result_type[value] in split:
+                mark(value, role, what)
     # Function-variable pointers to a split type get a twin to the B type.
     # Composites of it (glslc leaves the unused array types of the source's
     # fragment arrays) stay composites of the A type: a B fragment loaded from
@@ -210,16 +214,35 @@ def main():
             if op == OP_LOAD and defs[v][3] not in variables:
                 fail(f"B fragment %{v} of a type shared with A is loaded from a composite")
             retype[v] = split[result_type[v]]
-    for ins in insts:
-        if ins[0] & 0xFFFF == OP_STORE and role_of.get(ins[2]) == USE_B and ins[1] not in variables \
-                and result_type.get(ins[2]) in split:
-            fail(f"B fragment %{ins[2]} of a type shared with A is stored into a composite")
     for v, ins in defs.items():
         if result_type[v] in split and v not in role_of:
             fail(f"fragment %{v} of a type shared by A and B feeds no multiply-add: its role is unknown")
     for v, ins in variables.items():
         if ins[1] in pointer_twin and v not in role_of:
             fail(f"variable %{v} of a type shared by A and B feeds no multiply-add: its role is unknown")
+    # Every use of a retyped id must accept the B type: as a multiply-add's B,
+    # a copy's or phi's source (the result is retyped too), a store's value into
+    # a B variable or a load's variable, a store of the matrix to memory. Any
+    # other instruction naming one (arithmetic, a conversion, a call, a copy
+    # between variables...) would mismatch types, so it is refused.
+    in_function = False
+    for ins in insts:
+        op = ins[0] & 0xFFFF
+        in_function = in_function or op == OP_FUNCTION
+        operands = ins[3:] if op in TYPED_RESULTS or op == OP_VARIABLE else ins[1:]
+        named = [w for w in operands if w in retype]
+        if not in_function or not named:
+            continue
+        if op == OP_MULADD_NV and named == [ins[4]]:
+            continue
+        if op in (OP_COPY_OBJECT, OP_PHI, OP_LOAD, OP_VARIABLE) and ins[2] in retype:
+            continue
+        if op == OP_STORE and ins[1] in retype and ins[2] in retype:
+            continue
+        if op == OP_STORE_NV and named == [ins[2]]:
+            continue
+        fail(f"opcode {op} uses a B fragment of a type shared with A, where only the multiply-add's B, "
+             f"copies, phis, variables and stores may")
 
     # u32 constants the rewrite needs: uses (0, 1, 2) and layouts (0, 1),
     # declared right after the u32 type (the module's own constants of these

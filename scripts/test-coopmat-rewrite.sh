@@ -2,7 +2,7 @@
 # Tests of scripts/spirv-coopmat-khr.py's split of a matrix type used as both A
 # and B (tests/spirv/coopmat_rewrite.comp), checked with tools/spirv-val (built
 # by scripts/test.sh first): the split modules are valid; a fragment used as
-# both A and B is refused; and, so that the validator's verdict means
+# both A and B, or a B fragment made by arithmetic, is refused; and, so that the validator's verdict means
 # something, a module whose multiply-add takes A and B in the wrong roles is
 # invalid.
 set -euo pipefail
@@ -18,11 +18,15 @@ for case in PLAIN BRANCH; do
     "$val" "$tmp/$case.spv" >/dev/null || fail "$case: the rewritten module is invalid"
 done
 
-glslc --target-env=vulkan1.3 -O -DSAME -o "$tmp/same-nv.spv" "$src"
-if python3 scripts/spirv-coopmat-khr.py "$tmp/same-nv.spv" "$tmp/same.spv" 2>"$tmp/same.err"; then
-    fail "SAME: a fragment used as both A and B was rewritten"
-fi
-grep -q "used both as A and as B" "$tmp/same.err" || fail "SAME: wrong message: $(cat "$tmp/same.err")"
+refused() {  # case, expected message
+    glslc --target-env=vulkan1.3 -O "-D$1" -o "$tmp/$1-nv.spv" "$src"
+    if python3 scripts/spirv-coopmat-khr.py "$tmp/$1-nv.spv" "$tmp/$1.spv" 2>"$tmp/$1.err"; then
+        fail "$1: the rewrite did not refuse it"
+    fi
+    grep -q "$2" "$tmp/$1.err" || fail "$1: wrong message: $(cat "$tmp/$1.err")"
+}
+refused SAME "used both as A and as B"
+refused SCALED "comes from opcode"
 
 # The multiply-add's A and B swapped: each operand then has the other role's
 # type, as after a rewrite that assigned the roles wrongly.
@@ -44,4 +48,4 @@ if "$val" "$tmp/swapped.spv" >/dev/null 2>"$tmp/swapped.err"; then
     fail "the validator accepted a multiply-add with A and B of the wrong uses"
 fi
 grep -q "must be A Type" "$tmp/swapped.err" || fail "swapped: unexpected validator message: $(cat "$tmp/swapped.err")"
-echo "cooperative-matrix rewrite: split modules valid, an A-and-B fragment refused, wrong uses rejected"
+echo "cooperative-matrix rewrite: split modules valid, an A-and-B and a computed B fragment refused, wrong uses rejected"

@@ -59,6 +59,11 @@ pub mod testing {
         }
     }
 
+    /// Is the flusher awake and watching for submissions to hand over (handoff)?
+    pub fn flusher_watching(ex: &crate::Executor) -> bool {
+        ex.queue.state.lock().flusher_watching
+    }
+
     /// How many bundles the flusher thread has closed and handed to the queue.
     pub fn flusher_flushes(ex: &crate::Executor) -> u64 {
         ex.queue.flusher_flushes.load(std::sync::atomic::Ordering::Relaxed)
