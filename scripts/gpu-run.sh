@@ -13,7 +13,7 @@
 #   scripts/gpu-run.sh check   what the last sessions left unmeasured, in about
 #                              6 minutes: the 16-bit GEMM (benchmark, cuBLAS,
 #                              GPU tests; then the 16 x 8 x 16 form, variant
-#                              n8, the same way), then the transfers and the pipeline
+#                              n8, timed), then the transfers and the pipeline
 #                              on copy queues (auto) and on compute-family
 #                              queues (shared), then the host-side rows (also
 #                              with and without the flusher's handoff).
@@ -66,11 +66,11 @@ if [ "$part" = check ]; then
     timeout 80 python3 scripts/anchor-extra.py 2>&1 | tee -a "$out/anchors.txt"
     GPUASYNC_VALIDATION=1 timeout 90 .gl/bin/test-half --include-ignored --test-threads=1 \
         gemm_f16_matches gemm_bf16_matches 2>&1 | grep -v '^    "Validation' | tail -40 | tee -a "$log"
+    # Version 1's form (its tests passed on the H100; the benchmark checks
+    # sampled elements of every result it times).
     echo "== variant n8 (16 x 8 x 16)" | tee -a "$log"
     GPUASYNC_BUILTIN_DIR=.gl/var/n8 GPUASYNC_COOPERATIVE_MATRIX=1 GPUASYNC_PIPELINE_STATS=1 timeout 100 \
         .gl/bin/gpuasync-bench --only gemm16 --json "$out/gemm16-n8.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$log"
-    GPUASYNC_BUILTIN_DIR=.gl/var/n8 GPUASYNC_VALIDATION=1 timeout 90 .gl/bin/test-half --include-ignored \
-        --test-threads=1 gemm_f16_matches 2>&1 | grep -v '^    "Validation' | tail -12 | tee -a "$log"
     for q in auto shared; do
         echo "== GPUASYNC_TRANSFER_QUEUE=$q" | tee -a "$log"
         GPUASYNC_TRANSFER_QUEUE=$q timeout 90 .gl/bin/gpuasync-bench --only transfers,pipeline \
