@@ -113,8 +113,9 @@ module gpuasync
     !> `c_gpuasync_builtin%type` values: the element type.
     integer, parameter, public :: GPUASYNC_F32 = 1
     integer, parameter, public :: GPUASYNC_F64 = 2
-    !> 16-bit floats, for `gemm16`'s A and B and `convert`'s output: IEEE
-    !> binary16 and bfloat16 (Fortran has no kind for either; buffers hold them).
+    !> 16-bit floats, for `gemm16`'s A and B, `convert`'s output and `widen`'s
+    !> input: IEEE binary16 and bfloat16 (Fortran has no kind for either;
+    !> buffers hold them).
     integer, parameter, public :: GPUASYNC_F16 = 3
     integer, parameter, public :: GPUASYNC_BF16 = 4
 
@@ -222,8 +223,10 @@ module gpuasync
     end type c_gpuasync_operand
 
     !> C `gpuasync_builtin`: one built-in operation (`GPUASYNC_BUILTIN_*`) of
-    !> element type `GPUASYNC_F32` or `GPUASYNC_F64`, for the raw
-    !> `gpuasync_builtin_submit` or a `c_gpuasync_op` of kind `GPUASYNC_OP_BUILTIN`.
+    !> element type `GPUASYNC_F32` or `GPUASYNC_F64` (`GPUASYNC_F16` or
+    !> `GPUASYNC_BF16` for GEMM's A and B, CONVERT's output and WIDEN's input),
+    !> for the raw `gpuasync_builtin_submit` or a `c_gpuasync_op` of kind
+    !> `GPUASYNC_OP_BUILTIN`.
     type, bind(c), public :: c_gpuasync_builtin
         integer(c_int32_t) :: kind = 0
         integer(c_int32_t) :: type = 0

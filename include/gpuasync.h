@@ -747,8 +747,8 @@ const char *gpuasync_status_string(int32_t status);
 // Copy the calling thread's last error message into `buffer` (at most `length`
 // bytes, always NUL-terminated when `length > 0`, truncated if needed). Returns
 // the full message length without the NUL, so a caller can size a buffer; 0
-// when no error has happened on this thread. `buffer` may be null when
-// `length` is 0.
+// when no error has happened on this thread. With `buffer` null (or `length`
+// 0) nothing is copied: a size query.
 size_t gpuasync_last_error(char *buffer, size_t length);
 
 // Submit `op_count` ops as one unit of work and return its ticket at once.

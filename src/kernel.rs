@@ -191,7 +191,8 @@ fn workgroup_memory(words: &[u32], entry: &str, spec: &[SpecConstant]) -> u64 {
                 sizes.insert(operand(1), u64::from(operand(2)) / 8);
             }
             OP_TYPE_VECTOR | OP_TYPE_MATRIX => {
-                let size = sizes.get(&operand(2)).copied().unwrap_or(0) * u64::from(operand(3));
+                // Saturating: the counts come from the caller's SPIR-V.
+                let size = sizes.get(&operand(2)).copied().unwrap_or(0).saturating_mul(u64::from(operand(3)));
                 sizes.insert(operand(1), size);
             }
             OP_TYPE_ARRAY => {

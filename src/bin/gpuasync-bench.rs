@@ -801,12 +801,14 @@ impl Bench<'_> {
             let (i, j) = ((rng.next() as usize) % m, (rng.next() as usize) % m);
             let idx = (i + j * m) as u64;
             let value = if double {
-                let dst = unsafe { HostDst::new(got.as_mut_ptr().cast(), 8) }; // SAFETY: waited below before use.
+                // SAFETY: the destination outlives the read, which is waited for below before it is used.
+                let dst = unsafe { HostDst::new(got.as_mut_ptr().cast(), 8) };
                 let t = self.ex.submit(&[Op::Read { buffer: c, offset: idx * 8, dst }], PLAIN).map_err(err)?;
                 self.ex.wait(t, u64::MAX).map_err(err)?;
                 got[0]
             } else {
-                let dst = unsafe { HostDst::new(got32.as_mut_ptr().cast(), 4) }; // SAFETY: waited below before use.
+                // SAFETY: the destination outlives the read, which is waited for below before it is used.
+                let dst = unsafe { HostDst::new(got32.as_mut_ptr().cast(), 4) };
                 let t = self.ex.submit(&[Op::Read { buffer: c, offset: idx * 4, dst }], PLAIN).map_err(err)?;
                 self.ex.wait(t, u64::MAX).map_err(err)?;
                 f64::from(got32[0])
@@ -942,7 +944,8 @@ impl Bench<'_> {
                 let mut got = vec![0f32; 1];
                 for _ in 0..16 {
                     let (i, j) = ((crng.next() as usize) % m, (crng.next() as usize) % m);
-                    let dst = unsafe { HostDst::new(got.as_mut_ptr().cast(), 4) }; // SAFETY: waited below before use.
+                    // SAFETY: the destination outlives the read, which is waited for below before it is used.
+                    let dst = unsafe { HostDst::new(got.as_mut_ptr().cast(), 4) };
                     let t = ex.submit(&[Op::Read { buffer: c, offset: ((i + j * m) * 4) as u64, dst }], PLAIN).map_err(err)?;
                     ex.wait(t, u64::MAX).map_err(err)?;
                     let (mut want, mut mag) = (0f64, 0f64);

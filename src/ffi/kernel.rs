@@ -82,8 +82,8 @@ pub extern "C" fn gpuasync_kernel_create_from_file(
 ) -> gpuasync_status {
     call(|| {
         require!(kernel);
-        // SAFETY: the caller provides C strings and `spec_count` constants.
         let (path, entry, spec) =
+            // SAFETY: the caller provides C strings and `spec_count` constants.
             unsafe { (string(path, "path")?, string(entry, "entry")?, spec_constants(spec, spec_count)?) };
         let id = lookup(executor)?.create_kernel_from_file(Path::new(path), entry, &spec)?;
         // SAFETY: checked non-null above.

@@ -67,9 +67,17 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
+/// Keep `message` for `gpuasync_last_error`. Called outside `catch_unwind`,
+/// so it must not panic: `try_with` fails quietly (the message is lost) when
+/// the thread's locals are being torn down, for example in a thread-exit
+/// destructor that calls gpuasync.
 fn set_last_error(message: &str) {
     let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = message);
+    let _ = LAST_ERROR.try_with(|e| {
+        if let Ok(mut slot) = e.try_borrow_mut() {
+            *slot = message;
+        }
+    });
 }
 
 pub(crate) fn with_last_error<R>(f: impl FnOnce(&CStr) -> R) -> R {
@@ -106,16 +114,22 @@ pub(crate) fn null(name: &str) -> Error {
     Error::new(ErrorKind::NullArgument, format!("{name} is null"))
 }
 
-/// Write an output only after the call succeeded.
+/// Write an output only after the call succeeded. A misaligned pointer
+/// (which C code can pass) is written unaligned rather than being undefined
+/// behaviour.
 ///
 /// # Safety
-/// `out` must be null or valid for a write of `T`.
+/// `out` must be non-null (checked at the start of the export) and valid for
+/// a write of `T`.
 pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
-    // SAFETY: the caller passes a pointer checked non-null at the start of the export.
-    unsafe { out.write(value) }
+    // SAFETY: the caller's contract: non-null and writable for a `T`;
+    // `write_unaligned` needs no alignment.
+    unsafe { out.write_unaligned(value) }
 }
 
-/// A caller's slice; a zero length with a null pointer is empty.
+/// A caller's slice; a zero length with a null pointer is empty. A length
+/// whose bytes exceed `isize::MAX`, or a pointer not aligned for `T`, is
+/// `InvalidArgument` (`from_raw_parts` requires both).
 ///
 /// # Safety
 /// If `len > 0`, `ptr` must be valid for reads of `len` elements for `'a`.
@@ -126,7 +140,17 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &str) -> Resu
     if ptr.is_null() {
         return Err(null(name));
     }
-    // SAFETY: non-null, and the caller promises `len` readable elements.
+    if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("{name}: {len} elements is more than any array can hold")));
+    }
+    if !ptr.is_aligned() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{name} is not aligned to {} bytes", std::mem::align_of::<T>()),
+        ));
+    }
+    // SAFETY: non-null, aligned, at most isize::MAX bytes, and the caller
+    // promises `len` readable elements.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 

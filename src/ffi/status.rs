@@ -24,7 +24,8 @@ pub(crate) const VERSION_PATCH: u32 = parse(env!("CARGO_PKG_VERSION_PATCH"));
 /// header's `GPUASYNC_VERSION` when header and library match.
 #[no_mangle]
 pub extern "C" fn gpuasync_version() -> u32 {
-    VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH
+    // Constants; the guard only keeps the rule that no panic crosses the C boundary.
+    std::panic::catch_unwind(|| VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH).unwrap_or(0)
 }
 
 /// The name of a status code (for example "GPUASYNC_TIMEOUT"), or
@@ -45,17 +46,20 @@ pub extern "C" fn gpuasync_status_string(status: i32) -> *const c_char {
             .map(|s| (*s as i32, std::ffi::CString::new(s.name()).unwrap_or_default()))
             .collect()
     });
-    NAMES
-        .iter()
-        .find(|(code, _)| *code == status)
-        .map_or(c"GPUASYNC_UNKNOWN_STATUS".as_ptr(), |(_, name)| name.as_ptr())
+    std::panic::catch_unwind(|| {
+        NAMES
+            .iter()
+            .find(|(code, _)| *code == status)
+            .map_or(c"GPUASYNC_UNKNOWN_STATUS".as_ptr(), |(_, name)| name.as_ptr())
+    })
+    .unwrap_or(c"GPUASYNC_UNKNOWN_STATUS".as_ptr())
 }
 
 /// Copy the calling thread's last error message into `buffer` (at most `length`
 /// bytes, always NUL-terminated when `length > 0`, truncated if needed). Returns
 /// the full message length without the NUL, so a caller can size a buffer; 0
-/// when no error has happened on this thread. `buffer` may be null when
-/// `length` is 0.
+/// when no error has happened on this thread. With `buffer` null (or `length`
+/// 0) nothing is copied: a size query.
 #[no_mangle]
 pub extern "C" fn gpuasync_last_error(buffer: *mut c_char, length: usize) -> usize {
     let copied = std::panic::catch_unwind(|| {
