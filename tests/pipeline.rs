@@ -799,7 +799,8 @@ fn wait_on_a_ticket_inside_a_coalesced_batch() {
 #[cfg(debug_assertions)]
 #[test]
 fn wait_races_a_poll_that_retires_the_ticket() {
-    let ex = leak_on_panic(executor());
+    // The hook is on the compute-queue-alone path: no transfer lanes.
+    let ex = leak_on_panic(executor_with(ExecutorDesc { transfer_queues: gpuasync::TransferQueues::Off, ..Default::default() }));
     let k = kernel(&ex, "lcg");
     let small = ex.create_buffer(256, gpuasync::BufferKind::HostVisible).unwrap();
     let busy = buffer(&ex, LONG_N * 4);
@@ -884,7 +885,12 @@ fn handoff_lets_the_flusher_hand_over_to_an_idle_gpu() {
     );
     const ROUNDS: u32 = 20;
     for handoff in [Some(2_000_000_000u64), None] {
-        let ex = leak_on_panic(executor_with(ExecutorDesc { handoff_ns: handoff, ..Default::default() }));
+        // The rounds watch the compute queue's timeline, which a read on a
+        // transfer lane never reaches: no lanes (unless the environment says
+        // otherwise, which the check below refuses).
+        let desc = ExecutorDesc { handoff_ns: handoff, transfer_queues: gpuasync::TransferQueues::Off, ..Default::default() };
+        let ex = leak_on_panic(executor_with(desc));
+        assert_eq!(ex.transfer_lanes(), 0, "this test needs the compute queue alone (not GPUASYNC_TRANSFER_QUEUE=shared)");
         let small = ex.create_buffer(256, BufferKind::HostVisible).unwrap();
         let seen = ex.buffer_mapped_ptr(small).unwrap().cast::<u32>();
         let mut rng = Rng::new(0x4a4d);
@@ -911,6 +917,7 @@ fn handoff_lets_the_flusher_hand_over_to_an_idle_gpu() {
             // The read's hand-over (and its wait) may be either thread's: let the
             // GPU go idle again, without a call, before the next round's fill.
             while !gpuasync::testing::timeline_reached(&ex, t + 1).unwrap() {
+                assert!(start.elapsed().as_secs() < 30, "{handoff:?}, round {round}: the read's ticket never passed on the timeline");
                 std::thread::yield_now();
             }
         }
