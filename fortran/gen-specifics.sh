@@ -117,7 +117,8 @@ names() { # names OP [OBJECT]: the comma-separated specific names of one generic
     end subroutine buffer_write_${t}_${r}
 
     !> Read the buffer at \`offset_bytes\` into \`destination\` (contiguous). The
-    !> values land when a poll or wait first sees \`ticket\` complete: until then
+    !> values land during the first call that finds \`ticket\` complete (at the
+    !> latest the poll or wait that reports it): until then
     !> \`destination\` must stay in place and untouched (declare it
     !> \`asynchronous\`, and \`target\` or \`allocatable\`).
     subroutine buffer_read_${t}_${r}(self, destination, ticket, offset_bytes, timestamps, stat, errmsg)

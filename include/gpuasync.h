@@ -154,7 +154,8 @@
 #define GPUASYNC_OP_WRITE 1
 
 // `gpuasync_op.kind`: copy `size` bytes of `buffer` at `offset` into `host_dst`.
-// The bytes land when a poll or wait first sees the ticket complete; keep
+// The bytes land during the first gpuasync call that finds the ticket
+// complete (at the latest the poll or wait that reports it complete); keep
 // `host_dst` valid and untouched until then.
 #define GPUASYNC_OP_READ 2
 
@@ -528,8 +529,9 @@ enum gpuasync_status gpuasync_buffer_write(struct gpuasync_executor executor,
                                            gpuasync_ticket *ticket);
 
 // Read `size` bytes of the buffer at `offset` into `destination`,
-// asynchronously. The bytes land when a poll or wait first sees the ticket
-// complete: keep `destination` valid and untouched until then (Fortran:
+// asynchronously. The bytes land during the first gpuasync call that finds
+// the ticket complete (at the latest the poll or wait that reports it
+// complete): keep `destination` valid and untouched until then (Fortran:
 // `asynchronous`).
 enum gpuasync_status gpuasync_buffer_read(struct gpuasync_executor executor,
                                           struct gpuasync_buffer buffer,
@@ -595,7 +597,7 @@ enum gpuasync_status gpuasync_executor_create(const struct gpuasync_executor_des
                                               struct gpuasync_executor *executor);
 
 // Destroy an executor: waits for all its work (delivering pending reads), then
-// frees every buffer and kernel it owns. Its handles become invalid.
+// frees every buffer, kernel and batch it owns. Its handles become invalid.
 enum gpuasync_status gpuasync_executor_destroy(struct gpuasync_executor executor);
 
 // Describe the device an executor runs on.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The runs on the lent GPU machine (see ../shared/device/README.md), in two
+# The runs on the lent GPU machine (see ../shared/device/README.md), in four
 # parts that each fit one device command:
 #   scripts/gpu-run.sh bench   three benchmark runs, then the CUDA anchors
 #                              (../shared/anchors and scripts/anchor-extra.py),

@@ -13,7 +13,7 @@ echo "== generated files"
 scripts/check-generated.sh
 tmp_fortran=$(mktemp -d)
 fortran/gen-specifics.sh "$tmp_fortran"
-for f in gpuasync_bindings.inc gpuasync_specifics.inc; do
+for f in gpuasync_bindings.inc gpuasync_executor_bindings.inc gpuasync_specifics.inc; do
     cmp -s "$tmp_fortran/$f" "fortran/$f" || { echo "STALE: fortran/$f; run fortran/gen-specifics.sh" >&2; exit 1; }
 done
 rm -rf "$tmp_fortran"

@@ -96,8 +96,9 @@ pub extern "C" fn gpuasync_buffer_write(
 }
 
 /// Read `size` bytes of the buffer at `offset` into `destination`,
-/// asynchronously. The bytes land when a poll or wait first sees the ticket
-/// complete: keep `destination` valid and untouched until then (Fortran:
+/// asynchronously. The bytes land during the first gpuasync call that finds
+/// the ticket complete (at the latest the poll or wait that reports it
+/// complete): keep `destination` valid and untouched until then (Fortran:
 /// `asynchronous`).
 #[no_mangle]
 pub extern "C" fn gpuasync_buffer_read(

@@ -118,7 +118,7 @@ pub extern "C" fn gpuasync_executor_create(
 }
 
 /// Destroy an executor: waits for all its work (delivering pending reads), then
-/// frees every buffer and kernel it owns. Its handles become invalid.
+/// frees every buffer, kernel and batch it owns. Its handles become invalid.
 #[no_mangle]
 pub extern "C" fn gpuasync_executor_destroy(executor: gpuasync_executor) -> gpuasync_status {
     call(|| {

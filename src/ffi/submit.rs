@@ -13,7 +13,8 @@ use crate::submit::{HostDst, Op, SubmitFlags};
 /// The bytes are copied before the submit returns.
 pub const GPUASYNC_OP_WRITE: u32 = 1;
 /// `gpuasync_op.kind`: copy `size` bytes of `buffer` at `offset` into `host_dst`.
-/// The bytes land when a poll or wait first sees the ticket complete; keep
+/// The bytes land during the first gpuasync call that finds the ticket
+/// complete (at the latest the poll or wait that reports it complete); keep
 /// `host_dst` valid and untouched until then.
 pub const GPUASYNC_OP_READ: u32 = 2;
 /// `gpuasync_op.kind`: copy `size` bytes from `src` at `src_offset` to `buffer`
