@@ -77,6 +77,18 @@ pub mod testing {
     }
 }
 
+/// The library's host-side copy of staged bytes (into staging for writes, out
+/// of it for reads: several threads for 16 MiB and more), exposed only so that
+/// the benchmark can time it as the host's share of a staged transfer. Copies
+/// `min(dst.len(), src.len())` bytes.
+#[doc(hidden)]
+pub fn host_copy(dst: &mut [u8], src: &[u8]) {
+    let n = dst.len().min(src.len());
+    // SAFETY: `dst` is an exclusively borrowed slice of at least `n` bytes, so it
+    // is valid for the writes and cannot overlap `src`.
+    unsafe { memory::parallel_copy(dst.as_mut_ptr(), &src[..n]) };
+}
+
 pub use batch::{BatchId, PushUpdate};
 pub use builtin::{parse_gemm_tile, Builtin, BuiltinKind, DType, GemmTile, Operand};
 pub use device::{list_devices, DeviceInfo, DeviceType};
