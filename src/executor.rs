@@ -79,6 +79,14 @@ pub struct ExecutorDesc {
     /// thread only records (docs/async.md, "Handoff"). `None` or `Some(0)`:
     /// never. `GPUASYNC_HANDOFF_NS` overrides it.
     pub handoff_ns: Option<u64>,
+    /// Experimental, off by default until measured on a GPU: a submission of
+    /// one staged write larger than this many bytes is staged and handed to
+    /// the GPU chunk by chunk, through host-memory staging, so
+    /// that the host's copy of one chunk overlaps the GPU's copy of the last
+    /// (docs/async.md, "Chunked staging"). Rounded down to a multiple of 4096;
+    /// 1 to 4095 is `InvalidArgument`. `None` or `Some(0)`: never.
+    /// `GPUASYNC_WRITE_CHUNK` (a byte count) overrides it.
+    pub write_chunk_bytes: Option<u64>,
 }
 
 /// Which kernel runs GEMM with F16 / BF16 inputs.
@@ -312,6 +320,9 @@ pub struct Executor {
     pub(crate) transfer_min_bytes: u64,
     /// Transfer lanes write timestamps (same clock width, queries reset on the host).
     pub(crate) transfer_timestamps: bool,
+    /// Large staged writes go to the GPU in chunks of this many bytes (0: never;
+    /// see `chunked`).
+    pub(crate) write_chunk_bytes: u64,
     /// The cooperative-matrix GEMMs this device runs (fp16, bf16 inputs).
     pub(crate) coop: crate::device::CoopSupport,
     flusher: Option<std::thread::JoinHandle<()>>,
@@ -402,6 +413,17 @@ impl Executor {
             })?,
             Err(_) => desc.transfer_min_bytes.unwrap_or(DEFAULT_TRANSFER_MIN_BYTES),
         };
+        let write_chunk_bytes = match std::env::var("GPUASYNC_WRITE_CHUNK") {
+            Ok(v) => v.trim().parse().map_err(|_| {
+                Error::new(ErrorKind::InvalidArgument, format!("GPUASYNC_WRITE_CHUNK={v}: expected a byte count"))
+            })?,
+            Err(_) => desc.write_chunk_bytes.unwrap_or(0),
+        };
+        // Whole pages: each chunk's staging copy starts page-aligned.
+        if (1..4096).contains(&write_chunk_bytes) {
+            bail!(InvalidArgument, "write chunk of {write_chunk_bytes} bytes: expected 0 (off) or at least 4096");
+        }
+        let write_chunk_bytes = write_chunk_bytes & !4095;
         // The transfer lanes: (family, queue index) of lanes 1 and 2, and the
         // family's timestamp bits.
         let (lane_queues, transfer_family, lane_timestamp_bits): (Vec<(u32, u32)>, Option<u32>, u32) = match mode {
@@ -742,6 +764,7 @@ impl Executor {
             sharing: transfer_family.map(|f| vec![family, f]).unwrap_or_default(),
             transfer_min_bytes,
             transfer_timestamps: timestamps && host_query_reset && lane_timestamp_bits == timestamp_bits,
+            write_chunk_bytes,
             coop,
             flusher: None,
             device: raw,

@@ -7,6 +7,7 @@
 
 mod batch;
 mod builtin;
+mod chunked;
 mod descriptors;
 mod device;
 mod error;

@@ -445,49 +445,78 @@ impl Queue {
                 st.to_submit.pop_front()
             };
             let Some(next) = next else { return Ok(()) };
-            let (cb, ticket) = (next.command_buffer, next.signal);
-            let cbs = [vk::CommandBufferSubmitInfo::default().command_buffer(cb)];
-            let (raw, timeline) = self.lane(next.lane);
-            let signal = [vk::SemaphoreSubmitInfo::default()
-                .semaphore(timeline)
-                .value(ticket)
-                .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
-            let mut waits = [vk::SemaphoreSubmitInfo::default(); LANES];
-            let mut n = 0;
-            for (lane, &value) in next.waits.iter().enumerate() {
-                if value > 0 {
-                    waits[n] = vk::SemaphoreSubmitInfo::default()
-                        .semaphore(self.lane(lane).1)
-                        .value(value)
-                        .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS);
-                    n += 1;
-                }
-            }
-            let submit = [vk::SubmitInfo2::default()
-                .wait_semaphore_infos(&waits[..n])
-                .command_buffer_infos(&cbs)
-                .signal_semaphore_infos(&signal)];
-            // SAFETY: `cb` is executable; every queue is externally synchronised by
-            // the submission lock; bundles leave `to_submit` in ticket order on each
-            // lane, so `ticket` is above every value its lane signalled before, and
-            // every value waited for was signalled by a submission handed over
-            // earlier (dependencies point at bundles closed before this one).
-            let result = unsafe { self.device.queue_submit2(raw, &submit, vk::Fence::null()) };
-            if let Err(e) = result {
-                let e = Error::vulkan("vkQueueSubmit2", e);
+            if let Err(e) = self.hand_over(&next) {
                 let mut st = self.state.lock();
-                let e = Error::new(e.kind, format!("{}; tickets from {ticket} on can never complete", e.message));
-                st.broken = Some(e.clone());
-                self.broken.store(true, Ordering::Release);
-                if let Some(bundle) = take_bundle(&mut st, next.lane, ticket) {
-                    self.discard(&mut st, bundle);
-                }
-                self.break_queued(&mut st, &e);
-                return Err(e);
+                return Err(self.hand_over_failed(&mut st, &next, e));
             }
-            self.submitted.fetch_max(next.covers, Ordering::AcqRel);
-            self.queue_submissions.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// `drain` for a caller that holds both the submission lock (`_queue`, its
+    /// guard) and the state lock, and keeps them: the bundles reach the queue
+    /// with no other submission able to come between (chunked writes).
+    pub(crate) fn drain_held(&self, _queue: &MutexGuard<'_, ()>, st: &mut State) -> Result<()> {
+        if let Some(e) = st.broken.clone() {
+            self.break_queued(st, &e);
+            return Err(e);
+        }
+        while let Some(next) = st.to_submit.pop_front() {
+            if let Err(e) = self.hand_over(&next) {
+                return Err(self.hand_over_failed(st, &next, e));
+            }
+        }
+        Ok(())
+    }
+
+    /// vkQueueSubmit2 of one closed bundle. The caller holds the submission lock
+    /// and took `next` from the front of `to_submit`.
+    fn hand_over(&self, next: &Pending) -> std::result::Result<(), vk::Result> {
+        let (cb, ticket) = (next.command_buffer, next.signal);
+        let cbs = [vk::CommandBufferSubmitInfo::default().command_buffer(cb)];
+        let (raw, timeline) = self.lane(next.lane);
+        let signal = [vk::SemaphoreSubmitInfo::default()
+            .semaphore(timeline)
+            .value(ticket)
+            .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS)];
+        let mut waits = [vk::SemaphoreSubmitInfo::default(); LANES];
+        let mut n = 0;
+        for (lane, &value) in next.waits.iter().enumerate() {
+            if value > 0 {
+                waits[n] = vk::SemaphoreSubmitInfo::default()
+                    .semaphore(self.lane(lane).1)
+                    .value(value)
+                    .stage_mask(vk::PipelineStageFlags2::ALL_COMMANDS);
+                n += 1;
+            }
+        }
+        let submit = [vk::SubmitInfo2::default()
+            .wait_semaphore_infos(&waits[..n])
+            .command_buffer_infos(&cbs)
+            .signal_semaphore_infos(&signal)];
+        // SAFETY: `cb` is executable; every queue is externally synchronised by
+        // the submission lock; bundles leave `to_submit` in ticket order on each
+        // lane, so `ticket` is above every value its lane signalled before, and
+        // every value waited for was signalled by a submission handed over
+        // earlier (dependencies point at bundles closed before this one).
+        unsafe { self.device.queue_submit2(raw, &submit, vk::Fence::null()) }?;
+        self.submitted.fetch_max(next.covers, Ordering::AcqRel);
+        self.queue_submissions.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// `next` could not be handed over: its tickets and every later one can
+    /// never complete. Break the executor; the error to report.
+    fn hand_over_failed(&self, st: &mut State, next: &Pending, e: vk::Result) -> Error {
+        let ticket = next.signal;
+        let e = Error::vulkan("vkQueueSubmit2", e);
+        let e = Error::new(e.kind, format!("{}; tickets from {ticket} on can never complete", e.message));
+        st.broken = Some(e.clone());
+        self.broken.store(true, Ordering::Release);
+        if let Some(bundle) = take_bundle(st, next.lane, ticket) {
+            self.discard(st, bundle);
+        }
+        self.break_queued(st, &e);
+        e
     }
 
     /// The executor is broken: drop every bundle not yet handed to the queue
@@ -719,6 +748,13 @@ impl Executor {
     /// several), for per-op timings; `None`: the ops as given.
     pub(crate) fn submit_inner(&self, ops: &[Op<'_>], flags: SubmitFlags, barriers: bool, origin: Option<&[usize]>) -> Result<u64> {
         let queue = &*self.queue;
+        // A large staged write, in chunks (experimental; never with the
+        // setting off). It takes the locks itself.
+        if let Some(chunk) = self.write_chunk(ops, flags) {
+            if let Some(ticket) = self.submit_chunked(ops, flags, barriers, chunk)? {
+                return Ok(ticket);
+            }
+        }
         let mut st = queue.state.lock();
         if let Some(e) = &st.broken {
             return Err(e.clone());
@@ -1489,7 +1525,7 @@ impl Executor {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Plan {
     /// Per op, the descriptor set of a dispatch in cached mode (else null).
     pub sets: Vec<vk::DescriptorSet>,

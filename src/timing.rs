@@ -116,4 +116,8 @@ pub struct Stats {
     /// the lanes (each part takes a ticket of its own; the submission's
     /// ticket is its last part's).
     pub split_submissions: u64,
+    /// Writes staged and handed to the GPU in chunks (experimental,
+    /// `ExecutorDesc::write_chunk_bytes`; each chunk takes a ticket of its
+    /// own, the call returns the last). Not in the C struct.
+    pub chunked_writes: u64,
 }
