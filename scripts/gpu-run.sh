@@ -15,7 +15,8 @@
 #                              GPU tests; then the 16 x 8 x 16 form, variant
 #                              n8, timed), then the transfers and the pipeline
 #                              on copy queues (auto) and on compute-family
-#                              queues (shared), then the host-side rows (also
+#                              queues (shared), the transfers with chunked
+#                              staging of writes, then the host-side rows (also
 #                              with and without the flusher's handoff).
 # Run there as:  source .gl/gpu-env.sh; scripts/gpu-run.sh bench
 # after building here and copying binaries into .gl/bin (scripts/gpu-prepare.sh).
@@ -76,6 +77,10 @@ if [ "$part" = check ]; then
         GPUASYNC_TRANSFER_QUEUE=$q timeout 90 .gl/bin/gpuasync-bench --only transfers,pipeline \
             --json "$out/xfer-$q.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$log"
     done
+    # Chunked staging of large writes (experimental, off by default).
+    echo "== GPUASYNC_WRITE_CHUNK=33554432" | tee -a "$log"
+    GPUASYNC_WRITE_CHUNK=33554432 timeout 60 .gl/bin/gpuasync-bench --only transfers 2>&1 \
+        | grep -v '^\[bench\]' | tee -a "$log"
     timeout 60 .gl/bin/gpuasync-bench --only round_trip,streamed --json "$out/host.json" 2>&1 \
         | grep -v '^\[bench\]' | tee -a "$log"
     # The same with the flusher handing submissions to an idle GPU (handoff,
