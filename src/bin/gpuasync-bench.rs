@@ -115,6 +115,12 @@ fn bytes<T: Copy>(v: &[T]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(v.as_ptr().cast(), std::mem::size_of_val(v)) }
 }
 
+fn bytes_mut(v: &mut [u32]) -> &mut [u8] {
+    // SAFETY: plain u32 data, which any bytes written through the view leave valid;
+    // the view borrows `v` exclusively for its lifetime.
+    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast(), std::mem::size_of_val(v)) }
+}
+
 fn read_into<T: Copy>(buffer: BufferId, out: &mut [T]) -> Op<'static> {
     // SAFETY: every caller waits on the ticket before touching `out` again.
     let dst = unsafe { HostDst::new(out.as_mut_ptr().cast(), std::mem::size_of_val(out)) };
@@ -1332,9 +1338,7 @@ impl Bench<'_> {
         let mut host = Vec::new();
         for rep in 0..reps + 1 {
             let start = Instant::now();
-            // SAFETY: plain u32 data, any bit pattern valid; exclusively borrowed.
-            let dst = unsafe { std::slice::from_raw_parts_mut(back.as_mut_ptr().cast::<u8>(), bytes_n) };
-            gpuasync::host_copy(dst, bytes(data));
+            gpuasync::host_copy(bytes_mut(back), bytes(data));
             let h = start.elapsed().as_nanos() as f64;
             if back != data {
                 return Err("host copy: data came out wrong".into());
@@ -1465,9 +1469,7 @@ fn chunked_through(ex: &Executor, b: BufferId, data: &[u32], staging: &mut [u32]
         let start = Instant::now();
         let mut last = 0;
         {
-            // SAFETY: plain u32 data viewed as bytes, exclusively borrowed.
-            let stage = unsafe { std::slice::from_raw_parts_mut(staging.as_mut_ptr().cast::<u8>(), bytes_n) };
-            let mut rest: &mut [u8] = stage;
+            let mut rest: &mut [u8] = bytes_mut(staging);
             for (k, src) in bytes(data).chunks(chunk).enumerate() {
                 let (dst, tail) = rest.split_at_mut(src.len());
                 rest = tail;
@@ -1493,10 +1495,7 @@ fn chunked_through(ex: &Executor, b: BufferId, data: &[u32], staging: &mut [u32]
             ex.wait(*t, u64::MAX).map_err(err)?;
             // Chunk k has landed: only now is a reference to it made.
             let range = k * words..((k + 1) * words).min(data.len());
-            let dst = &mut out[range.clone()];
-            // SAFETY: plain u32 data viewed as bytes, exclusively borrowed.
-            let d = unsafe { std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(dst)) };
-            gpuasync::host_copy(d, bytes(&staging[range]));
+            gpuasync::host_copy(bytes_mut(&mut out[range.clone()]), bytes(&staging[range]));
         }
         let rt = start.elapsed().as_nanos() as f64;
         if out != data {
