@@ -565,9 +565,8 @@ enum gpuasync_status gpuasync_buffer_copy(struct gpuasync_executor executor,
 // Whether GEMM with `type` inputs (`GPUASYNC_F16` or `GPUASYNC_BF16`) runs on
 // this executor (`supported` = 1): the device has VK_KHR_cooperative_matrix
 // with the kernel's 16 x 16 x 16 shape (and VK_KHR_shader_bfloat16 for bf16),
-// and GPUASYNC_COOPERATIVE_MATRIX=1 was set when the executor was created
-// (the kernel is off by default until it has been measured fast on hardware); or, on any
-// device, GPUASYNC_COOPERATIVE_MATRIX=emulate (the same kernel with plain
+// unless GPUASYNC_COOPERATIVE_MATRIX=0 was set when the executor was created;
+// or, on any device, GPUASYNC_COOPERATIVE_MATRIX=emulate (the same kernel with plain
 // arithmetic: slow, for testing). 0 for the other types;
 // `GPUASYNC_INVALID_ARGUMENT` for an unknown one.
 enum gpuasync_status gpuasync_executor_cooperative_matrix(struct gpuasync_executor executor,

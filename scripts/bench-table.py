@@ -54,6 +54,8 @@ cuda = {
     "s20each": anchor(ca, r"^20 x sgemm 1024, wait each"),
     "s20once": anchor(ca, r"^20 x sgemm 1024, wait once"),
     "dgemm4096": anchor(xa, r"^dgemm fp64 4096"),
+    "hgemm8192": anchor(xa, r"^gemm fp16 8192"),
+    "bgemm8192": anchor(xa, r"^gemm bf16 8192"),
     "sum": anchor(xa, r"^sum 2\^28"),
     "dot": anchor(xa, r"^dot 2\^28"),
 }
@@ -105,6 +107,9 @@ table = [
     ("built-in SGEMM 4096^3 (GPU time)", "built-in SGEMM fp32 4096^3, GPU", "sgemm4096", "—", "—", None, True),
     ("built-in SGEMM 8192^3 (GPU time)", "built-in SGEMM fp32 8192^3, GPU", "sgemm8192", "—", "—", 40, True),
     ("built-in DGEMM 4096^3 (GPU time)", "built-in DGEMM fp64 4096^3, GPU", "dgemm4096", "—", "—", None, True),
+    ("built-in fp16 GEMM 8192^3, f32 C, cooperative matrices (GPU time)", "built-in F16 GEMM (f32 C, cooperative matrices) 8192^3", "hgemm8192", "—", "—", None, True),
+    ("built-in fp16 GEMM 8191^3 (GPU time)", "built-in F16 GEMM (f32 C, cooperative matrices) 8191^3", None, "—", "—", None, True),
+    ("built-in bf16 GEMM 8192^3, f32 C, cooperative matrices (GPU time)", "built-in BF16 GEMM (f32 C, cooperative matrices) 8192^3", "bgemm8192", "—", "—", None, True),
     ("seed: 20 x SGEMM 1024, wait after each (wall)", "seed a: one by one, wait after each: wall, no timestamps", "s20each", "—", "—", None, False),
     ("seed: 20 x SGEMM 1024, submit all, wait once (wall)", "seed b: all submitted, one wait: wall, no timestamps", "s20once", "—", "—", 1.3, False),
     ("seed: 20 x SGEMM 1024 as one recorded batch (wall)", "seed c: recorded batch, one replay: wall, no timestamps", None, "—", "—", 1.3, False),

@@ -62,15 +62,15 @@ smi=$!
 if [ "$part" = check ]; then
     [ -e /work/main ] || { mkdir -p /work && ln -s "$PWD" /work/main; }
     log=$out/$part.log
-    GPUASYNC_COOPERATIVE_MATRIX=1 GPUASYNC_PIPELINE_STATS=1 timeout 100 .gl/bin/gpuasync-bench --only gemm16 \
+    GPUASYNC_PIPELINE_STATS=1 timeout 100 .gl/bin/gpuasync-bench --only gemm16 \
         --json "$out/gemm16.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$log"
     timeout 80 python3 scripts/anchor-extra.py 2>&1 | tee -a "$out/anchors.txt"
     GPUASYNC_VALIDATION=1 timeout 90 .gl/bin/test-half --include-ignored --test-threads=1 \
-        gemm_f16_matches gemm_bf16_matches 2>&1 | grep -v '^    "Validation' | tail -40 | tee -a "$log"
+        gemm_f16_matches gemm_bf16_matches 2>&1 | tail -40 | tee -a "$log"
     # Version 1's form (its tests passed on the H100; the benchmark checks
     # sampled elements of every result it times).
     echo "== variant n8 (16 x 8 x 16)" | tee -a "$log"
-    GPUASYNC_BUILTIN_DIR=.gl/var/n8 GPUASYNC_COOPERATIVE_MATRIX=1 GPUASYNC_PIPELINE_STATS=1 timeout 100 \
+    GPUASYNC_BUILTIN_DIR=.gl/var/n8 GPUASYNC_PIPELINE_STATS=1 timeout 100 \
         .gl/bin/gpuasync-bench --only gemm16 --json "$out/gemm16-n8.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$log"
     for q in auto shared; do
         echo "== GPUASYNC_TRANSFER_QUEUE=$q" | tee -a "$log"
@@ -98,8 +98,8 @@ if [ "$part" = coop ]; then
     # The GPU tests (the real kernel against an f64 reference) and the
     # conversions; the emulated kernel's tests are lavapipe's.
     GPUASYNC_VALIDATION=1 timeout 300 .gl/bin/test-half --include-ignored --test-threads=1 \
-        gemm_f16_matches gemm_bf16_matches convert widen 2>&1 | grep -v '^    "Validation' | tail -60 | tee -a "$out/$part.log"
-    GPUASYNC_COOPERATIVE_MATRIX=1 GPUASYNC_PIPELINE_STATS=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 \
+        gemm_f16_matches gemm_bf16_matches convert widen 2>&1 | tail -60 | tee -a "$out/$part.log"
+    GPUASYNC_PIPELINE_STATS=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 \
         --json "$out/gemm16.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$out/$part.log"
     timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee -a "$out/anchors.txt"
     # Tuning variants (scripts/gemm16-variants.sh .gl/var, see gpu-prepare.sh):
@@ -109,8 +109,8 @@ if [ "$part" = coop ]; then
         v=$(basename "$dir")
         echo "== variant $v"
         GPUASYNC_BUILTIN_DIR=$dir GPUASYNC_VALIDATION=1 timeout 200 .gl/bin/test-half --include-ignored --test-threads=1 \
-            gemm_f16_matches gemm_bf16_matches 2>&1 | grep -v '^    "Validation' | tail -8
-        GPUASYNC_BUILTIN_DIR=$dir GPUASYNC_COOPERATIVE_MATRIX=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 \
+            gemm_f16_matches gemm_bf16_matches 2>&1 | tail -8
+        GPUASYNC_BUILTIN_DIR=$dir timeout 200 .gl/bin/gpuasync-bench --only gemm16 \
             --json "$out/gemm16-$v.json" 2>&1 | grep -v '^\[bench\]'
     done 2>&1 | tee -a "$out/$part.log"
     kill $smi 2>/dev/null
@@ -128,11 +128,6 @@ for run in 1 2 3; do
         timeout 200 .gl/bin/gpuasync-bench --json "$out/bench-$run.json"
     fi
 done 2>&1 | grep -v '^\[bench\]' | tee -a "$out/$part.log"
-# The cooperative-matrix GEMM is off by default until it has been measured fast
-# (docs/kernels.md): timed in a run of its own, so that a failure there (it
-# enables two more device extensions) cannot cost the runs above.
-GPUASYNC_COOPERATIVE_MATRIX=1 timeout 200 .gl/bin/gpuasync-bench --only gemm16 --json "$out/gemm16.json" 2>&1 \
-    | grep -v '^\[bench\]' | tee -a "$out/$part.log"
 kill $smi 2>/dev/null
 timeout 240 python3 .gl/anchors/cuda_anchor.py 2>&1 | tee -a "$out/anchors.txt"
 nvcc -O2 -arch=sm_90 -o /tmp/la .gl/anchors/launch_anchor.cu && timeout 120 /tmp/la 2>&1 | tee -a "$out/anchors.txt"

@@ -836,14 +836,6 @@ impl Executor {
 
     /// `Unsupported`, saying why, unless the GEMM with `dtype` inputs runs here.
     fn check_cooperative_matrix(&self, dtype: DType) -> Result<()> {
-        let withheld = if dtype == DType::BF16 { self.coop.withheld.1 } else { self.coop.withheld.0 };
-        if withheld {
-            bail!(
-                Unsupported,
-                "Gemm: {dtype:?} inputs: {} offers cooperative matrices, but gpuasync's kernel for them is off by default until it has been measured fast on hardware (docs/kernels.md); set GPUASYNC_COOPERATIVE_MATRIX=1 to use it",
-                self.info.name
-            );
-        }
         if !self.cooperative_matrix(dtype) {
             let needs = if dtype == DType::BF16 { "VK_KHR_cooperative_matrix and VK_KHR_shader_bfloat16" } else { "VK_KHR_cooperative_matrix" };
             bail!(

@@ -355,9 +355,6 @@ pub struct CoopSupport {
     pub bf16: bool,
     /// Every shape the driver lists, as "MxNxK A*B+C->R scope" (diagnostics).
     pub shapes: Vec<String>,
-    /// What the device offers (f16, bf16) but gpuasync does not use because
-    /// GPUASYNC_COOPERATIVE_MATRIX is not set.
-    pub withheld: (bool, bool),
     /// f16 and bf16 run on the emulated kernel (`CooperativeMatrix::Emulate`).
     pub emulated: bool,
 }
@@ -428,7 +425,6 @@ impl Instance {
                 && bf16.shader_bfloat16_cooperative_matrix == vk::TRUE
                 && has(COMPONENT_BFLOAT16),
             shapes: listed,
-            withheld: (false, false),
             emulated: false,
         }
     }
