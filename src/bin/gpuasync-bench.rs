@@ -1139,8 +1139,8 @@ impl Bench<'_> {
             (0..3).map(|_| ex.create_buffer((chunk * 4) as u64, BufferKind::DeviceLocal)).collect::<Result<_, _>>().map_err(err)?;
         let groups = [(chunk as u32).div_ceil(64), 1, 1];
         // Each stage alone over all the chunks (every chunk's upload, or every
-        // kernel, or every download, submitted as the pipeline submits them, one
-        // wait at the end; wall time, fastest of the repeats). The pipeline can
+        // kernel, or every download, submitted as the pipeline submits them;
+        // wall time, fastest of the repeats). The pipeline can
         // at best overlap the stages completely, so its wall is at least the
         // slowest stage's. Whole stages rather than one chunk times the count:
         // a lone chunk pays what a stream of them hides (lavapipe's worker
@@ -1152,16 +1152,33 @@ impl Bench<'_> {
         // Touch every page of the output first: a fresh vector's pages fault
         // in on first write, which the pipeline's timed reps never pay.
         output.iter_mut().for_each(|v| *v = 1);
+        // At most three chunks of a stage in flight, as in the pipeline, where
+        // chunk i's upload waits on the GPU for chunk i-3's download (the same
+        // buffer): there no stage ever has more than three chunks outstanding.
+        // Finished tickets are collected as the pipeline collects them; a
+        // staged read's bytes reach the host when its completion is observed,
+        // and its staging is reused only after that. With every chunk in
+        // flight at once, as before, the download stage alone took longer
+        // than the whole pipeline (199 against 154 ms on the H100,
+        // 2026-12-07); it then held 1 GiB of staging, past the 512 MiB kept
+        // for reuse, the suspected cause (not measured).
+        let depth = bufs.len();
         let stage = |ops: &mut dyn FnMut(usize) -> R<u64>| -> R<f64> {
             let mut best = f64::INFINITY;
             for _ in 0..reps + 1 {
                 ex.wait_all().map_err(err)?;
                 let start = Instant::now();
-                let mut last = None;
+                let mut pending = std::collections::VecDeque::new();
                 for i in 0..chunks {
-                    last = Some(ops(i)?);
+                    if pending.len() == depth {
+                        if let Some(t) = pending.pop_front() {
+                            ex.wait(t, u64::MAX).map_err(err)?;
+                        }
+                    }
+                    pending.push_back(ops(i)?);
+                    collect_finished(ex, &mut pending)?;
                 }
-                if let Some(t) = last {
+                if let Some(&t) = pending.back() {
                     ex.wait(t, u64::MAX).map_err(err)?;
                 }
                 best = best.min(start.elapsed().as_nanos() as f64);
@@ -1233,12 +1250,7 @@ impl Bench<'_> {
                     pending.push_back(ex.submit(&ops, PLAIN).map_err(err)?);
                 }
                 // Collect finished chunks (their reads land now) without blocking.
-                while let Some(&t) = pending.front() {
-                    if !ex.poll(t).map_err(err)? {
-                        break;
-                    }
-                    pending.pop_front();
-                }
+                collect_finished(ex, &mut pending)?;
             }
             if let Some(&t) = pending.back() {
                 ex.wait(t, u64::MAX).map_err(err)?;
@@ -1597,6 +1609,18 @@ fn json(ex: &Executor, rows: &[Row]) -> String {
 
 /// The seed scenario's timelines: per mode, the wall time and each kernel's GPU
 /// span relative to the mode's first begin (ns). Plotted by scripts/seed-plot.py.
+/// Pops the tickets at the front of `pending` that have completed (a poll
+/// delivers a finished read's bytes), without blocking.
+fn collect_finished(ex: &Executor, pending: &mut std::collections::VecDeque<u64>) -> R<()> {
+    while let Some(&t) = pending.front() {
+        if !ex.poll(t).map_err(err)? {
+            break;
+        }
+        pending.pop_front();
+    }
+    Ok(())
+}
+
 fn seed_json_text(runs: &[SeedRun]) -> String {
     let mut s = String::from("{\"modes\":[");
     for (i, r) in runs.iter().enumerate() {
