@@ -107,7 +107,7 @@ if [ "$part" = coop ]; then
     for dir in .gl/var/*/; do
         [ -d "$dir" ] || continue
         v=$(basename "$dir")
-        echo "== variant $v"
+        echo "== variant $v (started ${SECONDS} s into the command)"
         GPUASYNC_BUILTIN_DIR=$dir GPUASYNC_VALIDATION=1 timeout 200 .gl/bin/test-half --include-ignored --test-threads=1 \
             gemm_f16_matches gemm_bf16_matches 2>&1 | tail -8
         GPUASYNC_BUILTIN_DIR=$dir timeout 200 .gl/bin/gpuasync-bench --only gemm16 \

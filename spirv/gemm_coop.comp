@@ -22,9 +22,9 @@
 // drivers list for both fp16 and bf16 (the H100's lists bf16 at no other).
 // -DFRAG_N=8 builds the 16 x 8 x 16 form instead (a tuning variant).
 //
-// One workgroup of 256 invocations (8 subgroups of 32) computes a 128 x 128
-// block of C; each subgroup a 64 x 32 part of it, as 4 x (32 / FRAG_N)
-// accumulators of 16 x FRAG_N. Per
+// One workgroup of 256 invocations (8 subgroups of 32; -DWARPS=4: 4) computes
+// a 128 x 128 block of C; each subgroup a 64 x 32 part of it (-DWARPS=4:
+// 64 x 64), as 4 x (32 / FRAG_N) accumulators of 16 x FRAG_N. Per
 // step of BK = 32 along k, the A and B tiles go through shared memory, stored
 // along the global matrix's contiguous dimension so that 16-byte loads from
 // global memory land in 16-byte stores (rows padded by 8 halves: conflict-free
@@ -44,7 +44,13 @@
 // column-major: row e % 16, column e / 16), which is also where they go in the
 // scratch.
 
-layout(local_size_x = 256) in;
+// -DWARPS=4 (a tuning variant): 4 subgroups, each a 64 x 64 part of the block
+// (4 x 64 / FRAG_N accumulators), in place of 8 subgroups of 64 x 32.
+#ifndef WARPS
+#define WARPS 8
+#endif
+const uint THREADS = 32 * WARPS;
+layout(local_size_x = WARPS * 32) in;
 
 // A's (B's) columns start on 16-byte boundaries: offset and ld multiples of 8.
 layout(constant_id = 0) const bool VEC_A = false;
@@ -83,7 +89,9 @@ const uint BM = 128, BN = 128, BK = KSTEP;
 #ifndef FRAG_N
 #define FRAG_N 16
 #endif
-const uint UN = 32 / FRAG_N, QN = FRAG_N / 2;
+// A subgroup's part of the block: 64 x WTN (2 x WARPS / 2 subgroups).
+const uint WTN = 128 / (WARPS / 2);
+const uint UN = WTN / FRAG_N, QN = FRAG_N / 2;
 
 // Each tile in shared memory: CONT halves along the global matrix's contiguous
 // dimension (padded to CONT + 8) times STRIDED rows.
@@ -117,18 +125,32 @@ const uint A_VECS = A_CONT * A_STRIDED / 8, B_VECS = B_CONT * B_STRIDED / 8;
 const uint A_TILE = A_STRIDED * A_ROW / 8, B_TILE = B_STRIDED * B_ROW / 8;
 shared uvec4 a_tile[STAGES * A_TILE];
 shared uvec4 b_tile[STAGES * B_TILE];
-shared float scratch[8 * 16 * FRAG_N];
+shared float scratch[WARPS * 16 * FRAG_N];
 
 // 8 halves of a matrix from element (gc, gs) on: gc along the contiguous
 // dimension (below cmax), gs along the strided one (below smax); zeros outside.
+// Inside the matrix without 16-byte alignment (an odd leading dimension, say)
+// the 8 halves span 4 whole words from an even element, else 5, shifted by one
+// half: 4 or 5 word loads in place of one load per half (8191^3 ran at a third
+// of 8192^3's rate with one per half, 2026-12-07). The fifth word holds
+// element base + 7, so it lies inside the buffer.
 #define FETCH(NAME, V8, V2, VEC, OFF, LD)                                          \
     uvec4 NAME(uint gc, uint gs, uint cmax, uint smax) {                           \
         if (gs >= smax) {                                                          \
             return uvec4(0);                                                       \
         }                                                                          \
         uint base = OFF + gs * LD + gc;                                            \
-        if (VEC && gc + 8 <= cmax) {                                               \
-            return V8[base >> 3];                                                  \
+        if (gc + 8 <= cmax) {                                                      \
+            if (VEC) {                                                             \
+                return V8[base >> 3];                                              \
+            }                                                                      \
+            uint w = base >> 1;                                                    \
+            uvec4 x = uvec4(V2[w], V2[w + 1], V2[w + 2], V2[w + 3]);              \
+            if ((base & 1u) == 0) {                                                \
+                return x;                                                          \
+            }                                                                      \
+            uint x4 = V2[w + 4];                                                   \
+            return (x >> 16) | (uvec4(x.yzw, x4) << 16);                          \
         }                                                                          \
         uvec4 r = uvec4(0);                                                        \
         [[unroll]] for (uint e = 0; e < 8; e++) {                                  \
@@ -143,7 +165,7 @@ shared float scratch[8 * 16 * FRAG_N];
 FETCH(fetch_a, a8, a2, VEC_A, p.a_off, p.lda)
 FETCH(fetch_b, b8, b2, VEC_B, p.b_off, p.ldb)
 
-const uint PER_THREAD_A = A_VECS / 256, PER_THREAD_B = B_VECS / 256;
+const uint PER_THREAD_A = A_VECS / THREADS, PER_THREAD_B = B_VECS / THREADS;
 
 // The loops over k steps and A fragments around the multiply-adds: unrolled
 // for the matrix units (fragments and accumulators in registers); rolled in
@@ -174,7 +196,7 @@ void main() {
     uint lane = gl_SubgroupInvocationID;
 #endif
     uint i0 = gl_WorkGroupID.x * BM, j0 = gl_WorkGroupID.y * BN;
-    uint wm = (sg & 1u) * 64u, wn = (sg >> 1) * 32u;
+    uint wm = (sg & 1u) * 64u, wn = (sg >> 1) * WTN;
     // Tile origins along each matrix's own (contiguous, strided) dimensions.
 #ifdef TRANS_A
     uint a_c0 = 0, a_s0 = i0;
@@ -211,13 +233,13 @@ void main() {
     // dimension unless A is transposed (and along B's contiguous one unless B is).
 #define LOAD(kt)                                                                               \
     [[unroll]] for (uint q = 0; q < PER_THREAD_A; q++) {                                       \
-        uint v = tid + q * 256u;                                                               \
+        uint v = tid + q * THREADS;                                                               \
         uint cv = (v % (A_CONT / 8)) * 8, sv = v / (A_CONT / 8);                               \
         ra[q] = A_COLMAJOR ? fetch_a(a_c0 + cv, a_s0 + (kt) * BK + sv, A_CMAX, A_SMAX)          \
                            : fetch_a(a_c0 + (kt) * BK + cv, a_s0 + sv, A_CMAX, A_SMAX);         \
     }                                                                                          \
     [[unroll]] for (uint q = 0; q < PER_THREAD_B; q++) {                                       \
-        uint v = tid + q * 256u;                                                               \
+        uint v = tid + q * THREADS;                                                               \
         uint cv = (v % (B_CONT / 8)) * 8, sv = v / (B_CONT / 8);                               \
         rb[q] = B_COLMAJOR ? fetch_b(b_c0 + (kt) * BK + cv, b_s0 + sv, B_CMAX, B_SMAX)          \
                            : fetch_b(b_c0 + cv, b_s0 + (kt) * BK + sv, B_CMAX, B_SMAX);         \
@@ -236,11 +258,11 @@ void main() {
         uint sa = (kt & 1u) * A_TILE, sb = (kt & 1u) * B_TILE;
 #endif
         [[unroll]] for (uint q = 0; q < PER_THREAD_A; q++) {
-            uint v = tid + q * 256u;
+            uint v = tid + q * THREADS;
             a_tile[sa + (v / (A_CONT / 8)) * (A_ROW / 8) + v % (A_CONT / 8)] = ra[q];
         }
         [[unroll]] for (uint q = 0; q < PER_THREAD_B; q++) {
-            uint v = tid + q * 256u;
+            uint v = tid + q * THREADS;
             b_tile[sb + (v / (B_CONT / 8)) * (B_ROW / 8) + v % (B_CONT / 8)] = rb[q];
         }
         barrier();
