@@ -8,13 +8,12 @@
 #   db     two shared tiles per matrix, one barrier per step (-DSTAGES=2)
 #   n8     the 16 x 8 x 16 multiply (fragments of 16 x 8) in place of 16 x 16 x 16
 #          (-DFRAG_N=8; the form that first ran on the H100); fp16 modules only
-#   w4     4 subgroups of 64 x 64 (16 accumulators each) in place of 8 of 64 x 32
-#          (-DWARPS=4)
-#   w4db   w4 and db together
+#   w8     8 subgroups of 64 x 32 (8 accumulators each) in place of 4 of 64 x 64
+#          (-DWARPS=8; the shipped form until 2026-12-07)
 set -euo pipefail
 out=${1:?usage: gemm16-variants.sh OUTDIR}
 cd "$(dirname "$0")/.."
-declare -A flags=([bk64]="-DKSTEP=64" [db]="-DSTAGES=2" [n8]="-DFRAG_N=8" [w4]="-DWARPS=4" [w4db]="-DWARPS=4 -DSTAGES=2")
+declare -A flags=([bk64]="-DKSTEP=64" [db]="-DSTAGES=2" [n8]="-DFRAG_N=8" [w8]="-DWARPS=8")
 for v in "${!flags[@]}"; do
     mkdir -p "$out/$v"
     scripts/spirv-targets.sh | grep '^spirv/gemm_coop.comp ' | while read -r src mod extra; do

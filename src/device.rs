@@ -11,7 +11,7 @@ use crate::error::{bail, Error, Result};
 
 const VALIDATION_LAYER: &CStr = c"VK_LAYER_KHRONOS_validation";
 /// How many validation messages are kept for `Executor::validation_messages`.
-const KEPT_MESSAGES: usize = 64;
+const KEPT_MESSAGES: usize = 256;
 
 /// The kind of a physical device, in the order gpuasync prefers them (best last).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -797,7 +797,7 @@ impl Executor {
         self.instance.log.count.load(Ordering::Relaxed)
     }
 
-    /// The first validation messages reported (at most 64).
+    /// The first validation messages reported (at most 256).
     pub fn validation_messages(&self) -> Vec<String> {
         self.instance.log.kept.lock().clone()
     }
