@@ -975,13 +975,13 @@ mod tests {
                     let written: Vec<bool> = i.bindings.iter().map(|b| b.write).collect();
                     assert_eq!(written, [false, false, true, false, false], "{key:?}");
                     assert_eq!(i.push_constant_size, 44, "{key:?}");
-                    assert_eq!(i.local_size, [256, 1, 1], "{key:?}");
-                    // Shared tiles (rows padded by 8 halves) and the 8 KiB scratch
-                    // (a 16 x 16 f32 fragment per subgroup).
+                    assert_eq!(i.local_size, [128, 1, 1], "{key:?}");
+                    // Shared tiles (rows padded by 8 halves) and the 4 KiB scratch
+                    // (a 16 x 16 f32 fragment for each of the 4 subgroups).
                     let shared = match (ta, tb) {
-                        (false, false) | (true, true) => 8704 + 10240 + 8192,
-                        (false, true) => 8704 + 8704 + 8192,
-                        (true, false) => 10240 + 10240 + 8192,
+                        (false, false) | (true, true) => 8704 + 10240 + 4096,
+                        (false, true) => 8704 + 8704 + 4096,
+                        (true, false) => 10240 + 10240 + 4096,
                     };
                     assert_eq!(i.workgroup_memory, shared, "{key:?}");
                     }
