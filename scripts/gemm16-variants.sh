@@ -10,10 +10,13 @@
 #          (-DFRAG_N=8; the form that first ran on the H100); fp16 modules only
 #   w8     8 subgroups of 64 x 32 (8 accumulators each) in place of 4 of 64 x 64
 #          (-DWARPS=8; the shipped form until 2026-12-07)
+#   bk16   BK = 16 (-DKSTEP=16): half the prefetch registers (16 instead of 32
+#          a thread), twice the barriers; the shipped form spills (255
+#          registers, 144 bytes of local memory on the H100)
 set -euo pipefail
 out=${1:?usage: gemm16-variants.sh OUTDIR}
 cd "$(dirname "$0")/.."
-declare -A flags=([bk64]="-DKSTEP=64" [db]="-DSTAGES=2" [n8]="-DFRAG_N=8" [w8]="-DWARPS=8")
+declare -A flags=([bk64]="-DKSTEP=64" [db]="-DSTAGES=2" [n8]="-DFRAG_N=8" [w8]="-DWARPS=8" [bk16]="-DKSTEP=16")
 for v in "${!flags[@]}"; do
     mkdir -p "$out/$v"
     scripts/spirv-targets.sh | grep '^spirv/gemm_coop.comp ' | while read -r src mod extra; do

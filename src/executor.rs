@@ -96,7 +96,8 @@ pub enum CooperativeMatrix {
     #[default]
     Auto,
     /// The device's cooperative matrices where it has them (the kernel is
-    /// correct and runs at 139 TFLOP/s on an H100: docs/kernels.md).
+    /// correct on an H100 and runs there at about 169 TFLOP/s at 8192^3:
+    /// docs/kernels.md).
     On,
     /// None: a 16-bit GEMM is `Unsupported`.
     Off,

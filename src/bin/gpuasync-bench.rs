@@ -1607,8 +1607,6 @@ fn json(ex: &Executor, rows: &[Row]) -> String {
     s
 }
 
-/// The seed scenario's timelines: per mode, the wall time and each kernel's GPU
-/// span relative to the mode's first begin (ns). Plotted by scripts/seed-plot.py.
 /// Pops the tickets at the front of `pending` that have completed (a poll
 /// delivers a finished read's bytes), without blocking.
 fn collect_finished(ex: &Executor, pending: &mut std::collections::VecDeque<u64>) -> R<()> {
@@ -1621,6 +1619,8 @@ fn collect_finished(ex: &Executor, pending: &mut std::collections::VecDeque<u64>
     Ok(())
 }
 
+/// The seed scenario's timelines: per mode, the wall time and each kernel's GPU
+/// span relative to the mode's first begin (ns). Plotted by scripts/seed-plot.py.
 fn seed_json_text(runs: &[SeedRun]) -> String {
     let mut s = String::from("{\"modes\":[");
     for (i, r) in runs.iter().enumerate() {
