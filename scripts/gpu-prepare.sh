@@ -19,6 +19,10 @@ for t in core errors ordering pipeline batch builtin measure registered transfer
     [ -n "$f" ] && strip -o ".gl/bin/test-$t" "$f"
 done
 strip -o .gl/bin/gpuasync-bench target/release/gpuasync-bench
+# The raw-Vulkan transfer probe (tools/xfer-probe): what the driver gives each
+# queue, with none of gpuasync's code, for the transfer rows' ceiling.
+CARGO_TARGET_DIR=target/xfer-probe cargo build --quiet --release --locked --manifest-path tools/xfer-probe/Cargo.toml
+strip -o .gl/bin/xfer-probe target/xfer-probe/release/xfer-probe
 cp target/release/libgpuasync.so .gl/bin/libgpuasync.so.0 && strip .gl/bin/libgpuasync.so.0
 for ex in demo pipeline; do
     gcc -std=c11 -O2 -Wall -Wextra -pedantic -Iinclude -Iexamples/c "examples/c/$ex.c" -o ".gl/bin/$ex" \

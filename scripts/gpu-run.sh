@@ -10,6 +10,11 @@
 #   scripts/gpu-run.sh coop    the 16-bit GEMM alone, short: its GPU tests, one
 #                              benchmark run of it (and of each tuning variant
 #                              in .gl/var), and cuBLAS fp16/bf16 beside it;
+#   scripts/gpu-run.sh xfer    the transfers alone, in about 2 minutes: the raw-Vulkan
+#                              probe (tools/xfer-probe, every queue), gpuasync's
+#                              transfer and pipeline rows on copy queues (auto)
+#                              and on compute-family queues (shared), CUDA's
+#                              pinned copies, then the probe again;
 #   scripts/gpu-run.sh check   what the last sessions left unmeasured, in about
 #                              6 minutes: the 16-bit GEMM (benchmark, cuBLAS,
 #                              GPU tests; then the 16 x 8 x 16 form, variant
@@ -59,6 +64,23 @@ fi
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active \
     --format=csv -lms 200 > "$out/clocks.csv" 2>&1 &
 smi=$!
+if [ "$part" = xfer ]; then
+    log=$out/$part.log
+    echo "== xfer-probe (started ${SECONDS} s into the command)" | tee -a "$log"
+    timeout 90 .gl/bin/xfer-probe --all-pairs 2>&1 | tee -a "$log"
+    for q in auto shared; do
+        echo "== GPUASYNC_TRANSFER_QUEUE=$q (started ${SECONDS} s into the command)" | tee -a "$log"
+        GPUASYNC_TRANSFER_QUEUE=$q timeout 120 .gl/bin/gpuasync-bench --only transfers,pipeline \
+            --json "$out/xfer-$q.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$log"
+    done
+    echo "== CUDA (started ${SECONDS} s into the command)" | tee -a "$log"
+    timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee -a "$out/anchors.txt"
+    echo "== xfer-probe again (started ${SECONDS} s into the command)" | tee -a "$log"
+    timeout 60 .gl/bin/xfer-probe 2>&1 | grep -E '^(vkalloc|imported) +(up|down|both) ' | tee -a "$log"
+    echo "== done ${SECONDS} s into the command" | tee -a "$log"
+    kill $smi 2>/dev/null
+    exit 0
+fi
 if [ "$part" = check ]; then
     [ -e /work/main ] || { mkdir -p /work && ln -s "$PWD" /work/main; }
     log=$out/$part.log
