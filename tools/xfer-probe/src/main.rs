@@ -5,8 +5,10 @@
 //! imported with VK_EXT_external_memory_host, which is what gpuasync does for
 //! registered host arrays) and each candidate queue it times vkCmdCopyBuffer
 //! uploads and downloads (one region and eight regions), both directions at
-//! once on two queues, and one transfer split in halves over two queues. See
-//! README.md.
+//! once on two queues, and one transfer split in halves over two queues.
+//! Then the same transfers done by a copy kernel on a compute queue (the shader
+//! cores reading or writing host memory over the bus, no copy engine), alone
+//! and beside a copy engine's transfer the other way. See README.md.
 
 use ash::vk;
 use std::ffi::{c_void, CStr};
@@ -23,13 +25,14 @@ const BOTH_PAIRS: usize = 12;
 const SPLIT_PAIRS: usize = 8;
 
 const USAGE: &str = "\
-usage: xfer-probe [--mib N] [--reps R] [--all-pairs] [--self-pairs]
+usage: xfer-probe [--mib N] [--reps R] [--all-pairs] [--self-pairs] [--kgroups G,G,..]
 
   --mib N        bytes per transfer, in MiB (default 256; 16 on a CPU device)
   --reps R       timed repetitions per scenario, after one warm-up (default 5)
   --all-pairs    run every two-queue pair, not the first 12 (both) / 8 (split)
   --self-pairs   also run two-queue scenarios with both halves on one queue
                  (a serial baseline; the only pairs a one-queue device has)
+  --kgroups G,..  workgroups (of 256) of the copy kernel's runs (default 66,264,1056)
 
 GPUASYNC_DEVICE: a device index or a name substring (default: the first
 discrete GPU, else device 0).
@@ -45,10 +48,11 @@ struct Args {
     reps: usize,
     all_pairs: bool,
     self_pairs: bool,
+    kgroups: Vec<u32>,
 }
 
 fn parse_args() -> R<Args> {
-    let mut args = Args { mib: None, reps: 5, all_pairs: false, self_pairs: false };
+    let mut args = Args { mib: None, reps: 5, all_pairs: false, self_pairs: false, kgroups: vec![66, 264, 1056] };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -64,6 +68,13 @@ fn parse_args() -> R<Args> {
             "--reps" => args.reps = value("--reps")? as usize,
             "--all-pairs" => args.all_pairs = true,
             "--self-pairs" => args.self_pairs = true,
+            "--kgroups" => {
+                let v = inline.clone().or_else(|| it.next()).ok_or("--kgroups needs a value")?;
+                args.kgroups = v
+                    .split(',')
+                    .map(|g| g.trim().parse::<u32>().ok().filter(|&g| g > 0).ok_or(format!("--kgroups: not a positive integer: {g}")))
+                    .collect::<R<_>>()?;
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -115,7 +126,22 @@ struct Ctx {
     /// Queue families the buffers are shared between (CONCURRENT when > 1).
     sharing: Vec<u32>,
     memory: vk::PhysicalDeviceMemoryProperties,
+    /// The copy kernel's objects (null until created).
+    kernel: Kernel,
 }
+
+/// The copy kernel (copy.comp): its pipeline and descriptor objects.
+#[derive(Default)]
+struct Kernel {
+    module: vk::ShaderModule,
+    set_layout: vk::DescriptorSetLayout,
+    layout: vk::PipelineLayout,
+    pipeline: vk::Pipeline,
+    pool: vk::DescriptorPool,
+}
+
+/// copy.comp, compiled (see its header).
+static COPY_SPV: &[u8] = include_bytes!("../copy.spv");
 
 impl Drop for Ctx {
     fn drop(&mut self) {
@@ -126,6 +152,12 @@ impl Drop for Ctx {
                 for f in self.fences.drain(..) {
                     d.destroy_fence(f, None);
                 }
+                let k = std::mem::take(&mut self.kernel);
+                d.destroy_pipeline(k.pipeline, None);
+                d.destroy_pipeline_layout(k.layout, None);
+                d.destroy_descriptor_pool(k.pool, None);
+                d.destroy_descriptor_set_layout(k.set_layout, None);
+                d.destroy_shader_module(k.module, None);
                 if self.query_pool != vk::QueryPool::null() {
                     d.destroy_query_pool(self.query_pool, None);
                 }
@@ -272,7 +304,9 @@ impl Ctx {
 
     fn buffer_info(&self, size: u64) -> vk::BufferCreateInfo<'_> {
         let info =
-            vk::BufferCreateInfo::default().size(size).usage(vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST);
+            vk::BufferCreateInfo::default().size(size).usage(
+                vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST | vk::BufferUsageFlags::STORAGE_BUFFER,
+            );
         if self.sharing.len() > 1 {
             info.sharing_mode(vk::SharingMode::CONCURRENT).queue_family_indices(&self.sharing)
         } else {
@@ -405,6 +439,152 @@ impl Ctx {
         // SAFETY: `cb` is recording.
         check("vkEndCommandBuffer", unsafe { d.end_command_buffer(cb) })?;
         Ok(Cmd { cb, query })
+    }
+
+    /// Create the copy kernel's pipeline and a descriptor pool for `sets` sets.
+    fn create_kernel(&mut self, sets: u32) -> R<()> {
+        let d = self.device.as_ref().expect("device");
+        let words: Vec<u32> = COPY_SPV.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let info = vk::ShaderModuleCreateInfo::default().code(&words);
+        // SAFETY: valid SPIR-V compiled from copy.comp; the info refers to a live local.
+        self.kernel.module = check("vkCreateShaderModule", unsafe { d.create_shader_module(&info, None) })?;
+        let bindings: Vec<vk::DescriptorSetLayoutBinding> = (0..2)
+            .map(|b| {
+                vk::DescriptorSetLayoutBinding::default()
+                    .binding(b)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .descriptor_count(1)
+                    .stage_flags(vk::ShaderStageFlags::COMPUTE)
+            })
+            .collect();
+        let info = vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings);
+        // SAFETY: the info refers to live locals.
+        self.kernel.set_layout = check("vkCreateDescriptorSetLayout", unsafe { d.create_descriptor_set_layout(&info, None) })?;
+        let ranges = [vk::PushConstantRange::default().stage_flags(vk::ShaderStageFlags::COMPUTE).offset(0).size(4)];
+        let layouts = [self.kernel.set_layout];
+        let info = vk::PipelineLayoutCreateInfo::default().set_layouts(&layouts).push_constant_ranges(&ranges);
+        // SAFETY: the info refers to live locals and a live set layout.
+        self.kernel.layout = check("vkCreatePipelineLayout", unsafe { d.create_pipeline_layout(&info, None) })?;
+        let stage = vk::PipelineShaderStageCreateInfo::default().stage(vk::ShaderStageFlags::COMPUTE).module(self.kernel.module).name(c"main");
+        let info = [vk::ComputePipelineCreateInfo::default().stage(stage).layout(self.kernel.layout)];
+        // SAFETY: module and layout are live and match (two storage buffers, 4 bytes of push constants).
+        let pipes = unsafe { d.create_compute_pipelines(vk::PipelineCache::null(), &info, None) }.map_err(|(_, e)| e);
+        self.kernel.pipeline = check("vkCreateComputePipelines", pipes)?[0];
+        let sizes = [vk::DescriptorPoolSize { ty: vk::DescriptorType::STORAGE_BUFFER, descriptor_count: 2 * sets }];
+        let info = vk::DescriptorPoolCreateInfo::default().max_sets(sets).pool_sizes(&sizes);
+        // SAFETY: the info refers to live locals.
+        self.kernel.pool = check("vkCreateDescriptorPool", unsafe { d.create_descriptor_pool(&info, None) })?;
+        Ok(())
+    }
+
+    /// A descriptor set of the copy kernel: `n` bytes of `src` at binding 0, of `dst` at 1.
+    fn kernel_set(&self, src: vk::Buffer, dst: vk::Buffer, n: u64) -> R<vk::DescriptorSet> {
+        let d = self.dev();
+        let layouts = [self.kernel.set_layout];
+        let info = vk::DescriptorSetAllocateInfo::default().descriptor_pool(self.kernel.pool).set_layouts(&layouts);
+        // SAFETY: pool and layout are live; the pool was sized for every set allocated.
+        let set = check("vkAllocateDescriptorSets", unsafe { d.allocate_descriptor_sets(&info) })?[0];
+        let infos = [[vk::DescriptorBufferInfo { buffer: src, offset: 0, range: n }], [vk::DescriptorBufferInfo { buffer: dst, offset: 0, range: n }]];
+        let writes: Vec<vk::WriteDescriptorSet> = (0..2)
+            .map(|b| {
+                vk::WriteDescriptorSet::default()
+                    .dst_set(set)
+                    .dst_binding(b as u32)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(&infos[b])
+            })
+            .collect();
+        // SAFETY: the set is fresh and unused; both buffers are live storage buffers of at least n bytes.
+        unsafe { d.update_descriptor_sets(&writes, &[]) };
+        Ok(set)
+    }
+
+    /// Bind and dispatch the copy kernel over `n` bytes with `groups` workgroups into `cb`.
+    fn dispatch_copy(&self, cb: vk::CommandBuffer, set: vk::DescriptorSet, groups: u32, n: u64) {
+        let d = self.dev();
+        let words = (n / 16) as u32;
+        // SAFETY: `cb` is recording on a compute-capable family; pipeline, layout and set are live and match.
+        unsafe {
+            d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, self.kernel.pipeline);
+            d.cmd_bind_descriptor_sets(cb, vk::PipelineBindPoint::COMPUTE, self.kernel.layout, 0, &[set], &[]);
+            d.cmd_push_constants(cb, self.kernel.layout, vk::ShaderStageFlags::COMPUTE, 0, &words.to_le_bytes());
+            d.cmd_dispatch(cb, groups, 1, 1);
+        }
+    }
+
+    /// Record `[timestamp] copy kernel [timestamp]` for reuse.
+    fn record_kernel(&self, pool: vk::CommandPool, query: Option<u32>, set: vk::DescriptorSet, groups: u32, n: u64) -> R<Cmd> {
+        let d = self.dev();
+        let cb = self.alloc_cb(pool)?;
+        if let Some(q) = query {
+            // SAFETY: `cb` is recording; the query was reset from the host.
+            unsafe { d.cmd_write_timestamp(cb, vk::PipelineStageFlags::TOP_OF_PIPE, self.query_pool, q) };
+        }
+        self.dispatch_copy(cb, set, groups, n);
+        if let Some(q) = query {
+            // SAFETY: as above.
+            unsafe { d.cmd_write_timestamp(cb, vk::PipelineStageFlags::ALL_COMMANDS, self.query_pool, q + 1) };
+        }
+        // SAFETY: `cb` is recording.
+        check("vkEndCommandBuffer", unsafe { d.end_command_buffer(cb) })?;
+        Ok(Cmd { cb, query })
+    }
+
+    /// Check the copy kernel both ways on `queue` (a compute family's): host.src
+    /// -> dev_a by kernel, then back to host.dst by a copy; and dev_b (holding
+    /// the pattern, see `verify`) -> host.dst by kernel. True when both match.
+    fn verify_kernel(&self, pool: vk::CommandPool, queue: vk::Queue, host: &Host, sets: [vk::DescriptorSet; 2], dev_a: vk::Buffer, n: u64) -> R<bool> {
+        let d = self.dev();
+        let barrier = |buffer: vk::Buffer, src: vk::AccessFlags, dst: vk::AccessFlags| {
+            [vk::BufferMemoryBarrier::default()
+                .src_access_mask(src)
+                .dst_access_mask(dst)
+                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .buffer(buffer)
+                .size(vk::WHOLE_SIZE)]
+        };
+        let (cs, t, h) = (vk::PipelineStageFlags::COMPUTE_SHADER, vk::PipelineStageFlags::TRANSFER, vk::PipelineStageFlags::HOST);
+        let mut same = true;
+        for up in [true, false] {
+            let cb = self.alloc_cb(pool)?;
+            self.dispatch_copy(cb, sets[usize::from(!up)], 64, n);
+            // SAFETY: `cb` is recording; buffers are live and n bytes long.
+            unsafe {
+                if up {
+                    let to_copy = barrier(dev_a, vk::AccessFlags::SHADER_WRITE, vk::AccessFlags::TRANSFER_READ);
+                    d.cmd_pipeline_barrier(cb, cs, t, vk::DependencyFlags::empty(), &[], &to_copy, &[]);
+                    d.cmd_copy_buffer(cb, dev_a, host.dst, &[vk::BufferCopy { src_offset: 0, dst_offset: 0, size: n }]);
+                    let to_host = barrier(host.dst, vk::AccessFlags::TRANSFER_WRITE, vk::AccessFlags::HOST_READ);
+                    d.cmd_pipeline_barrier(cb, t, h, vk::DependencyFlags::empty(), &[], &to_host, &[]);
+                } else {
+                    let to_host = barrier(host.dst, vk::AccessFlags::SHADER_WRITE, vk::AccessFlags::HOST_READ);
+                    d.cmd_pipeline_barrier(cb, cs, h, vk::DependencyFlags::empty(), &[], &to_host, &[]);
+                }
+            }
+            // SAFETY: `cb` is recording.
+            check("vkEndCommandBuffer", unsafe { d.end_command_buffer(cb) })?;
+            self.submit_and_wait(queue, cb)?;
+            // SAFETY: both host ranges are n bytes, live, and no GPU work touches them now.
+            same &= unsafe { std::slice::from_raw_parts(host.src_ptr, n as usize) == std::slice::from_raw_parts(host.dst_ptr, n as usize) };
+            // SAFETY: as above; the range is writable.
+            unsafe { fill_or_zero(host.dst_ptr, n as usize, false) };
+        }
+        Ok(same)
+    }
+
+    /// Submit one finished command buffer to `queue` and wait for it (fence 0).
+    fn submit_and_wait(&self, queue: vk::Queue, cb: vk::CommandBuffer) -> R<()> {
+        let d = self.dev();
+        let fence = self.fences[0];
+        // SAFETY: the fence is not in use by pending work (every earlier submit was waited for).
+        check("vkResetFences", unsafe { d.reset_fences(&[fence]) })?;
+        let cbs = [cb];
+        let submit = vk::SubmitInfo::default().command_buffers(&cbs);
+        // SAFETY: the command buffer is complete and not pending; single-threaded queue use.
+        check("vkQueueSubmit", unsafe { d.queue_submit(queue, &[submit], fence) })?;
+        // SAFETY: waits on a fence of this device.
+        check("vkWaitForFences", unsafe { d.wait_for_fences(&[fence], true, u64::MAX) })
     }
 
     /// Round trip host.src -> dev_b -> host.dst on `queue`; true when host.dst
@@ -659,6 +839,7 @@ fn run(args: &Args) -> R<()> {
         host_maps: Vec::new(),
         sharing: Vec::new(),
         memory: vk::PhysicalDeviceMemoryProperties::default(),
+        kernel: Kernel::default(),
     };
     if has_debug {
         let loader = ash::ext::debug_utils::Instance::new(&ctx._entry, &ctx.instance);
@@ -855,7 +1036,8 @@ fn run(args: &Args) -> R<()> {
     }
     let timed_fams = fams.iter().filter(|f| f.ts_bits > 0).count() as u32;
     if timed_fams > 0 {
-        let count = hosts.len() as u32 * timed_fams * OPS.len() as u32 * 2;
+        // Copies per (host kind, family, op); kernels per (host kind, family, direction, workgroup count).
+        let count = hosts.len() as u32 * timed_fams * (OPS.len() as u32 + 2 * args.kgroups.len() as u32) * 2;
         let info = vk::QueryPoolCreateInfo::default().query_type(vk::QueryType::TIMESTAMP).query_count(count);
         // SAFETY: the info is complete.
         ctx.query_pool = check("vkCreateQueryPool", unsafe { ctx.dev().create_query_pool(&info, None) })?;
@@ -932,6 +1114,67 @@ fn run(args: &Args) -> R<()> {
         }
     }
     println!("scenarios took {:.1} s", started.elapsed().as_secs_f64());
+
+    // --- The copy kernel: transfers done by the shader cores of a compute
+    // queue, alone and beside a copy engine's transfer the other way.
+    let compute: Vec<usize> = (0..fams.len()).filter(|&f| fams[f].flags.contains(vk::QueueFlags::COMPUTE)).collect();
+    let engine = (0..fams.len()).find(|&f| fams[f].transfer_only()).map(|f| Cand { fam: f, qi: 0 });
+    if compute.is_empty() || !n.is_multiple_of(16) {
+        println!("copy kernel: skipped (no compute family, or N not a multiple of 16 bytes)");
+        return Ok(());
+    }
+    ctx.create_kernel(2 * hosts.len() as u32)?;
+    let started = Instant::now();
+    println!();
+    println!("copy kernel (copy.comp, 256 invocations a workgroup, x<G> = G workgroups): kup = host -> device, kdown = device -> host;");
+    println!("both-ek: engine upload + kernel download at once; both-ke: kernel upload + engine download; both-kk: two kernels, queues 0 and 1");
+    for (hi, h) in hosts.iter().enumerate() {
+        let sets = [ctx.kernel_set(h.src, dev_a, n)?, ctx.kernel_set(dev_b, h.dst, n)?];
+        for &f in &compute {
+            let ok = ctx.verify_kernel(ctx.cmd_pools[f], fams[f].queues[0], h, sets, dev_a, n)?;
+            println!("verify {} by kernel via family {}: {}", h.name, fams[f].index, if ok { "ok" } else { "MISMATCH" });
+        }
+        for &g in &args.kgroups {
+            // kcmds[family][direction: 0 up, 1 down]
+            let mut kcmds = vec![[None, None]; fams.len()];
+            for &f in &compute {
+                for dir in 0..2 {
+                    let query = (fams[f].ts_bits > 0).then(|| {
+                        next_query += 2;
+                        next_query - 2
+                    });
+                    kcmds[f][dir] = Some(ctx.record_kernel(ctx.cmd_pools[f], query, sets[dir], g, n)?);
+                }
+            }
+            let ksub = |c: Cand, dir: usize| Sub { queue: fams[c.fam].queues[c.qi as usize], cmd: kcmds[c.fam][dir].expect("recorded"), bytes: n };
+            let esub = |c: Cand, op: Op| Sub { queue: fams[c.fam].queues[c.qi as usize], cmd: cmds[hi][c.fam][op as usize], bytes: n };
+            for &f in &compute {
+                let c = Cand { fam: f, qi: 0 };
+                let kl = format!("{} x{g}", label(c));
+                for (name, dir) in [("kup", 0), ("kdown", 1)] {
+                    let subs = [ksub(c, dir)];
+                    let st = ctx.measure(&subs, reps, period_ns, &[masks[f]])?;
+                    report(h.name, name, &kl, n, &subs, &st);
+                }
+                if let Some(e) = engine {
+                    let pair = format!("{}+{}", label(e), kl);
+                    let subs = [esub(e, Op::Up), ksub(c, 1)];
+                    let st = ctx.measure(&subs, reps, period_ns, &[masks[e.fam], masks[f]])?;
+                    report(h.name, "both-ek", &pair, 2 * n, &subs, &st);
+                    let subs = [ksub(c, 0), esub(e, Op::Down)];
+                    let st = ctx.measure(&subs, reps, period_ns, &[masks[f], masks[e.fam]])?;
+                    report(h.name, "both-ke", &format!("{kl}+{}", label(e)), 2 * n, &subs, &st);
+                }
+                if fams[f].queues.len() > 1 {
+                    let c1 = Cand { fam: f, qi: 1 };
+                    let subs = [ksub(c, 0), ksub(c1, 1)];
+                    let st = ctx.measure(&subs, reps, period_ns, &[masks[f], masks[f]])?;
+                    report(h.name, "both-kk", &format!("{kl}+q1"), 2 * n, &subs, &st);
+                }
+            }
+        }
+    }
+    println!("copy-kernel scenarios took {:.1} s", started.elapsed().as_secs_f64());
     drop(ctx);
     Ok(())
 }
