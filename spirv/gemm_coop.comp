@@ -22,9 +22,10 @@
 // drivers list for both fp16 and bf16 (the H100's lists bf16 at no other).
 // -DFRAG_N=8 builds the 16 x 8 x 16 form instead (a tuning variant).
 //
-// One workgroup of 128 invocations (4 subgroups of 32; -DWARPS=8: 8) computes
-// a 128 x 128 block of C; each subgroup a 64 x 64 part of it (-DWARPS=8:
-// 64 x 32), as 4 x (64 / FRAG_N) accumulators of 16 x FRAG_N. Per
+// One workgroup of 128 invocations (4 subgroups of 32) computes a 128 x 128
+// block of C; each subgroup a 64 x 64 part of it, as 4 x (64 / FRAG_N)
+// accumulators of 16 x FRAG_N (-DWARPS=8 -DBLOCK_M=256: 256 invocations,
+// a 256 x 128 block, a tuning variant). Per
 // step of BK = 32 along k, the A and B tiles go through shared memory, stored
 // along the global matrix's contiguous dimension so that 16-byte loads from
 // global memory land in 16-byte stores (rows padded by 8 halves: conflict-free
@@ -46,7 +47,7 @@
 
 // 4 subgroups, each a 64 x 64 part of the block (4 x 64 / FRAG_N
 // accumulators): 168 TFLOP/s at 8192^3 on an H100 against 139 with 8
-// subgroups of 64 x 32, -DWARPS=8, the form before it (2026-12-07).
+// subgroups of 64 x 32, the form before it (2026-12-07).
 #ifndef WARPS
 #define WARPS 4
 #endif
@@ -84,14 +85,25 @@ layout(push_constant) uniform Push {
 #ifndef STAGES
 #define STAGES 1
 #endif
-const uint BM = 128, BN = 128, BK = KSTEP;
+// Rows of the block: 128, or -DBLOCK_M=256 (a tuning variant, with WARPS=8:
+// 8 subgroups of 64 x 64). The host takes the block's rows from the
+// workgroup's invocations (src/builtin.rs, expand_gemm_coop), so they must be
+// equal: every subgroup computes 64 x 64.
+#ifndef BLOCK_M
+#define BLOCK_M 128
+#endif
+#if BLOCK_M != 32 * WARPS
+#error "BLOCK_M must be 32 * WARPS (each subgroup computes 64 x 64; the host reads the block's rows off the invocations)"
+#endif
+const uint BM = BLOCK_M, BN = 128, BK = KSTEP;
 // The fragments' N (16, or 8 for the 16 x 8 x 16 form); a subgroup's 32
 // columns of C are UN of them; each invocation holds QN elements of one.
 #ifndef FRAG_N
 #define FRAG_N 16
 #endif
-// A subgroup's part of the block: 64 x WTN (2 x WARPS / 2 subgroups).
-const uint WTN = 128 / (WARPS / 2);
+// A subgroup's part of the block: 64 x WTN (WARPS_M x WARPS / WARPS_M subgroups).
+const uint WARPS_M = BM / 64;
+const uint WTN = BN / (WARPS / WARPS_M);
 const uint UN = WTN / FRAG_N, QN = FRAG_N / 2;
 
 // Each tile in shared memory: CONT halves along the global matrix's contiguous
@@ -197,7 +209,8 @@ void main() {
     uint lane = gl_SubgroupInvocationID;
 #endif
     uint i0 = gl_WorkGroupID.x * BM, j0 = gl_WorkGroupID.y * BN;
-    uint wm = (sg & 1u) * 64u, wn = (sg >> 1) * WTN;
+    // (sg % WARPS_M, sg / WARPS_M), as shifts: WARPS_M is 2 or 4.
+    uint wm = (sg & (WARPS_M - 1u)) * 64u, wn = (sg >> int(WARPS_M / 2u)) * WTN;
     // Tile origins along each matrix's own (contiguous, strided) dimensions.
 #ifdef TRANS_A
     uint a_c0 = 0, a_s0 = i0;

@@ -848,7 +848,7 @@ impl Executor {
     }
 
     /// The 16-bit GEMM: one dispatch of the cooperative-matrix kernel over
-    /// 128 x 128 blocks of C (spirv/gemm_coop.comp).
+    /// 128 x 128 blocks of C (spirv/gemm_coop.comp; a variant's 256 x 128).
     fn expand_gemm_coop(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
         let dtype = op.dtype;
         self.check_cooperative_matrix(dtype)?;
@@ -857,17 +857,20 @@ impl Executor {
         if m == 0 || n == 0 {
             return Ok(());
         }
-        const BLOCK: u64 = 128;
-        let groups = [ceil_div(m, BLOCK), ceil_div(n, BLOCK)];
-        let max = self.info.max_workgroup_count;
-        if groups[0] > u64::from(max[0]) || groups[1] > u64::from(max[1]) {
-            bail!(Unsupported, "Gemm: {m} x {n} needs {} x {} workgroups; the device allows {} x {}", groups[0], groups[1], max[0], max[1]);
-        }
         // 16-byte loads where every column of the stored matrix starts on a
         // 16-byte boundary (8 elements); the kernel falls back to 16-bit loads.
         let vec_a = op.a.offset % 8 == 0 && op.a.ld % 8 == 0;
         let vec_b = op.b.offset % 8 == 0 && op.b.ld % 8 == 0;
         let kernel = self.builtin_kernel(KernelKey::GemmCoop(dtype, op.trans_a, op.trans_b, vec_a, vec_b, self.coop.emulated))?;
+        // Blocks of (invocations) x 128: every subgroup computes 64 x 64, so
+        // the shipped 128 invocations make 128 rows, and a tuning variant's
+        // 256 (GPUASYNC_BUILTIN_DIR; spirv/gemm_coop.comp, BLOCK_M) 256 rows.
+        let rows = u64::from(self.kernel_interface(kernel)?.local_size[0]).max(1);
+        let groups = [ceil_div(m, rows), ceil_div(n, 128)];
+        let max = self.info.max_workgroup_count;
+        if groups[0] > u64::from(max[0]) || groups[1] > u64::from(max[1]) {
+            bail!(Unsupported, "Gemm: {m} x {n} needs {} x {} workgroups; the device allows {} x {}", groups[0], groups[1], max[0], max[1]);
+        }
         let (a, b) = if k == 0 { (op.c.buffer, op.c.buffer) } else { (op.a.buffer, op.b.buffer) };
         let mut p = Push::new();
         p.scalar(DType::F32, if alpha_zero { 0.0 } else { op.alpha });
