@@ -33,6 +33,8 @@ usage: xfer-probe [--mib N] [--reps R] [--all-pairs] [--self-pairs] [--kgroups G
   --self-pairs   also run two-queue scenarios with both halves on one queue
                  (a serial baseline; the only pairs a one-queue device has)
   --kgroups G,..  workgroups (of 256) of the copy kernel's runs (default 66,264,1056)
+  --gap-ms T     sleep T ms before each repetition (the GPU idle, as between a
+                 program's transfers); with it only the one-queue up/down run
 
 GPUASYNC_DEVICE: a device index or a name substring (default: the first
 discrete GPU, else device 0).
@@ -49,10 +51,11 @@ struct Args {
     all_pairs: bool,
     self_pairs: bool,
     kgroups: Vec<u32>,
+    gap_ms: u64,
 }
 
 fn parse_args() -> R<Args> {
-    let mut args = Args { mib: None, reps: 5, all_pairs: false, self_pairs: false, kgroups: vec![66, 264, 1056] };
+    let mut args = Args { mib: None, reps: 5, all_pairs: false, self_pairs: false, kgroups: vec![66, 264, 1056], gap_ms: 0 };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -68,6 +71,7 @@ fn parse_args() -> R<Args> {
             "--reps" => args.reps = value("--reps")? as usize,
             "--all-pairs" => args.all_pairs = true,
             "--self-pairs" => args.self_pairs = true,
+            "--gap-ms" => args.gap_ms = value("--gap-ms")?,
             "--kgroups" => {
                 let v = inline.clone().or_else(|| it.next()).ok_or("--kgroups needs a value")?;
                 args.kgroups = v
@@ -128,6 +132,8 @@ struct Ctx {
     memory: vk::PhysicalDeviceMemoryProperties,
     /// The copy kernel's objects (null until created).
     kernel: Kernel,
+    /// Idle time before each repetition (--gap-ms).
+    gap_ms: u64,
 }
 
 /// The copy kernel (copy.comp): its pipeline and descriptor objects.
@@ -635,6 +641,7 @@ impl Ctx {
 
     /// One warm-up and `reps` timed runs of `subs` submitted back-to-back.
     fn measure(&self, subs: &[Sub], reps: usize, period_ns: f64, masks: &[u64]) -> R<Stats> {
+        let gap = std::time::Duration::from_millis(self.gap_ms);
         let d = self.dev();
         assert!(subs.len() <= self.fences.len());
         let fences = &self.fences[..subs.len()];
@@ -654,6 +661,7 @@ impl Ctx {
                 }
             }
             let mut done = [false; 2];
+            std::thread::sleep(gap);
             let t0 = Instant::now();
             for (i, s) in subs.iter().enumerate() {
                 // SAFETY: complete command buffers, not pending (last rep finished); queues used from this thread only.
@@ -840,6 +848,7 @@ fn run(args: &Args) -> R<()> {
         sharing: Vec::new(),
         memory: vk::PhysicalDeviceMemoryProperties::default(),
         kernel: Kernel::default(),
+        gap_ms: args.gap_ms,
     };
     if has_debug {
         let loader = ash::ext::debug_utils::Instance::new(&ctx._entry, &ctx.instance);
@@ -1080,8 +1089,12 @@ fn run(args: &Args) -> R<()> {
 
     // --- Scenarios.
     let cap = |c: usize| (!args.all_pairs).then_some(c);
-    let both_pairs = pairs(&fams, &cands, true, args.self_pairs, cap(BOTH_PAIRS));
-    let split_pairs = pairs(&fams, &cands, false, args.self_pairs, cap(SPLIT_PAIRS));
+    let single = args.gap_ms > 0;
+    let both_pairs = if single { Vec::new() } else { pairs(&fams, &cands, true, args.self_pairs, cap(BOTH_PAIRS)) };
+    let split_pairs = if single { Vec::new() } else { pairs(&fams, &cands, false, args.self_pairs, cap(SPLIT_PAIRS)) };
+    if single {
+        println!("--gap-ms {}: the GPU idles that long before each repetition; one-queue up/down only", args.gap_ms);
+    }
     println!();
     println!("queues: f<family>q<index>:<G graphics, C compute, T transfer>; GB/s = 1e9 bytes/s; `both` counts 2N bytes");
     println!("gpu_GBps: per-queue GPU-timestamp rate (first/second queue), span = all bytes / (last end - first start)");
@@ -1119,8 +1132,8 @@ fn run(args: &Args) -> R<()> {
     // queue, alone and beside a copy engine's transfer the other way.
     let compute: Vec<usize> = (0..fams.len()).filter(|&f| fams[f].flags.contains(vk::QueueFlags::COMPUTE)).collect();
     let engine = (0..fams.len()).find(|&f| fams[f].transfer_only()).map(|f| Cand { fam: f, qi: 0 });
-    if compute.is_empty() || !n.is_multiple_of(16) {
-        println!("copy kernel: skipped (no compute family, or N not a multiple of 16 bytes)");
+    if single || compute.is_empty() || !n.is_multiple_of(16) {
+        println!("copy kernel: skipped (--gap-ms, no compute family, or N not a multiple of 16 bytes)");
         return Ok(());
     }
     ctx.create_kernel(2 * hosts.len() as u32)?;
