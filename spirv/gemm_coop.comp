@@ -22,10 +22,10 @@
 // drivers list for both fp16 and bf16 (the H100's lists bf16 at no other).
 // -DFRAG_N=8 builds the 16 x 8 x 16 form instead (a tuning variant).
 //
-// One workgroup of 128 invocations (4 subgroups of 32) computes a 128 x 128
+// One workgroup of 256 invocations (8 subgroups of 32) computes a 256 x 128
 // block of C; each subgroup a 64 x 64 part of it, as 4 x (64 / FRAG_N)
-// accumulators of 16 x FRAG_N (-DWARPS=8 -DBLOCK_M=256: 256 invocations,
-// a 256 x 128 block, a tuning variant). Per
+// accumulators of 16 x FRAG_N (-DBLOCK_M=128: 128 invocations, a 128 x 128
+// block, version 3's form; the emulated build's, see below). Per
 // step of BK = 32 along k, the A and B tiles go through shared memory, stored
 // along the global matrix's contiguous dimension so that 16-byte loads from
 // global memory land in 16-byte stores (rows padded by 8 halves: conflict-free
@@ -45,12 +45,20 @@
 // column-major: row e % 16, column e / 16), which is also where they go in the
 // scratch.
 
-// 4 subgroups, each a 64 x 64 part of the block (4 x 64 / FRAG_N
-// accumulators): 168 TFLOP/s at 8192^3 on an H100 against 139 with 8
-// subgroups of 64 x 32, the form before it (2026-12-07).
-#ifndef WARPS
-#define WARPS 4
+// Each subgroup a 64 x 64 part of the block (4 x 64 / FRAG_N accumulators):
+// 168 TFLOP/s at 8192^3 on an H100 with 4 of them (a 128 x 128 block)
+// against 139 with 8 subgroups of 64 x 32, the form before it; 182-185 with
+// 8 of them (256 x 128), 159 against 147 at 4096^3 and 72 against 59 at
+// 8191^3 (2026-12-07, docs/kernels.md). The emulated build keeps 128 rows:
+// the 256-row tiles take 35-39 KB of shared memory, above lavapipe's 32 KB.
+#ifndef BLOCK_M
+#ifdef EMULATE
+#define BLOCK_M 128
+#else
+#define BLOCK_M 256
 #endif
+#endif
+#define WARPS (BLOCK_M / 32)
 const uint THREADS = 32 * WARPS;
 layout(local_size_x = WARPS * 32) in;
 
@@ -85,15 +93,11 @@ layout(push_constant) uniform Push {
 #ifndef STAGES
 #define STAGES 1
 #endif
-// Rows of the block: 128, or -DBLOCK_M=256 (a tuning variant, with WARPS=8:
-// 8 subgroups of 64 x 64). The host takes the block's rows from the
-// workgroup's invocations (src/builtin.rs, expand_gemm_coop), so they must be
-// equal: every subgroup computes 64 x 64.
-#ifndef BLOCK_M
-#define BLOCK_M 128
-#endif
-#if BLOCK_M != 32 * WARPS
-#error "BLOCK_M must be 32 * WARPS (each subgroup computes 64 x 64; the host reads the block's rows off the invocations)"
+// Rows of the block (BLOCK_M, 256 or 128) equal the workgroup's invocations,
+// since every subgroup computes 64 x 64: the host takes the block's rows from
+// the invocations (src/builtin.rs, expand_gemm_coop).
+#if BLOCK_M != 128 && BLOCK_M != 256
+#error "BLOCK_M must be 128 or 256"
 #endif
 const uint BM = BLOCK_M, BN = 128, BK = KSTEP;
 // The fragments' N (16, or 8 for the 16 x 8 x 16 form); a subgroup's 32
