@@ -14,7 +14,7 @@ cargo build --release --quiet
 cargo test --release --no-run --quiet 2>/dev/null
 mkdir -p .gl/bin
 rm -f .gl/bin/test-*
-for t in core errors ordering pipeline batch builtin measure registered transfer half; do
+for t in core errors ordering pipeline batch builtin measure registered transfer half upload_kernel; do
     f=$(ls -t target/release/deps/$t-* 2>/dev/null | grep -v '\.d$' | head -1) || true
     [ -n "$f" ] && strip -o ".gl/bin/test-$t" "$f"
 done

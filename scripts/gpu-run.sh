@@ -13,8 +13,9 @@
 #   scripts/gpu-run.sh xfer    the transfers alone, in about 2 minutes: the raw-Vulkan
 #                              probe (tools/xfer-probe, every queue), gpuasync's
 #                              transfer and pipeline rows on copy queues (auto)
-#                              and on compute-family queues (shared), CUDA's
-#                              pinned copies, then the probe again;
+#                              and on compute-family queues (shared), with
+#                              uploads by a kernel (GPUASYNC_UPLOAD_KERNEL=66),
+#                              CUDA's pinned copies, then the probe again;
 #   scripts/gpu-run.sh check   what the last sessions left unmeasured, in about
 #                              6 minutes: the 16-bit GEMM (benchmark, cuBLAS,
 #                              GPU tests; then the 16 x 8 x 16 form, variant
@@ -73,6 +74,10 @@ if [ "$part" = xfer ]; then
         GPUASYNC_TRANSFER_QUEUE=$q timeout 120 .gl/bin/gpuasync-bench --only transfers,pipeline \
             --json "$out/xfer-$q.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$log"
     done
+    # Uploads by a copy kernel on the compute queue (experimental; docs/async.md).
+    echo "== GPUASYNC_UPLOAD_KERNEL=66 (started ${SECONDS} s into the command)" | tee -a "$log"
+    GPUASYNC_UPLOAD_KERNEL=66 timeout 120 .gl/bin/gpuasync-bench --only transfers,pipeline \
+        --json "$out/xfer-upload-kernel.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$log"
     echo "== CUDA (started ${SECONDS} s into the command)" | tee -a "$log"
     timeout 120 python3 scripts/anchor-extra.py 2>&1 | tee -a "$out/anchors.txt"
     echo "== xfer-probe again (started ${SECONDS} s into the command)" | tee -a "$log"

@@ -61,6 +61,10 @@ echo "== Rust tests again, staging writes of more than 64 KiB in 64 KiB chunks (
 # ordering.rs is left out: one of its tests counts a ticket per submission,
 # and a chunked write takes one per chunk.
 GPUASYNC_WRITE_CHUNK=65536 cargo test --quiet --test core --test transfer --test pipeline -- $TEST_THREADS
+echo "== Rust tests again, registered writes done by the upload kernel on the compute queue (experimental)"
+# transfer.rs is left out: its tests count the uploads that take a lane, and
+# with the kernel none do (tests/upload_kernel.rs has its cross-lane rounds).
+GPUASYNC_UPLOAD_KERNEL=3 cargo test --quiet --test registered --test pipeline --test batch --test ordering --test chunked -- $TEST_THREADS
 
 echo "== CMake build: library (through cargo, reusing target/), Fortran module, C and Fortran tests, examples"
 # Debug: C programs get AddressSanitizer + UBSan, Fortran ones -fcheck=all; all

@@ -296,6 +296,16 @@ fn module(key: &KernelKey) -> Option<(&'static str, &'static [u8])> {
     })
 }
 
+/// The experimental upload kernel (spirv/upload.comp; `GPUASYNC_UPLOAD_KERNEL`,
+/// see `Executor::record_upload`), as SPIR-V words.
+pub(crate) fn upload_kernel_words() -> Result<Vec<u32>> {
+    let (name, embedded) = spv!("upload");
+    Ok(match override_module(name)? {
+        Some(bytes) => spirv_words(&bytes),
+        None => spirv_words(embedded),
+    })
+}
+
 /// For kernel development: `GPUASYNC_BUILTIN_DIR=<dir>` makes a built-in
 /// kernel load `<dir>/<name>.spv` instead of the embedded module where that
 /// file exists, so that variants can be timed and tested without rebuilding

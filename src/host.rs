@@ -188,11 +188,16 @@ impl Executor {
         if got != vk::Result::SUCCESS {
             return Err(Error::vulkan("vkGetMemoryHostPointerPropertiesEXT", got));
         }
+        // Storage too where the experimental upload kernel reads it (GPUASYNC_UPLOAD_KERNEL).
+        let mut usage = vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST;
+        if self.upload_kernel.is_some() {
+            usage |= vk::BufferUsageFlags::STORAGE_BUFFER;
+        }
         let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(HANDLE_TYPE);
         let info = crate::memory::sharing_info(
             vk::BufferCreateInfo::default()
                 .size(len)
-                .usage(vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST),
+                .usage(usage),
             &self.sharing,
         )
         .push_next(&mut external);

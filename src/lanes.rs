@@ -244,7 +244,8 @@ impl Executor {
         let mut reads = false;
         for (op, direct) in ops.iter().zip(&plan.direct) {
             match op {
-                Op::Write { .. } if direct.is_some() => {}
+                // With the upload kernel, registered writes run on the compute queue.
+                Op::Write { .. } if direct.is_some() && self.upload_kernel.is_none() => {}
                 Op::Read { .. } => reads = true,
                 _ => return 0,
             }
@@ -399,7 +400,8 @@ impl Executor {
         }
         let (mut head, mut head_bytes) = (0, 0u64);
         while let Some(Op::Write { data, .. }) = ops.get(head) {
-            if plan.direct[head].is_none() {
+            // With the upload kernel, registered writes stay with the compute part.
+            if plan.direct[head].is_none() || self.upload_kernel.is_some() {
                 break;
             }
             head_bytes += data.len() as u64;

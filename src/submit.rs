@@ -1333,11 +1333,16 @@ impl Executor {
             let direct = plan.direct.get(op_index).copied().flatten();
             match *op {
                 Op::Write { offset, data, .. } if direct.is_some() => {
-                    let region = [vk::BufferCopy { src_offset: direct.unwrap_or(0), dst_offset: offset, size: data.len() as u64 }];
-                    // SAFETY: the registered range's buffer holds `data` (found in
-                    // `plan`) and stays alive until this ticket completes; the
-                    // destination range was checked in `plan`.
-                    unsafe { d.cmd_copy_buffer(cb, uses[1].raw, uses[0].raw, &region) };
+                    let (src_offset, size) = (direct.unwrap_or(0), data.len() as u64);
+                    if bundle.lane == 0 && self.record_upload(bundle, uses[1].raw, uses[0].raw, src_offset, offset, size) {
+                        st.stats.kernel_uploads += 1;
+                    } else {
+                        let region = [vk::BufferCopy { src_offset, dst_offset: offset, size }];
+                        // SAFETY: the registered range's buffer holds `data` (found in
+                        // `plan`) and stays alive until this ticket completes; the
+                        // destination range was checked in `plan`.
+                        unsafe { d.cmd_copy_buffer(cb, uses[1].raw, uses[0].raw, &region) };
+                    }
                 }
                 Op::Read { offset, dst, .. } if direct.is_some() => {
                     let region = [vk::BufferCopy { src_offset: offset, dst_offset: direct.unwrap_or(0), size: dst.len as u64 }];
@@ -1468,6 +1473,63 @@ impl Executor {
         };
         bundle.bound_set = set;
         bundle.bound_layout = layout;
+    }
+
+    /// Record a write of `size` bytes from registered host memory (`src` at
+    /// `src_offset`) into `dst` at `dst_offset` as dispatches of the upload
+    /// kernel (experimental, `GPUASYNC_UPLOAD_KERNEL`), on the compute queue
+    /// (lane 0). False, with nothing recorded, where it does not apply: no
+    /// upload kernel, or offsets not multiples of 16 bytes and of
+    /// minStorageBufferOffsetAlignment, or a size not a multiple of 16 (a
+    /// copy does those). Ranges above maxStorageBufferRange go in pieces.
+    fn record_upload(&self, bundle: &mut Bundle, src: vk::Buffer, dst: vk::Buffer, src_offset: u64, dst_offset: u64, size: u64) -> bool {
+        let Some(k) = self.upload_kernel else { return false };
+        let align = self.limits.min_storage_buffer_offset_alignment.max(16);
+        if size == 0 || src_offset % align != 0 || dst_offset % align != 0 || size % 16 != 0 {
+            return false;
+        }
+        let piece_max = u64::from(self.limits.max_storage_buffer_range).min(1 << 30) / align * align;
+        if piece_max == 0 {
+            return false;
+        }
+        let (d, cb) = (&self.device, bundle.command_buffer);
+        if bundle.bound_pipeline != k.pipeline {
+            // SAFETY: the upload kernel's pipeline lives as long as the executor.
+            unsafe { d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, k.pipeline) };
+            bundle.bound_pipeline = k.pipeline;
+        }
+        let mut done = 0;
+        while done < size {
+            let piece = (size - done).min(piece_max);
+            let infos = [
+                [vk::DescriptorBufferInfo { buffer: src, offset: src_offset + done, range: piece }],
+                [vk::DescriptorBufferInfo { buffer: dst, offset: dst_offset + done, range: piece }],
+            ];
+            let writes = [0, 1].map(|b| {
+                vk::WriteDescriptorSet::default()
+                    .dst_binding(b as u32)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(&infos[b])
+            });
+            let words = piece / 16;
+            let groups = words.div_ceil(256).min(u64::from(k.groups)).max(1) as u32;
+            // SAFETY: both buffers are live storage buffers (registered ranges
+            // are created with storage usage) holding these ranges (checked in
+            // `plan`), offsets aligned and ranges within maxStorageBufferRange
+            // (above); the layout is the kernel's push-descriptor layout, with 4
+            // bytes of push constants; `cb` is recording on a compute queue.
+            unsafe {
+                self.push_descriptor.cmd_push_descriptor_set(cb, vk::PipelineBindPoint::COMPUTE, k.layout, 0, &writes);
+                d.cmd_push_constants(cb, k.layout, vk::ShaderStageFlags::COMPUTE, 0, &(words as u32).to_le_bytes());
+                d.cmd_dispatch(cb, groups, 1, 1);
+            }
+            done += piece;
+        }
+        // The pushed set took set 0 with another layout: a cached-mode
+        // dispatch after it must bind its set again.
+        bundle.bound_set = vk::DescriptorSet::null();
+        bundle.bound_layout = k.layout;
+        true
     }
 
     /// Bind a dispatch's buffers with push descriptors (no descriptor sets to

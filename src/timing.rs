@@ -120,4 +120,7 @@ pub struct Stats {
     /// `ExecutorDesc::write_chunk_bytes`; each chunk takes a ticket of its
     /// own, the call returns the last). Not in the C struct.
     pub chunked_writes: u64,
+    /// Writes from registered host memory done by the upload kernel on the
+    /// compute queue (experimental, `GPUASYNC_UPLOAD_KERNEL`). Not in the C struct.
+    pub kernel_uploads: u64,
 }
