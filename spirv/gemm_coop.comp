@@ -43,20 +43,16 @@
 // whatever the device's subgroups are, and each of its invocations holds
 // FRAG_N / 2 of a 16 x FRAG_N accumulator's elements (e = lane + 32 q,
 // column-major: row e % 16, column e / 16), which is also where they go in the
-// scratch.
+// scratch; the emulation writes C from them directly, without the scratch, so
+// that the 256-row tiles fit lavapipe's 32 KB of shared memory.
 
 // Each subgroup a 64 x 64 part of the block (4 x 64 / FRAG_N accumulators):
 // 168 TFLOP/s at 8192^3 on an H100 with 4 of them (a 128 x 128 block)
 // against 139 with 8 subgroups of 64 x 32, the form before it; 182-185 with
 // 8 of them (256 x 128), 159 against 147 at 4096^3 and 72 against 59 at
-// 8191^3 (2026-12-07, docs/kernels.md). The emulated build keeps 128 rows:
-// the 256-row tiles take 35-39 KB of shared memory, above lavapipe's 32 KB.
+// 8191^3 (2026-12-07, docs/kernels.md).
 #ifndef BLOCK_M
-#ifdef EMULATE
-#define BLOCK_M 128
-#else
 #define BLOCK_M 256
-#endif
 #endif
 #define WARPS (BLOCK_M / 32)
 const uint THREADS = 32 * WARPS;
@@ -142,7 +138,9 @@ const uint A_VECS = A_CONT * A_STRIDED / 8, B_VECS = B_CONT * B_STRIDED / 8;
 const uint A_TILE = A_STRIDED * A_ROW / 8, B_TILE = B_STRIDED * B_ROW / 8;
 shared uvec4 a_tile[STAGES * A_TILE];
 shared uvec4 b_tile[STAGES * B_TILE];
+#ifndef EMULATE
 shared float scratch[WARPS * 16 * FRAG_N];
+#endif
 
 // 8 halves of a matrix from element (gc, gs) on: gc along the contiguous
 // dimension (below cmax), gs along the strided one (below smax); zeros outside.
@@ -340,13 +338,7 @@ void main() {
     uint base = sg * 16u * FRAG_N;
     [[unroll]] for (uint t = 0; t < 4; t++) {
         [[unroll]] for (uint u = 0; u < UN; u++) {
-#ifdef EMULATE
-            for (uint q = 0; q < QN; q++) {
-                scratch[base + lane + 32u * q] = acc[t][u][q];
-            }
-            memoryBarrierShared();
-            barrier();
-#else
+#ifndef EMULATE
             coopMatStoreNV(acc[t][u], scratch, base, 16, true);
             subgroupMemoryBarrierShared();
             subgroupBarrier();
@@ -361,17 +353,19 @@ void main() {
                 uint gi = i0 + wm + 16u * t + (e & 15u), gj = j0 + wn + FRAG_N * u + (e >> 4);
                 if (gi < p.m && gj < p.n) {
                     uint idx = p.c_off + gi + gj * p.ldc;
+#ifdef EMULATE
+                    // Element e of the accumulator, held where the scratch would hold it.
+                    float v = p.alpha * acc[t][u][q];
+#else
                     float v = p.alpha * scratch[base + e];
+#endif
                     if (p.beta != 0.0) {
                         v += p.beta * c[idx];
                     }
                     c[idx] = v;
                 }
             }
-#ifdef EMULATE
-            memoryBarrierShared();
-            barrier();
-#else
+#ifndef EMULATE
             subgroupMemoryBarrierShared();
             subgroupBarrier();
 #endif

@@ -279,8 +279,8 @@ pub(crate) struct Queue {
 }
 
 /// The upload kernel (spirv/upload.comp) and the most workgroups a dispatch of
-/// it takes. Its pipeline lives as long as the executor (an internal kernel no
-/// caller can destroy).
+/// it takes. Its pipeline (`Executor::upload_pipeline`, outside the kernel
+/// table, so no caller can name or destroy it) lives as long as the executor.
 #[derive(Clone, Copy)]
 pub(crate) struct UploadKernel {
     pub pipeline: vk::Pipeline,
@@ -337,6 +337,7 @@ pub struct Executor {
     /// Writes from registered host memory done by a kernel on the compute
     /// queue instead of a copy (experimental: `GPUASYNC_UPLOAD_KERNEL`).
     pub(crate) upload_kernel: Option<UploadKernel>,
+    upload_pipeline: Option<kernel::Pipeline>,
     flusher: Option<std::thread::JoinHandle<()>>,
     // Dropped last: the device above is destroyed in `Drop` before this.
     instance: Instance,
@@ -775,6 +776,7 @@ impl Executor {
             write_chunk_bytes,
             coop,
             upload_kernel: None,
+            upload_pipeline: None,
             flusher: None,
             device: raw,
             info: DeviceInfo { timestamps, ..info },
@@ -797,11 +799,11 @@ impl Executor {
         };
         if upload_groups > 0 && executor.host_import.is_some() {
             let words = crate::builtin::upload_kernel_words()?;
-            let id = executor.create_kernel_with(&words, "main", &[], DescriptorMode::Push)?;
-            let st = executor.queue.state.lock();
-            let upload = st.kernels.get(id.0).map(|k| UploadKernel { pipeline: k.pipeline.raw, layout: k.pipeline.layout, groups: upload_groups });
-            drop(st);
-            executor.upload_kernel = upload;
+            let (pipeline, _) = executor.build_pipeline(&words, "main", &[], DescriptorMode::Push)?;
+            // At most the device's workgroup count per dispatch.
+            let groups = upload_groups.min(executor.limits.max_compute_work_group_count[0]);
+            executor.upload_kernel = Some(UploadKernel { pipeline: pipeline.raw, layout: pipeline.layout, groups });
+            executor.upload_pipeline = Some(pipeline);
         }
         let flusher = Arc::clone(&executor.queue);
         executor.flusher = Some(
@@ -902,12 +904,22 @@ impl Executor {
     /// device offers: push constants, workgroup invocations, or workgroup
     /// (`shared`) memory (`DeviceInfo::max_shared_memory`, after specialization).
     pub fn create_kernel(&self, words: &[u32], entry: &str, spec: &[SpecConstant]) -> Result<KernelId> {
-        self.create_kernel_with(words, entry, spec, self.descriptor_mode)
+        let (pipeline, interface) = self.build_pipeline(words, entry, spec, self.descriptor_mode)?;
+        let mut state = self.queue.state.lock();
+        match state.kernels.insert(KernelEntry { pipeline, interface, last_use: 0 }) {
+            Ok(id) => Ok(KernelId(id)),
+            Err(entry) => {
+                // SAFETY: the pipeline was never used by any submission.
+                unsafe { entry.pipeline.destroy(&self.device) };
+                bail!(OutOfHostMemory, "too many live kernels (2^24)")
+            }
+        }
     }
 
-    /// `create_kernel` with the descriptor mode given: the upload kernel binds
-    /// ranges of buffers, so it always pushes its descriptors.
-    fn create_kernel_with(&self, words: &[u32], entry: &str, spec: &[SpecConstant], mode: DescriptorMode) -> Result<KernelId> {
+    /// `create_kernel`'s checks and pipeline, with the descriptor mode given
+    /// (the upload kernel, which no caller can name, always pushes its
+    /// descriptors: it binds ranges of buffers).
+    fn build_pipeline(&self, words: &[u32], entry: &str, spec: &[SpecConstant], mode: DescriptorMode) -> Result<(kernel::Pipeline, KernelInterface)> {
         let interface = kernel::reflect(words, entry, spec)?;
         let max_push = self.limits.max_push_constants_size;
         if interface.push_constant_size > max_push {
@@ -953,15 +965,7 @@ impl Executor {
             spec,
             self.pipeline_stats.is_some(),
         )?;
-        let mut state = self.queue.state.lock();
-        match state.kernels.insert(KernelEntry { pipeline, interface, last_use: 0 }) {
-            Ok(id) => Ok(KernelId(id)),
-            Err(entry) => {
-                // SAFETY: the pipeline was never used by any submission.
-                unsafe { entry.pipeline.destroy(&self.device) };
-                bail!(OutOfHostMemory, "too many live kernels (2^24)")
-            }
-        }
+        Ok((pipeline, interface))
     }
 
     /// Like `create_kernel`, from a `.spv` file.
@@ -1514,6 +1518,9 @@ impl Drop for Executor {
         let buffers: Vec<_> = st.buffers.drain().collect();
         for b in buffers {
             self.destroy_garbage(&mut st, Garbage::Buffer(b.buffer));
+        }
+        if let Some(pipeline) = self.upload_pipeline.take() {
+            self.destroy_garbage(&mut st, Garbage::Kernel(pipeline));
         }
         let kernels: Vec<_> = st.kernels.drain().collect();
         for k in kernels {

@@ -421,8 +421,9 @@ impl Executor {
         }
         // With a single transfer lane the download part would sit on the
         // upload lane waiting for the kernel, and the next chunk's upload
-        // behind it: the reads then stay with the compute part.
-        if tail_bytes < self.transfer_min_bytes.max(1) || self.queue.lanes.len() < 2 {
+        // behind it: the reads then stay with the compute part (unless the
+        // upload kernel does the uploads, on the compute queue).
+        if tail_bytes < self.transfer_min_bytes.max(1) || (self.queue.lanes.len() < 2 && self.upload_kernel.is_none()) {
             tail = ops.len();
         }
         let parts = 1 + u64::from(head > 0) + u64::from(tail < ops.len());

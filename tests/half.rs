@@ -450,10 +450,12 @@ fn gemm_16bit(ex: Executor, dtype: DType, full: bool, clean: fn(&Executor)) {
     let mut rng = Rng::new(if dtype == DType::BF16 { 97 } else { 89 });
     let c = |m, n, k, ta, tb, alpha, beta, pad, off| Case { m, n, k, ta, tb, alpha, beta, pad, off };
     let mut cases = Vec::new();
-    // Sizes around the 128 x 128 x 32 block: 1, block - 1, block, block + 1,
-    // odd primes; every transpose pair; both load paths.
+    // Sizes around the 256 x 128 x 32 block (and version 3's 128 x 128): 1,
+    // block - 1, block, block + 1, odd primes; every transpose pair; both
+    // load paths.
     let pairs = [(false, false), (false, true), (true, false), (true, true)];
-    for (s, &(m, n, k)) in [(1, 1, 1), (127, 128, 31), (128, 128, 32), (129, 129, 33), (61, 67, 71), (257, 131, 200), (384, 256, 512)].iter().enumerate() {
+    let sizes = [(1, 1, 1), (127, 128, 31), (128, 128, 32), (129, 129, 33), (61, 67, 71), (257, 131, 200), (384, 256, 512), (255, 127, 33)];
+    for (s, &(m, n, k)) in sizes.iter().enumerate() {
         for (p, &(ta, tb)) in pairs.iter().enumerate() {
             if full || m * n * k < 1 << 20 || p == s % 4 {
                 cases.push(c(m, n, k, ta, tb, 1.0, 0.0, 0, 0));

@@ -7,11 +7,21 @@
 //! downloads on the copy lanes, submitted without waits, with its results
 //! checked, since the validation layer misses some hazards.
 //!
-//! One test function: the variable is read when an executor is created, and
-//! the process's environment is shared by the tests of a binary.
+//! The variable is read when an executor is created; both tests set it once
+//! (`upload_kernel_on`), before either creates one, so that no test changes
+//! the environment while another's driver reads it.
+//!
+//! On lavapipe (one queue) the lanes share the queue, so the cross-lane waits
+//! of `dependent_rounds_across_lanes` are not what orders it there; on the
+//! GPU machine (`scripts/gpu-run.sh tests`) the download lane is a copy queue.
 mod common;
 use common::*;
 use gpuasync::{BufferId, Executor, ExecutorDesc, Op, TransferQueues};
+
+fn upload_kernel_on() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("GPUASYNC_UPLOAD_KERNEL", "3"));
+}
 
 fn write_op(buffer: BufferId, offset: u64, data: &[u8]) -> Op<'_> {
     Op::Write { buffer, offset, data }
@@ -38,7 +48,7 @@ fn round_trip(ex: &Executor, src: &Aligned, at: usize, count: usize, offset: usi
 
 #[test]
 fn registered_writes_by_the_upload_kernel() {
-    std::env::set_var("GPUASYNC_UPLOAD_KERNEL", "3");
+    upload_kernel_on();
     let mut rng = Rng::new(71);
     // Declared before the executor, which may still use them when it drops.
     let (align, limit) = {
@@ -128,7 +138,7 @@ fn registered_writes_by_the_upload_kernel() {
 /// each download for its step. Every round's result is checked.
 #[test]
 fn dependent_rounds_across_lanes() {
-    std::env::set_var("GPUASYNC_UPLOAD_KERNEL", "3");
+    upload_kernel_on();
     let (rounds, n) = (300usize, 1024usize);
     let mut host = Aligned::new((2 * rounds * n * 4).next_multiple_of(1 << 16), 1 << 16);
     let desc = ExecutorDesc { transfer_min_bytes: Some(0), ..Default::default() };
