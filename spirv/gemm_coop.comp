@@ -25,7 +25,7 @@
 // One workgroup of 256 invocations (8 subgroups of 32) computes a 256 x 128
 // block of C; each subgroup a 64 x 64 part of it, as 4 x (64 / FRAG_N)
 // accumulators of 16 x FRAG_N (-DBLOCK_M=128: 128 invocations, a 128 x 128
-// block, version 3's form; the emulated build's, see below). Per
+// block, version 3's form, a tuning variant). Per
 // step of BK = 32 along k, the A and B tiles go through shared memory, stored
 // along the global matrix's contiguous dimension so that 16-byte loads from
 // global memory land in 16-byte stores (rows padded by 8 halves: conflict-free
