@@ -858,7 +858,8 @@ impl Executor {
     }
 
     /// The 16-bit GEMM: one dispatch of the cooperative-matrix kernel over
-    /// 128 x 128 blocks of C (spirv/gemm_coop.comp; a variant's 256 x 128).
+    /// 256 x 128 blocks of C (spirv/gemm_coop.comp; the tuning variant
+    /// `m128`, version 3, 128 x 128).
     fn expand_gemm_coop(&self, op: &Builtin, out: &mut Vec<Expanded>) -> Result<()> {
         let dtype = op.dtype;
         self.check_cooperative_matrix(dtype)?;
@@ -873,8 +874,8 @@ impl Executor {
         let vec_b = op.b.offset % 8 == 0 && op.b.ld % 8 == 0;
         let kernel = self.builtin_kernel(KernelKey::GemmCoop(dtype, op.trans_a, op.trans_b, vec_a, vec_b, self.coop.emulated))?;
         // Blocks of (invocations) x 128: every subgroup computes 64 x 64, so
-        // the shipped 128 invocations make 128 rows, and a tuning variant's
-        // 256 (GPUASYNC_BUILTIN_DIR; spirv/gemm_coop.comp, BLOCK_M) 256 rows.
+        // the shipped 256 invocations make 256 rows, and the tuning variant
+        // m128's 128 (GPUASYNC_BUILTIN_DIR; spirv/gemm_coop.comp, BLOCK_M) 128.
         let rows = u64::from(self.kernel_interface(kernel)?.local_size[0]).max(1);
         let groups = [ceil_div(m, rows), ceil_div(n, 128)];
         let max = self.info.max_workgroup_count;
