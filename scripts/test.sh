@@ -80,4 +80,13 @@ ctest --test-dir build/cmake -j "$(nproc)" --output-on-failure
 echo "== benchmark smoke test (--quick: checks the program works; lavapipe timings mean nothing)"
 cargo build --quiet --release --bin gpuasync-bench
 target/release/gpuasync-bench --quick --json build/bench-smoke.json
+echo "== transfer probe smoke test (tools/xfer-probe, raw Vulkan; its data checks must pass, the validation layer stay silent)"
+CARGO_TARGET_DIR=target/xfer-probe cargo build --quiet --release --locked --manifest-path tools/xfer-probe/Cargo.toml
+VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation target/xfer-probe/release/xfer-probe --mib 4 --reps 1 --kgroups 4 \
+    > build/xfer-probe-smoke.txt 2> build/xfer-probe-smoke.err
+if grep -q MISMATCH build/xfer-probe-smoke.txt || [ -s build/xfer-probe-smoke.err ]; then
+    cat build/xfer-probe-smoke.txt build/xfer-probe-smoke.err
+    echo "xfer-probe: a data check failed or Vulkan reported messages" >&2
+    exit 1
+fi
 echo "== all tests passed"
