@@ -876,7 +876,7 @@ impl Executor {
         // Blocks of (invocations) x 128: every subgroup computes 64 x 64, so
         // the shipped 256 invocations make 256 rows, and the tuning variant
         // m128's 128 (GPUASYNC_BUILTIN_DIR; spirv/gemm_coop.comp, BLOCK_M) 128.
-        let rows = u64::from(self.kernel_interface(kernel)?.local_size[0]).max(1);
+        let rows = u64::from(self.kernel_local_size(kernel)?[0]).max(1);
         let groups = [ceil_div(m, rows), ceil_div(n, 128)];
         let max = self.info.max_workgroup_count;
         if groups[0] > u64::from(max[0]) || groups[1] > u64::from(max[1]) {

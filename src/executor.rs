@@ -279,12 +279,10 @@ pub(crate) struct Queue {
 }
 
 /// The upload kernel (spirv/upload.comp) and the most workgroups a dispatch of
-/// it takes. Its pipeline (`Executor::upload_pipeline`, outside the kernel
-/// table, so no caller can name or destroy it) lives as long as the executor.
-#[derive(Clone, Copy)]
+/// it takes. Its pipeline lives outside the kernel table, so no caller can
+/// name or destroy it, as long as the executor.
 pub(crate) struct UploadKernel {
-    pub pipeline: vk::Pipeline,
-    pub layout: vk::PipelineLayout,
+    pub pipeline: kernel::Pipeline,
     pub groups: u32,
 }
 
@@ -337,7 +335,6 @@ pub struct Executor {
     /// Writes from registered host memory done by a kernel on the compute
     /// queue instead of a copy (experimental: `GPUASYNC_UPLOAD_KERNEL`).
     pub(crate) upload_kernel: Option<UploadKernel>,
-    upload_pipeline: Option<kernel::Pipeline>,
     flusher: Option<std::thread::JoinHandle<()>>,
     // Dropped last: the device above is destroyed in `Drop` before this.
     instance: Instance,
@@ -776,7 +773,6 @@ impl Executor {
             write_chunk_bytes,
             coop,
             upload_kernel: None,
-            upload_pipeline: None,
             flusher: None,
             device: raw,
             info: DeviceInfo { timestamps, ..info },
@@ -802,8 +798,7 @@ impl Executor {
             let (pipeline, _) = executor.build_pipeline(&words, "main", &[], DescriptorMode::Push)?;
             // At most the device's workgroup count per dispatch.
             let groups = upload_groups.min(executor.limits.max_compute_work_group_count[0]);
-            executor.upload_kernel = Some(UploadKernel { pipeline: pipeline.raw, layout: pipeline.layout, groups });
-            executor.upload_pipeline = Some(pipeline);
+            executor.upload_kernel = Some(UploadKernel { pipeline, groups });
         }
         let flusher = Arc::clone(&executor.queue);
         executor.flusher = Some(
@@ -1021,6 +1016,13 @@ impl Executor {
     pub fn kernel_interface(&self, id: KernelId) -> Result<KernelInterface> {
         let state = self.queue.state.lock();
         state.kernels.get(id.0).map(|k| k.interface.clone()).ok_or_else(|| invalid_kernel(id))
+    }
+
+    /// A kernel's workgroup size, without copying the rest of its interface
+    /// (on the submit path of the built-in 16-bit GEMM).
+    pub(crate) fn kernel_local_size(&self, id: KernelId) -> Result<[u32; 3]> {
+        let state = self.queue.state.lock();
+        state.kernels.get(id.0).map(|k| k.interface.local_size).ok_or_else(|| invalid_kernel(id))
     }
 
     /// Destroy a kernel; deferred until submitted work that uses it completes.
@@ -1519,8 +1521,8 @@ impl Drop for Executor {
         for b in buffers {
             self.destroy_garbage(&mut st, Garbage::Buffer(b.buffer));
         }
-        if let Some(pipeline) = self.upload_pipeline.take() {
-            self.destroy_garbage(&mut st, Garbage::Kernel(pipeline));
+        if let Some(upload) = self.upload_kernel.take() {
+            self.destroy_garbage(&mut st, Garbage::Kernel(upload.pipeline));
         }
         let kernels: Vec<_> = st.kernels.drain().collect();
         for k in kernels {

@@ -1483,7 +1483,8 @@ impl Executor {
     /// minStorageBufferOffsetAlignment, or a size not a multiple of 16 (a
     /// copy does those). Ranges above maxStorageBufferRange go in pieces.
     fn record_upload(&self, bundle: &mut Bundle, src: vk::Buffer, dst: vk::Buffer, src_offset: u64, dst_offset: u64, size: u64) -> bool {
-        let Some(k) = self.upload_kernel else { return false };
+        let Some(k) = &self.upload_kernel else { return false };
+        let (pipeline, layout) = (k.pipeline.raw, k.pipeline.layout);
         let align = self.limits.min_storage_buffer_offset_alignment.max(16);
         if size == 0 || src_offset % align != 0 || dst_offset % align != 0 || size % 16 != 0 {
             return false;
@@ -1493,10 +1494,10 @@ impl Executor {
             return false;
         }
         let (d, cb) = (&self.device, bundle.command_buffer);
-        if bundle.bound_pipeline != k.pipeline {
+        if bundle.bound_pipeline != pipeline {
             // SAFETY: the upload kernel's pipeline lives as long as the executor.
-            unsafe { d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, k.pipeline) };
-            bundle.bound_pipeline = k.pipeline;
+            unsafe { d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, pipeline) };
+            bundle.bound_pipeline = pipeline;
         }
         let mut done = 0;
         while done < size {
@@ -1519,8 +1520,8 @@ impl Executor {
             // (above); the layout is the kernel's push-descriptor layout, with 4
             // bytes of push constants; `cb` is recording on a compute queue.
             unsafe {
-                self.push_descriptor.cmd_push_descriptor_set(cb, vk::PipelineBindPoint::COMPUTE, k.layout, 0, &writes);
-                d.cmd_push_constants(cb, k.layout, vk::ShaderStageFlags::COMPUTE, 0, &(words as u32).to_le_bytes());
+                self.push_descriptor.cmd_push_descriptor_set(cb, vk::PipelineBindPoint::COMPUTE, layout, 0, &writes);
+                d.cmd_push_constants(cb, layout, vk::ShaderStageFlags::COMPUTE, 0, &(words as u32).to_le_bytes());
                 d.cmd_dispatch(cb, groups, 1, 1);
             }
             done += piece;
@@ -1528,7 +1529,7 @@ impl Executor {
         // The pushed set took set 0 with another layout: a cached-mode
         // dispatch after it must bind its set again.
         bundle.bound_set = vk::DescriptorSet::null();
-        bundle.bound_layout = k.layout;
+        bundle.bound_layout = layout;
         true
     }
 
