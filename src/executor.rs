@@ -267,7 +267,7 @@ pub(crate) struct Queue {
     /// Set (under the state lock, while `State::flusher_watching`) by a
     /// submission that left a fresh bundle for the watching flusher.
     pub kick: AtomicBool,
-    /// Bundles the flusher thread closed and handed over (tests).
+    /// Bundles the flusher thread closed and handed over (`Stats::flusher_flushes`).
     pub flusher_flushes: AtomicU64,
     /// The highest ticket handed out, readable without the lock.
     pub issued: AtomicU64,
@@ -1420,6 +1420,7 @@ impl Executor {
             submissions: st.last_ticket,
             queue_submissions: self.queue.queue_submissions.load(Ordering::Relaxed),
             completed: self.queue.retired.load(Ordering::Acquire),
+            flusher_flushes: self.queue.flusher_flushes.load(Ordering::Relaxed),
             ..st.stats
         }
     }

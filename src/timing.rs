@@ -123,4 +123,8 @@ pub struct Stats {
     /// Writes from registered host memory done by the upload kernel on the
     /// compute queue (experimental, `GPUASYNC_UPLOAD_KERNEL`). Not in the C struct.
     pub kernel_uploads: u64,
+    /// Times the flusher thread closed the open bundle and handed it to the
+    /// queue; the other queue submissions were made on the threads that
+    /// submit, poll and wait. Not in the C struct.
+    pub flusher_flushes: u64,
 }

@@ -80,6 +80,32 @@ impl Stats {
     }
 }
 
+/// How a stream of submissions reached the GPU, per repetition: submissions
+/// per command buffer handed to the queue, and the share of hand-overs the
+/// flusher thread made (the rest cost the submitting thread a vkQueueSubmit2).
+/// Where a stream's time per kernel goes, measured beside it.
+#[derive(Default)]
+struct StreamShape {
+    per_command_buffer: Vec<f64>,
+    by_flusher: Vec<f64>,
+}
+
+impl StreamShape {
+    fn record(&mut self, submits: usize, command_buffers: u64, flusher_flushes: u64) {
+        let cbs = command_buffers.max(1) as f64;
+        self.per_command_buffer.push(submits as f64 / cbs);
+        self.by_flusher.push(100.0 * (flusher_flushes as f64).min(cbs) / cbs);
+    }
+
+    fn push_rows(self, rows: &mut Vec<Row>, what: &str) {
+        if self.per_command_buffer.is_empty() {
+            return;
+        }
+        rows.push(Row { name: format!("{what}: submissions per command buffer"), unit: "", stats: Stats::of(self.per_command_buffer), ceiling: None, rate: false });
+        rows.push(Row { name: format!("{what}: command buffers handed over by the flusher"), unit: "%", stats: Stats::of(self.by_flusher), ceiling: None, rate: false });
+    }
+}
+
 /// One row of the report.
 struct Row {
     name: String,
@@ -264,6 +290,7 @@ impl Bench<'_> {
         let mut per_kernel = Vec::new();
         let mut submit_cost = Vec::new();
         let mut write_cost = Vec::new();
+        let mut shape = StreamShape::default();
         for rep in 0..self.reps(10).max(3) + 1 {
             let w = Instant::now();
             for (b, s) in buffers.iter().zip(&seeds) {
@@ -274,6 +301,7 @@ impl Bench<'_> {
             if rep > 0 {
                 write_cost.push(writes);
             }
+            let before = ex.stats();
             let start = Instant::now();
             let mut host = 0u128;
             for i in 0..count {
@@ -284,6 +312,8 @@ impl Bench<'_> {
             }
             ex.wait_all().map_err(err)?;
             let wall = start.elapsed().as_nanos() as f64;
+            let after = ex.stats();
+            let (cbs, flushes) = (after.queue_submissions - before.queue_submissions, after.flusher_flushes - before.flusher_flushes);
             // Check every buffer: buffer j ran ceil((count - j) / width) steps.
             for (j, (b, s)) in buffers.iter().zip(&seeds).enumerate() {
                 let steps = (count - j).div_ceil(width);
@@ -299,11 +329,13 @@ impl Bench<'_> {
             if rep > 0 {
                 per_kernel.push(wall / count as f64 / 1e3);
                 submit_cost.push(host as f64 / count as f64 / 1e3);
+                shape.record(count, cbs, flushes);
             }
         }
         self.rows.push(Row { name: "host cost of one asynchronous single-dispatch submit".into(), unit: "us", stats: Stats::of(submit_cost), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("{count} independent tiny submits then one wait, per kernel"), unit: "us", stats: Stats::of(per_kernel), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("host cost of one asynchronous {}-byte write", n * 4), unit: "us", stats: Stats::of(write_cost), ceiling: None, rate: false });
+        shape.push_rows(&mut self.rows, &format!("{count} independent tiny submits"));
         for b in buffers {
             ex.destroy_buffer(b).map_err(err)?;
         }
@@ -323,9 +355,11 @@ impl Bench<'_> {
         let input: Vec<f32> = (0..n).map(|_| (rng.next() % 1000) as f32).collect();
         let push = [1.0f32.to_bits(), 1.0f32.to_bits(), n as u32];
         let mut per_kernel = Vec::new();
+        let mut shape = StreamShape::default();
         for rep in 0..self.reps(10).max(3) + 1 {
             let t = ex.submit(&[Op::Write { buffer: a, offset: 0, data: bytes(&input) }], PLAIN).map_err(err)?;
             ex.wait(t, u64::MAX).map_err(err)?;
+            let before = ex.stats();
             let start = Instant::now();
             for i in 0..count {
                 let (src, dst) = if i % 2 == 0 { (a, b) } else { (b, a) };
@@ -334,6 +368,8 @@ impl Bench<'_> {
             }
             ex.wait_all().map_err(err)?;
             let wall = start.elapsed().as_nanos() as f64;
+            let after = ex.stats();
+            let (cbs, flushes) = (after.queue_submissions - before.queue_submissions, after.flusher_flushes - before.flusher_flushes);
             let last = if count % 2 == 1 { b } else { a };
             let mut out = vec![0f32; n];
             let t = ex.submit(&[read_into(last, &mut out)], PLAIN).map_err(err)?;
@@ -345,9 +381,11 @@ impl Bench<'_> {
             }
             if rep > 0 {
                 per_kernel.push(wall / count as f64 / 1e3);
+                shape.record(count, cbs, flushes);
             }
         }
         self.rows.push(Row { name: format!("{count} dependent tiny submits then one wait, per kernel"), unit: "us", stats: Stats::of(per_kernel), ceiling: None, rate: false });
+        shape.push_rows(&mut self.rows, &format!("{count} dependent tiny submits"));
         ex.destroy_buffer(a).map_err(err)?;
         ex.destroy_buffer(b).map_err(err)
     }
