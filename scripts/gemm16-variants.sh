@@ -13,10 +13,12 @@
 #          (-DFRAG_N=8; the form that first ran on the H100); fp16 modules only
 #   bk16   BK = 16 (-DKSTEP=16): half the prefetch registers (16 instead of 32
 #          a thread), twice the barriers
+#   lazyb  the shipped form with each B fragment loaded just before its
+#          multiply-adds (-DLAZY_B): one live at a time instead of four
 set -euo pipefail
 out=${1:?usage: gemm16-variants.sh OUTDIR}
 cd "$(dirname "$0")/.."
-declare -A flags=([m128]="-DBLOCK_M=128" [bk64]="-DBLOCK_M=128 -DKSTEP=64" [db]="-DBLOCK_M=128 -DSTAGES=2" [n8]="-DBLOCK_M=128 -DFRAG_N=8" [bk16]="-DBLOCK_M=128 -DKSTEP=16")
+declare -A flags=([m128]="-DBLOCK_M=128" [bk64]="-DBLOCK_M=128 -DKSTEP=64" [db]="-DBLOCK_M=128 -DSTAGES=2" [n8]="-DBLOCK_M=128 -DFRAG_N=8" [bk16]="-DBLOCK_M=128 -DKSTEP=16" [lazyb]="-DLAZY_B")
 for v in "${!flags[@]}"; do
     mkdir -p "$out/$v"
     scripts/spirv-targets.sh | grep '^spirv/gemm_coop.comp ' | while read -r src mod extra; do

@@ -301,35 +301,49 @@ void main() {
                 coopMatLoadNV(fa[t], a_tile, at / 8, A_ROW / 8, A_COLMAJOR);
 #endif
             }
-            [[unroll]] for (uint u = 0; u < UN; u++) {
-                // Element (kk, wn + FRAG_N u) of the B tile.
-                uint bt = 8u * sb + (B_COLMAJOR ? (wn + FRAG_N * u) * B_ROW + kk : kk * B_ROW + wn + FRAG_N * u);
+            // B fragment u (element (kk, wn + FRAG_N u) of the B tile), and the
+            // multiply-adds of A fragment t with it.
 #ifdef EMULATE
-                fb[u] = bt;
+#define LOAD_B(u) fb[u] = 8u * sb + (B_COLMAJOR ? (wn + FRAG_N * (u)) * B_ROW + kk : kk * B_ROW + wn + FRAG_N * (u));
+            // Fragment element (r, c) is at r + c * ROW of a column-major
+            // fragment, r * ROW + c of a row-major one.
+#define MMA(t, u)                                                                          \
+            for (uint q = 0; q < QN; q++) {                                                 \
+                uint e = lane + 32u * q, r = e & 15u, c = e >> 4;                           \
+                float sum = acc[t][u][q];                                                   \
+                for (uint l = 0; l < 16u; l++) {                                            \
+                    uint ha = fa[t] + (A_COLMAJOR ? l * A_ROW + r : r * A_ROW + l);          \
+                    uint hb = fb[u] + (B_COLMAJOR ? c * B_ROW + l : l * B_ROW + c);          \
+                    sum += HALF_AT(a_tile, ha) * HALF_AT(b_tile, hb);                       \
+                }                                                                           \
+                acc[t][u][q] = sum;                                                         \
+            }
 #else
-                coopMatLoadNV(fb[u], b_tile, bt / 8, B_ROW / 8, B_COLMAJOR);
+#define LOAD_B(u)                                                                          \
+            coopMatLoadNV(fb[u], b_tile, (8u * sb + (B_COLMAJOR ? (wn + FRAG_N * (u)) * B_ROW + kk \
+                                                    : kk * B_ROW + wn + FRAG_N * (u))) / 8, \
+                          B_ROW / 8, B_COLMAJOR);
+#define MMA(t, u) acc[t][u] = coopMatMulAddNV(fa[t], fb[u], acc[t][u]);
 #endif
+#ifdef LAZY_B
+            // -DLAZY_B (a tuning variant): each B fragment loaded just before
+            // its multiply-adds, so one is live at a time instead of UN.
+            UNROLL_MMA for (uint u = 0; u < UN; u++) {
+                LOAD_B(u)
+                UNROLL_MMA for (uint t = 0; t < 4; t++) {
+                    MMA(t, u)
+                }
+            }
+#else
+            [[unroll]] for (uint u = 0; u < UN; u++) {
+                LOAD_B(u)
             }
             UNROLL_MMA for (uint t = 0; t < 4; t++) {
                 [[unroll]] for (uint u = 0; u < UN; u++) {
-#ifdef EMULATE
-                    // Fragment element (r, c) is at r + c * ROW of a column-major
-                    // fragment, r * ROW + c of a row-major one.
-                    for (uint q = 0; q < QN; q++) {
-                        uint e = lane + 32u * q, r = e & 15u, c = e >> 4;
-                        float sum = acc[t][u][q];
-                        for (uint l = 0; l < 16u; l++) {
-                            uint ha = fa[t] + (A_COLMAJOR ? l * A_ROW + r : r * A_ROW + l);
-                            uint hb = fb[u] + (B_COLMAJOR ? c * B_ROW + l : l * B_ROW + c);
-                            sum += HALF_AT(a_tile, ha) * HALF_AT(b_tile, hb);
-                        }
-                        acc[t][u][q] = sum;
-                    }
-#else
-                    acc[t][u] = coopMatMulAddNV(fa[t], fb[u], acc[t][u]);
-#endif
+                    MMA(t, u)
                 }
             }
+#endif
         }
     }
 
