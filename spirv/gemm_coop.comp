@@ -304,7 +304,7 @@ void main() {
             // B fragment u (element (kk, wn + FRAG_N u) of the B tile), and the
             // multiply-adds of A fragment t with it.
 #ifdef EMULATE
-#define LOAD_B(u) fb[u] = 8u * sb + (B_COLMAJOR ? (wn + FRAG_N * (u)) * B_ROW + kk : kk * B_ROW + wn + FRAG_N * (u));
+#define LOAD_B_FROM(u, bt) fb[u] = bt;
             // Fragment element (r, c) is at r + c * ROW of a column-major
             // fragment, r * ROW + c of a row-major one.
 #define MMA(t, u)                                                                          \
@@ -319,12 +319,12 @@ void main() {
                 acc[t][u][q] = sum;                                                         \
             }
 #else
-#define LOAD_B(u)                                                                          \
-            coopMatLoadNV(fb[u], b_tile, (8u * sb + (B_COLMAJOR ? (wn + FRAG_N * (u)) * B_ROW + kk \
-                                                    : kk * B_ROW + wn + FRAG_N * (u))) / 8, \
-                          B_ROW / 8, B_COLMAJOR);
+#define LOAD_B_FROM(u, bt) coopMatLoadNV(fb[u], b_tile, bt / 8, B_ROW / 8, B_COLMAJOR);
 #define MMA(t, u) acc[t][u] = coopMatMulAddNV(fa[t], fb[u], acc[t][u]);
 #endif
+#define LOAD_B(u)                                                                          \
+            uint bt = 8u * sb + (B_COLMAJOR ? (wn + FRAG_N * u) * B_ROW + kk : kk * B_ROW + wn + FRAG_N * u); \
+            LOAD_B_FROM(u, bt)
 #ifdef LAZY_B
             // -DLAZY_B (a tuning variant): each B fragment loaded just before
             // its multiply-adds, so one is live at a time instead of UN.
