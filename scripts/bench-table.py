@@ -101,6 +101,8 @@ table = [
     ("10,000 independent tiny submits then one wait, per kernel", "10000 independent tiny submits then one wait", "all", "15.9 us", "0.17 us", 1, False),
     ("  how that stream reached the GPU: submissions per command buffer", "10000 independent tiny submits: submissions per command buffer", None, "—", "—", None, True),
     ("  command buffers handed to the queue by the flusher thread", "10000 independent tiny submits: command buffers handed over by the flusher", None, "—", "—", None, True),
+    ("  host time per vkQueueSubmit2 (any thread)", "10000 independent tiny submits: host time per vkQueueSubmit2", None, "—", "—", None, False),
+    ("  host time per vkEndCommandBuffer (under the state lock)", "10000 independent tiny submits: host time per vkEndCommandBuffer", None, "—", "—", None, False),
     ("10,000 dependent tiny submits then one wait, per kernel", "10000 dependent tiny submits then one wait", "all", "15.9 us", "2.36 us", 2.6, False),
     ("recorded batch of 1,000 dependent dispatches replayed, per dispatch (wall)", "recorded batch of 1000 dependent dispatches, per dispatch, wall", "graph", "2.36 us", "2.36 us", 2.4, False),
     ("  the same, GPU time from timestamps", "recorded batch of 1000 dependent dispatches, per dispatch, GPU", None, "", "", 2.4, False),

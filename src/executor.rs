@@ -269,6 +269,12 @@ pub(crate) struct Queue {
     pub kick: AtomicBool,
     /// Bundles the flusher thread closed and handed over (`Stats::flusher_flushes`).
     pub flusher_flushes: AtomicU64,
+    /// vkQueueSubmit2 calls made on the flusher thread (`Stats::flusher_submissions`).
+    pub flusher_submissions: AtomicU64,
+    /// Nanoseconds spent in vkQueueSubmit2 and in vkEndCommandBuffer of
+    /// coalesced bundles, on all threads (`Stats`).
+    pub queue_submit_ns: AtomicU64,
+    pub end_ns: AtomicU64,
     /// The highest ticket handed out, readable without the lock.
     pub issued: AtomicU64,
     /// The highest ticket handed to the queue (the rest are in `to_submit` or the
@@ -738,6 +744,9 @@ impl Executor {
                 .unwrap_or(desc.handoff_ns.unwrap_or(0)),
             kick: AtomicBool::new(false),
             flusher_flushes: AtomicU64::new(0),
+            flusher_submissions: AtomicU64::new(0),
+            queue_submit_ns: AtomicU64::new(0),
+            end_ns: AtomicU64::new(0),
             issued: AtomicU64::new(0),
             submitted: AtomicU64::new(0),
             retired: AtomicU64::new(0),
@@ -1421,6 +1430,9 @@ impl Executor {
             queue_submissions: self.queue.queue_submissions.load(Ordering::Relaxed),
             completed: self.queue.retired.load(Ordering::Acquire),
             flusher_flushes: self.queue.flusher_flushes.load(Ordering::Relaxed),
+            flusher_submissions: self.queue.flusher_submissions.load(Ordering::Relaxed),
+            queue_submit_ns: self.queue.queue_submit_ns.load(Ordering::Relaxed),
+            end_command_buffer_ns: self.queue.end_ns.load(Ordering::Relaxed),
             ..st.stats
         }
     }

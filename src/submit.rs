@@ -352,6 +352,11 @@ impl State {
     }
 }
 
+thread_local! {
+    /// Set on the flusher thread, to count the queue submissions it makes.
+    static ON_FLUSHER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Remove the bundle of `lane` that signals `ticket` from its in-flight list.
 fn take_bundle(st: &mut State, lane: usize, ticket: u64) -> Option<Bundle> {
     let list = if lane == 0 { &mut st.in_flight } else { &mut st.transfer_in_flight };
@@ -411,8 +416,11 @@ impl Queue {
         if bundle.host_reads {
             host_barrier(&self.device, cb, 0);
         }
+        let start = std::time::Instant::now();
         // SAFETY: `cb` is recording and owned by the bundle, under the state lock.
-        if let Err(e) = unsafe { self.device.end_command_buffer(cb) } {
+        let ended = unsafe { self.device.end_command_buffer(cb) };
+        self.end_ns.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        if let Err(e) = ended {
             let e = Error::vulkan("vkEndCommandBuffer", e);
             self.discard(st, bundle);
             self.break_queued(st, &e);
@@ -498,9 +506,14 @@ impl Queue {
         // lane, so `ticket` is above every value its lane signalled before, and
         // every value waited for was signalled by a submission handed over
         // earlier (dependencies point at bundles closed before this one).
+        let start = std::time::Instant::now();
         unsafe { self.device.queue_submit2(raw, &submit, vk::Fence::null()) }?;
+        self.queue_submit_ns.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
         self.submitted.fetch_max(next.covers, Ordering::AcqRel);
         self.queue_submissions.fetch_add(1, Ordering::Relaxed);
+        if ON_FLUSHER.get() {
+            self.flusher_submissions.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 
@@ -599,6 +612,7 @@ impl Queue {
     /// submission to an idle GPU made meanwhile only records, and the flusher
     /// pays for vkQueueSubmit2 on its own core.
     pub(crate) fn flusher_loop(self: std::sync::Arc<Self>) {
+        ON_FLUSHER.set(true);
         let mut st = self.state.lock();
         let mut watch = false;
         while !self.shutdown.load(Ordering::Acquire) {

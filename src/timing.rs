@@ -127,4 +127,15 @@ pub struct Stats {
     /// queue; the other queue submissions were made on the threads that
     /// submit, poll and wait. Not in the C struct.
     pub flusher_flushes: u64,
+    /// Queue submissions (vkQueueSubmit2 calls) made on the flusher thread;
+    /// `queue_submissions` less these were made on the callers' threads.
+    /// Not in the C struct.
+    pub flusher_submissions: u64,
+    /// Nanoseconds spent inside vkQueueSubmit2, on all threads: where the
+    /// host time of handing work over goes. Not in the C struct.
+    pub queue_submit_ns: u64,
+    /// Nanoseconds spent inside vkEndCommandBuffer closing coalesced bundles
+    /// (under the state lock, so submitting threads may wait on it). Not in
+    /// the C struct.
+    pub end_command_buffer_ns: u64,
 }

@@ -81,28 +81,38 @@ impl Stats {
 }
 
 /// How a stream of submissions reached the GPU, per repetition: submissions
-/// per command buffer handed to the queue, and the share of hand-overs the
-/// flusher thread made (the rest cost the submitting thread a vkQueueSubmit2).
-/// Where a stream's time per kernel goes, measured beside it.
+/// per command buffer handed to the queue, the share of those hand-overs the
+/// flusher thread made (the rest cost the submitting thread a vkQueueSubmit2),
+/// and the host time per call of vkQueueSubmit2 and of vkEndCommandBuffer
+/// (the latter under the state lock that submits take). Where a stream's
+/// time per kernel goes, measured beside it.
 #[derive(Default)]
 struct StreamShape {
     per_command_buffer: Vec<f64>,
     by_flusher: Vec<f64>,
+    submit_us: Vec<f64>,
+    end_us: Vec<f64>,
 }
 
 impl StreamShape {
-    fn record(&mut self, submits: usize, command_buffers: u64, flusher_flushes: u64) {
-        let cbs = command_buffers.max(1) as f64;
+    fn record(&mut self, submits: usize, before: &gpuasync::Stats, after: &gpuasync::Stats) {
+        let cbs = (after.queue_submissions - before.queue_submissions).max(1) as f64;
+        let flusher = (after.flusher_submissions - before.flusher_submissions) as f64;
         self.per_command_buffer.push(submits as f64 / cbs);
-        self.by_flusher.push(100.0 * (flusher_flushes as f64).min(cbs) / cbs);
+        self.by_flusher.push(100.0 * flusher / cbs);
+        self.submit_us.push((after.queue_submit_ns - before.queue_submit_ns) as f64 / cbs / 1e3);
+        self.end_us.push((after.end_command_buffer_ns - before.end_command_buffer_ns) as f64 / cbs / 1e3);
     }
 
     fn push_rows(self, rows: &mut Vec<Row>, what: &str) {
         if self.per_command_buffer.is_empty() {
             return;
         }
-        rows.push(Row { name: format!("{what}: submissions per command buffer"), unit: "", stats: Stats::of(self.per_command_buffer), ceiling: None, rate: false });
-        rows.push(Row { name: format!("{what}: command buffers handed over by the flusher"), unit: "%", stats: Stats::of(self.by_flusher), ceiling: None, rate: false });
+        let row = |name: &str, unit, v| Row { name: format!("{what}: {name}"), unit, stats: Stats::of(v), ceiling: None, rate: false };
+        rows.push(row("submissions per command buffer", "", self.per_command_buffer));
+        rows.push(row("command buffers handed over by the flusher", "%", self.by_flusher));
+        rows.push(row("host time per vkQueueSubmit2", "us", self.submit_us));
+        rows.push(row("host time per vkEndCommandBuffer", "us", self.end_us));
     }
 }
 
@@ -313,7 +323,6 @@ impl Bench<'_> {
             ex.wait_all().map_err(err)?;
             let wall = start.elapsed().as_nanos() as f64;
             let after = ex.stats();
-            let (cbs, flushes) = (after.queue_submissions - before.queue_submissions, after.flusher_flushes - before.flusher_flushes);
             // Check every buffer: buffer j ran ceil((count - j) / width) steps.
             for (j, (b, s)) in buffers.iter().zip(&seeds).enumerate() {
                 let steps = (count - j).div_ceil(width);
@@ -329,7 +338,7 @@ impl Bench<'_> {
             if rep > 0 {
                 per_kernel.push(wall / count as f64 / 1e3);
                 submit_cost.push(host as f64 / count as f64 / 1e3);
-                shape.record(count, cbs, flushes);
+                shape.record(count, &before, &after);
             }
         }
         self.rows.push(Row { name: "host cost of one asynchronous single-dispatch submit".into(), unit: "us", stats: Stats::of(submit_cost), ceiling: None, rate: false });
@@ -369,7 +378,6 @@ impl Bench<'_> {
             ex.wait_all().map_err(err)?;
             let wall = start.elapsed().as_nanos() as f64;
             let after = ex.stats();
-            let (cbs, flushes) = (after.queue_submissions - before.queue_submissions, after.flusher_flushes - before.flusher_flushes);
             let last = if count % 2 == 1 { b } else { a };
             let mut out = vec![0f32; n];
             let t = ex.submit(&[read_into(last, &mut out)], PLAIN).map_err(err)?;
@@ -381,7 +389,7 @@ impl Bench<'_> {
             }
             if rep > 0 {
                 per_kernel.push(wall / count as f64 / 1e3);
-                shape.record(count, cbs, flushes);
+                shape.record(count, &before, &after);
             }
         }
         self.rows.push(Row { name: format!("{count} dependent tiny submits then one wait, per kernel"), unit: "us", stats: Stats::of(per_kernel), ceiling: None, rate: false });
