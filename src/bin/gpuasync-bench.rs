@@ -1324,21 +1324,15 @@ impl Bench<'_> {
         self.rows.push(Row { name: format!("pipeline, {label}: uploads and downloads at once, all chunks, wall"), unit: "ms", stats: Stats::of(vec![both / 1e6]), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("pipeline, {label}: bound, the slowest stage alone"), unit: "ms", stats: Stats::of(vec![bound / 1e6]), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("pipeline, {label}: wall"), unit: "ms", stats: Stats::of(walls.iter().map(|w| w / 1e6).collect()), ceiling: None, rate: false });
-        self.rows.push(Row {
-            name: format!("pipeline, {label}: efficiency, bound / wall"),
-            unit: "%",
-            stats: Stats::of(walls.iter().map(|w| 100.0 * bound / w).collect()),
-            ceiling: Some((100.0, "the bound")),
-            rate: true,
-        });
-        let both_bound = both.max(compute);
-        self.rows.push(Row {
-            name: format!("pipeline, {label}: efficiency against max(transfers both ways at once, kernel stage) / wall"),
-            unit: "%",
-            stats: Stats::of(walls.iter().map(|w| 100.0 * both_bound / w).collect()),
-            ceiling: Some((100.0, "the bound")),
-            rate: true,
-        });
+        for (what, bound) in [("efficiency, bound / wall", bound), ("efficiency against max(transfers both ways at once, kernel stage) / wall", both.max(compute))] {
+            self.rows.push(Row {
+                name: format!("pipeline, {label}: {what}"),
+                unit: "%",
+                stats: Stats::of(walls.iter().map(|w| 100.0 * bound / w).collect()),
+                ceiling: Some((100.0, "the bound")),
+                rate: true,
+            });
+        }
         for b in bufs {
             ex.destroy_buffer(b).map_err(err)?;
         }
