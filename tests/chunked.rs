@@ -233,8 +233,9 @@ fn env_child() {
     };
     let ok = expect == "1";
     let value = std::env::var("GPUASYNC_WRITE_CHUNK").unwrap_or_default();
-    // The description asks for no chunking; the variable decides.
-    let made = Executor::new(&ExecutorDesc { validation: true, ..Default::default() });
+    // The description asks for no chunking; the variable decides. (Cooperative
+    // matrices off, as in `executor_with`: Debian's layer predates them.)
+    let made = Executor::new(&ExecutorDesc { validation: true, cooperative_matrix: gpuasync::CooperativeMatrix::Off, ..Default::default() });
     if !ok {
         let e = expect_err(made, ErrorKind::InvalidArgument);
         assert!(e.message.contains("GPUASYNC_WRITE_CHUNK") || e.message.contains("4096"), "{}", e.message);

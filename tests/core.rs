@@ -434,20 +434,20 @@ fn pipeline_cache_file_round_trip() {
     let path = dir.join("pipelines.bin");
     let desc = || gpuasync::ExecutorDesc { validation: true, pipeline_cache: Some(path.clone()), ..Default::default() };
     {
-        let ex = gpuasync::Executor::new(&desc()).unwrap();
+        let ex = executor_with(desc());
         kernel(&ex, "saxpy");
         assert_clean(&ex);
     }
     let saved = std::fs::read(&path).expect("the cache file was written at teardown");
     assert!(saved.len() > 16, "cache file holds a header and data ({} bytes)", saved.len());
     {
-        let ex = gpuasync::Executor::new(&desc()).unwrap();
+        let ex = executor_with(desc());
         kernel(&ex, "saxpy");
         assert_clean(&ex);
     }
     std::fs::write(&path, b"not a pipeline cache").unwrap();
     {
-        let ex = gpuasync::Executor::new(&desc()).unwrap();
+        let ex = executor_with(desc());
         kernel(&ex, "saxpy");
         assert_clean(&ex);
     }

@@ -7,7 +7,7 @@
 //! registered transfers take no staging budget; and every error status.
 mod common;
 use common::*;
-use gpuasync::{BufferId, ErrorKind, Executor, ExecutorDesc, Op, SubmitFlags};
+use gpuasync::{BufferId, ErrorKind, ExecutorDesc, Op, SubmitFlags};
 
 fn write_op(buffer: BufferId, offset: u64, data: &[u8]) -> Op<'_> {
     Op::Write { buffer, offset, data }
@@ -187,8 +187,7 @@ fn registered_and_staged_mixed() {
 /// one would block.
 #[test]
 fn registered_transfers_take_no_staging() {
-    let ex = Executor::new(&ExecutorDesc { validation: true, staging_bytes: 4096, ..Default::default() }).unwrap();
-    assert!(ex.validation_enabled());
+    let ex = executor_with(ExecutorDesc { staging_bytes: 4096, ..Default::default() });
     let Some(align) = alignment(&ex) else { return };
     let k = kernel(&ex, "lcg");
     let busy = buffer(&ex, LONG_N * 4);
