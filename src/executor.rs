@@ -275,6 +275,15 @@ pub(crate) struct Queue {
     /// coalesced bundles, on all threads (`Stats`).
     pub queue_submit_ns: AtomicU64,
     pub end_ns: AtomicU64,
+    /// Nanoseconds in vkBeginCommandBuffer opening coalesced bundles
+    /// (`Stats::begin_command_buffer_ns`).
+    pub begin_ns: AtomicU64,
+    /// Submissions that found the state lock held and waited for it, and the
+    /// nanoseconds they waited (`Stats::state_lock_waits`, `state_lock_wait_ns`).
+    pub lock_waits: AtomicU64,
+    pub lock_wait_ns: AtomicU64,
+    /// Submissions that woke the sleeping flusher (`Stats::flusher_wakes`).
+    pub flusher_wakes: AtomicU64,
     /// The highest ticket handed out, readable without the lock.
     pub issued: AtomicU64,
     /// The highest ticket handed to the queue (the rest are in `to_submit` or the
@@ -747,6 +756,10 @@ impl Executor {
             flusher_submissions: AtomicU64::new(0),
             queue_submit_ns: AtomicU64::new(0),
             end_ns: AtomicU64::new(0),
+            begin_ns: AtomicU64::new(0),
+            lock_waits: AtomicU64::new(0),
+            lock_wait_ns: AtomicU64::new(0),
+            flusher_wakes: AtomicU64::new(0),
             issued: AtomicU64::new(0),
             submitted: AtomicU64::new(0),
             retired: AtomicU64::new(0),
@@ -1433,6 +1446,10 @@ impl Executor {
             flusher_submissions: self.queue.flusher_submissions.load(Ordering::Relaxed),
             queue_submit_ns: self.queue.queue_submit_ns.load(Ordering::Relaxed),
             end_command_buffer_ns: self.queue.end_ns.load(Ordering::Relaxed),
+            begin_command_buffer_ns: self.queue.begin_ns.load(Ordering::Relaxed),
+            state_lock_waits: self.queue.lock_waits.load(Ordering::Relaxed),
+            state_lock_wait_ns: self.queue.lock_wait_ns.load(Ordering::Relaxed),
+            flusher_wakes: self.queue.flusher_wakes.load(Ordering::Relaxed),
             ..st.stats
         }
     }

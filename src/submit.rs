@@ -577,6 +577,26 @@ impl Queue {
         }
     }
 
+    /// The state lock, for a submission: when another thread holds it, the
+    /// wait is counted (`Stats::state_lock_waits`, `state_lock_wait_ns`).
+    pub(crate) fn lock_counted(&self) -> MutexGuard<'_, State> {
+        if let Some(st) = self.state.try_lock() {
+            return st;
+        }
+        let start = std::time::Instant::now();
+        let st = self.state.lock();
+        self.lock_wait_ns.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.lock_waits.fetch_add(1, Ordering::Relaxed);
+        st
+    }
+
+    /// Wake the flusher if it sleeps (counted in `Stats::flusher_wakes`).
+    pub(crate) fn wake_flusher(&self) {
+        if self.wake.notify_one() {
+            self.flusher_wakes.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Close the open bundle and hand it over: the whole flush, for callers that
     /// hold the state lock (it is released around the queue submission).
     pub(crate) fn flush(&self, st: &mut MutexGuard<'_, State>) -> Result<()> {
@@ -769,7 +789,7 @@ impl Executor {
                 return Ok(ticket);
             }
         }
-        let mut st = queue.state.lock();
+        let mut st = queue.lock_counted();
         if let Some(e) = &st.broken {
             return Err(e.clone());
         }
@@ -907,10 +927,10 @@ impl Executor {
         } else if fresh && queue.bundles_pending(st).map_or(true, |p| p == 0) {
             queue.flush(st)?;
             if queue.handoff_ns > 0 {
-                queue.wake.notify_one();
+                queue.wake_flusher();
             }
         } else if fresh {
-            queue.wake.notify_one();
+            queue.wake_flusher();
         }
         Ok(ticket)
     }
@@ -1051,9 +1071,12 @@ impl Executor {
         usage: vk::CommandBufferUsageFlags,
     ) -> Result<Bundle> {
         let begin = vk::CommandBufferBeginInfo::default().flags(usage);
+        let start = std::time::Instant::now();
         // SAFETY: `cb` is idle (fresh, retired, or a batch's with no replay in
         // flight) and its pool allows resets.
-        unsafe { self.device.begin_command_buffer(cb, &begin) }.map_err(|e| Error::vulkan("vkBeginCommandBuffer", e))?;
+        let begun = unsafe { self.device.begin_command_buffer(cb, &begin) };
+        self.queue.begin_ns.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        begun.map_err(|e| Error::vulkan("vkBeginCommandBuffer", e))?;
         Ok(Bundle {
             command_buffer: cb,
             lane: 0,

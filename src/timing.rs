@@ -138,4 +138,18 @@ pub struct Stats {
     /// (under the state lock, so submitting threads may wait on it). Not in
     /// the C struct.
     pub end_command_buffer_ns: u64,
+    /// Nanoseconds spent inside vkBeginCommandBuffer opening coalesced
+    /// bundles, on the submitting threads (under the state lock). Not in the
+    /// C struct.
+    pub begin_command_buffer_ns: u64,
+    /// Submissions that found the state lock held (by another submitting
+    /// thread, the flusher, a poll or a wait) and waited for it. Not in the C
+    /// struct.
+    pub state_lock_waits: u64,
+    /// Nanoseconds those submissions waited for the state lock. Not in the C
+    /// struct.
+    pub state_lock_wait_ns: u64,
+    /// Submissions that woke the flusher thread from its sleep (a wake-up is
+    /// a system call on the submitting thread). Not in the C struct.
+    pub flusher_wakes: u64,
 }

@@ -83,15 +83,22 @@ impl Stats {
 /// How a stream of submissions reached the GPU, per repetition: submissions
 /// per command buffer handed to the queue, the share of those hand-overs the
 /// flusher thread made (the rest cost the submitting thread a vkQueueSubmit2),
-/// and the host time per call of vkQueueSubmit2 and of vkEndCommandBuffer
-/// (the latter under the state lock that submits take). Where a stream's
-/// time per kernel goes, measured beside it.
+/// the host time per call of vkQueueSubmit2, vkEndCommandBuffer (under the
+/// state lock that submits take) and vkBeginCommandBuffer (on the submitting
+/// thread), the flusher wake-ups per command buffer (each a system call on
+/// the submitting thread), and the submissions that waited for the state
+/// lock, with the time they waited per submission. Where a stream's time per
+/// kernel goes, measured beside it.
 #[derive(Default)]
 struct StreamShape {
     per_command_buffer: Vec<f64>,
     by_flusher: Vec<f64>,
     submit_us: Vec<f64>,
     end_us: Vec<f64>,
+    begin_us: Vec<f64>,
+    wakes: Vec<f64>,
+    lock_waits: Vec<f64>,
+    lock_wait_us: Vec<f64>,
 }
 
 impl StreamShape {
@@ -102,6 +109,11 @@ impl StreamShape {
         self.by_flusher.push(100.0 * flusher / cbs);
         self.submit_us.push((after.queue_submit_ns - before.queue_submit_ns) as f64 / cbs / 1e3);
         self.end_us.push((after.end_command_buffer_ns - before.end_command_buffer_ns) as f64 / cbs / 1e3);
+        self.begin_us.push((after.begin_command_buffer_ns - before.begin_command_buffer_ns) as f64 / cbs / 1e3);
+        self.wakes.push(100.0 * (after.flusher_wakes - before.flusher_wakes) as f64 / cbs);
+        let n = submits.max(1) as f64;
+        self.lock_waits.push(100.0 * (after.state_lock_waits - before.state_lock_waits) as f64 / n);
+        self.lock_wait_us.push((after.state_lock_wait_ns - before.state_lock_wait_ns) as f64 / n / 1e3);
     }
 
     fn push_rows(self, rows: &mut Vec<Row>, what: &str) {
@@ -113,6 +125,36 @@ impl StreamShape {
         rows.push(row("command buffers handed over by the flusher", "%", self.by_flusher));
         rows.push(row("host time per vkQueueSubmit2", "us", self.submit_us));
         rows.push(row("host time per vkEndCommandBuffer", "us", self.end_us));
+        rows.push(row("host time per vkBeginCommandBuffer", "us", self.begin_us));
+        rows.push(row("flusher wake-ups per command buffer", "%", self.wakes));
+        rows.push(row("submissions that waited for the state lock", "%", self.lock_waits));
+        rows.push(row("state-lock wait per submission", "us", self.lock_wait_us));
+    }
+}
+
+/// Where a replay's wall time beyond its GPU time goes: the whole excess per
+/// replay (wall less the span between its first and last timestamps), and
+/// the host time inside vkQueueSubmit2 per replay (a reusable command buffer
+/// may cost the driver more to submit than a one-time one).
+#[derive(Default)]
+struct ReplaySplit {
+    excess_us: Vec<f64>,
+    submit_us: Vec<f64>,
+}
+
+impl ReplaySplit {
+    fn record(&mut self, wall_ns: f64, gpu_ns: f64, before: &gpuasync::Stats, after: &gpuasync::Stats) {
+        self.excess_us.push((wall_ns - gpu_ns) / 1e3);
+        self.submit_us.push((after.queue_submit_ns - before.queue_submit_ns) as f64 / 1e3);
+    }
+
+    fn push_rows(self, rows: &mut Vec<Row>, what: &str) {
+        if self.excess_us.is_empty() {
+            return;
+        }
+        let row = |name: &str, v| Row { name: format!("{what}: {name}"), unit: "us", stats: Stats::of(v), ceiling: None, rate: false };
+        rows.push(row("wall less GPU time, per replay", self.excess_us));
+        rows.push(row("host time in vkQueueSubmit2, per replay", self.submit_us));
     }
 }
 
@@ -463,13 +505,16 @@ impl Bench<'_> {
         let input: Vec<f32> = (0..n).map(|_| (rng.next() % 1000) as f32).collect();
         let mut wall = Vec::new();
         let mut gpu = Vec::new();
+        let mut split = ReplaySplit::default();
         for rep in 0..reps + 1 {
             let t = ex.submit(&[Op::Write { buffer: a, offset: 0, data: bytes(&input) }], PLAIN).map_err(err)?;
             ex.wait(t, u64::MAX).map_err(err)?;
+            let before = ex.stats();
             let start = Instant::now();
             let t = ex.replay(dep, &[], TIMED).map_err(err)?;
             ex.wait(t, u64::MAX).map_err(err)?;
             let w = start.elapsed().as_nanos() as f64;
+            let after = ex.stats();
             let g = ex.timing(t).map_err(err)?.gpu_ns() as f64;
             let mut out = vec![0f32; n];
             let t = ex.submit(&[read_into(a, &mut out)], PLAIN).map_err(err)?;
@@ -480,10 +525,12 @@ impl Bench<'_> {
             if rep > 0 {
                 wall.push(w / count as f64 / 1e3);
                 gpu.push(g / count as f64 / 1e3);
+                split.record(w, g, &before, &after);
             }
         }
         self.rows.push(Row { name: format!("recorded batch of {count} dependent dispatches, per dispatch, wall"), unit: "us", stats: Stats::of(wall), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("recorded batch of {count} dependent dispatches, per dispatch, GPU"), unit: "us", stats: Stats::of(gpu), ceiling: None, rate: false });
+        std::mem::take(&mut split).push_rows(&mut self.rows, &format!("recorded batch of {count} dependent dispatches"));
         // Independent: lcg (1 step) on `count` separate buffers.
         let bufs: Vec<BufferId> = (0..count).map(|_| ex.create_buffer(256, BufferKind::DeviceLocal)).collect::<Result<_, _>>().map_err(err)?;
         let seeds: Vec<u32> = (0..n).map(|_| rng.next() as u32).collect();
@@ -499,14 +546,17 @@ impl Bench<'_> {
         let (mut wall, mut gpu) = (Vec::new(), Vec::new());
         for rep in 0..reps + 1 {
             ex.wait_all().map_err(err)?;
+            let before = ex.stats();
             let start = Instant::now();
             let t = ex.replay(ind, &[], TIMED).map_err(err)?;
             ex.wait(t, u64::MAX).map_err(err)?;
             let w = start.elapsed().as_nanos() as f64;
+            let after = ex.stats();
             let g = ex.timing(t).map_err(err)?.gpu_ns() as f64;
             if rep > 0 {
                 wall.push(w / count as f64 / 1e3);
                 gpu.push(g / count as f64 / 1e3);
+                split.record(w, g, &before, &after);
             }
         }
         let replays = reps as u32 + 1;
@@ -520,6 +570,7 @@ impl Bench<'_> {
         }
         self.rows.push(Row { name: format!("recorded batch of {count} independent dispatches, per dispatch, wall"), unit: "us", stats: Stats::of(wall), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("recorded batch of {count} independent dispatches, per dispatch, GPU"), unit: "us", stats: Stats::of(gpu), ceiling: None, rate: false });
+        split.push_rows(&mut self.rows, &format!("recorded batch of {count} independent dispatches"));
         ex.destroy_batch(dep).map_err(err)?;
         ex.destroy_batch(ind).map_err(err)?;
         let _ = PushUpdate { op: 0, push_constants: &[] };
