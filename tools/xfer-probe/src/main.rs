@@ -5,7 +5,8 @@
 //! imported with VK_EXT_external_memory_host, which is what gpuasync does for
 //! registered host arrays) and each candidate queue it times vkCmdCopyBuffer
 //! uploads and downloads (one region and eight regions), both directions at
-//! once on two queues, and one transfer split in halves over two queues.
+//! once on two queues, one transfer split in halves over two queues, and an
+//! upload then a download, one after the other, on two queues or on one.
 //! Then the same transfers done by a copy kernel on a compute queue (the shader
 //! cores reading or writing host memory over the bus, no copy engine), alone
 //! and beside a copy engine's transfer the other way. See README.md.
@@ -642,76 +643,100 @@ impl Ctx {
     /// One warm-up and `reps` timed runs of `subs` submitted back-to-back.
     fn measure(&self, subs: &[Sub], reps: usize, period_ns: f64, masks: &[u64]) -> R<Stats> {
         let gap = std::time::Duration::from_millis(self.gap_ms);
+        let mut stats = Stats { wall: Vec::new(), gpu: Vec::new(), span: Vec::new() };
+        for rep in 0..=reps {
+            std::thread::sleep(gap);
+            let (wall, gpu, span) = self.run_once(subs, period_ns, masks)?;
+            if rep > 0 {
+                stats.wall.push(wall);
+                stats.gpu.push(gpu);
+                stats.span.push(span);
+            }
+        }
+        Ok(stats)
+    }
+
+    /// An upload on one queue and a download on another (or the same), one
+    /// after the other, each waited for before the next starts, as a program
+    /// that moves data in and then out does: one warm-up and `reps` timed
+    /// pairs. Returns the uploads' and the downloads' figures.
+    fn measure_alternating(&self, up: &Sub, down: &Sub, reps: usize, period_ns: f64, masks: [u64; 2]) -> R<(Stats, Stats)> {
+        let mut ups = Stats { wall: Vec::new(), gpu: Vec::new(), span: Vec::new() };
+        let mut downs = Stats { wall: Vec::new(), gpu: Vec::new(), span: Vec::new() };
+        for rep in 0..=reps {
+            for (sub, mask, stats) in [(up, masks[0], &mut ups), (down, masks[1], &mut downs)] {
+                let (wall, gpu, span) = self.run_once(std::slice::from_ref(sub), period_ns, &[mask])?;
+                if rep > 0 {
+                    stats.wall.push(wall);
+                    stats.gpu.push(gpu);
+                    stats.span.push(span);
+                }
+            }
+        }
+        Ok((ups, downs))
+    }
+
+    /// Submit `subs` at once (each on its queue) and spin until all finish:
+    /// the wall time, each one's GPU time from its timestamps, and the span
+    /// from the earliest start to the latest end.
+    fn run_once(&self, subs: &[Sub], period_ns: f64, masks: &[u64]) -> R<(f64, Vec<Option<f64>>, Option<f64>)> {
         let d = self.dev();
         assert!(subs.len() <= self.fences.len());
         let fences = &self.fences[..subs.len()];
-        let mut stats = Stats { wall: Vec::new(), gpu: Vec::new(), span: Vec::new() };
-        let mut submits = Vec::with_capacity(subs.len());
         let cbs: Vec<[vk::CommandBuffer; 1]> = subs.iter().map(|s| [s.cmd.cb]).collect();
-        for cb in &cbs {
-            submits.push(vk::SubmitInfo::default().command_buffers(cb));
+        let submits: Vec<vk::SubmitInfo<'_>> = cbs.iter().map(|cb| vk::SubmitInfo::default().command_buffers(cb)).collect();
+        // SAFETY: the fences are not in use: every earlier run waited for them.
+        check("vkResetFences", unsafe { d.reset_fences(fences) })?;
+        for s in subs {
+            if let Some(q) = s.cmd.query {
+                // SAFETY: hostQueryReset is enabled; no pending work uses these queries.
+                unsafe { d.reset_query_pool(self.query_pool, q, 2) };
+            }
         }
-        for rep in 0..=reps {
-            // SAFETY: the fences are not in use: the previous rep waited for them.
-            check("vkResetFences", unsafe { d.reset_fences(fences) })?;
-            for s in subs {
-                if let Some(q) = s.cmd.query {
-                    // SAFETY: hostQueryReset is enabled; no pending work uses these queries.
-                    unsafe { d.reset_query_pool(self.query_pool, q, 2) };
+        let mut done = [false; 2];
+        let t0 = Instant::now();
+        for (i, s) in subs.iter().enumerate() {
+            // SAFETY: complete command buffers, not pending (the last run finished); queues used from this thread only.
+            check("vkQueueSubmit", unsafe { d.queue_submit(s.queue, &submits[i..i + 1], fences[i]) })?;
+        }
+        loop {
+            for (i, &f) in fences.iter().enumerate() {
+                if !done[i] {
+                    // SAFETY: a fence of this device.
+                    done[i] = check("vkGetFenceStatus", unsafe { d.get_fence_status(f) })?;
                 }
             }
-            let mut done = [false; 2];
-            std::thread::sleep(gap);
-            let t0 = Instant::now();
-            for (i, s) in subs.iter().enumerate() {
-                // SAFETY: complete command buffers, not pending (last rep finished); queues used from this thread only.
-                check("vkQueueSubmit", unsafe { d.queue_submit(s.queue, &submits[i..i + 1], fences[i]) })?;
+            if done[..subs.len()].iter().all(|&x| x) {
+                break;
             }
-            loop {
-                for (i, &f) in fences.iter().enumerate() {
-                    if !done[i] {
-                        // SAFETY: a fence of this device.
-                        done[i] = check("vkGetFenceStatus", unsafe { d.get_fence_status(f) })?;
-                    }
-                }
-                if done[..subs.len()].iter().all(|&x| x) {
-                    break;
-                }
-                if t0.elapsed().as_secs() >= 20 {
-                    return Err("a copy has not finished after 20 s (vkGetFenceStatus still NOT_READY)".into());
-                }
+            if t0.elapsed().as_secs() >= 20 {
+                return Err("a copy has not finished after 20 s (vkGetFenceStatus still NOT_READY)".into());
             }
-            let wall = t0.elapsed().as_secs_f64();
-            if rep == 0 {
+        }
+        let wall = t0.elapsed().as_secs_f64();
+        let mut gpu = Vec::with_capacity(subs.len());
+        let mut ends = Vec::with_capacity(subs.len());
+        for (i, s) in subs.iter().enumerate() {
+            let Some(q) = s.cmd.query else {
+                gpu.push(None);
                 continue;
-            }
-            stats.wall.push(wall);
-            let mut gpu = Vec::with_capacity(subs.len());
-            let mut ends = Vec::with_capacity(subs.len());
-            for (i, s) in subs.iter().enumerate() {
-                let Some(q) = s.cmd.query else {
-                    gpu.push(None);
-                    continue;
-                };
-                let mut ts = [0u64; 2];
-                // SAFETY: both queries were written by the finished submission; `ts` holds two u64.
-                check("vkGetQueryPoolResults", unsafe {
-                    d.get_query_pool_results(self.query_pool, q, &mut ts, vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT)
-                })?;
-                let mask = masks[i];
-                let (start, end) = (ts[0] & mask, ts[1] & mask);
-                gpu.push(Some((end.wrapping_sub(start) & mask) as f64 * period_ns * 1e-9));
-                ends.push((start, end));
-            }
-            let span = (ends.len() == subs.len()).then(|| {
-                let first = ends.iter().map(|e| e.0).min().unwrap_or(0);
-                let last = ends.iter().map(|e| e.1).max().unwrap_or(0);
-                (last >= first).then(|| (last - first) as f64 * period_ns * 1e-9)
-            });
-            stats.gpu.push(gpu);
-            stats.span.push(span.flatten());
+            };
+            let mut ts = [0u64; 2];
+            // SAFETY: both queries were written by the finished submission; `ts` holds two u64.
+            check("vkGetQueryPoolResults", unsafe {
+                d.get_query_pool_results(self.query_pool, q, &mut ts, vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT)
+            })?;
+            let mask = masks[i];
+            let (start, end) = (ts[0] & mask, ts[1] & mask);
+            gpu.push(Some((end.wrapping_sub(start) & mask) as f64 * period_ns * 1e-9));
+            ends.push((start, end));
         }
-        Ok(stats)
+        let span = (ends.len() == subs.len()).then(|| {
+            let first = ends.iter().map(|e| e.0).min().unwrap_or(0);
+            let last = ends.iter().map(|e| e.1).max().unwrap_or(0);
+            (last >= first).then(|| (last - first) as f64 * period_ns * 1e-9)
+        });
+        Ok((wall, gpu, span.flatten()))
     }
 }
 
@@ -1092,6 +1117,8 @@ fn run(args: &Args) -> R<()> {
     let single = args.gap_ms > 0;
     let both_pairs = if single { Vec::new() } else { pairs(&fams, &cands, true, args.self_pairs, cap(BOTH_PAIRS)) };
     let split_pairs = if single { Vec::new() } else { pairs(&fams, &cands, false, args.self_pairs, cap(SPLIT_PAIRS)) };
+    // Alternation on one queue, each candidate's own (the baseline for the pairs above).
+    let alt_self: Vec<(Cand, Cand)> = if single { Vec::new() } else { cands.iter().map(|&c| (c, c)).collect() };
     if single {
         println!("--gap-ms {}: the GPU idles that long before each repetition; one-queue up/down only", args.gap_ms);
     }
@@ -1117,6 +1144,16 @@ fn run(args: &Args) -> R<()> {
             let subs = [sub(a, Op::Up), sub(b, Op::Down)];
             let st = ctx.measure(&subs, reps, period_ns, &mask2(a, b))?;
             report(h.name, "both", &format!("{}+{}", label(a), label(b)), 2 * n, &subs, &st);
+        }
+        // Up on one queue then down on another, each waited for: the
+        // pattern of a program's write then read (gpuasync puts them on two
+        // queues of the transfer family), against both on one queue.
+        for &(a, b) in both_pairs.iter().chain(alt_self.iter()) {
+            let (u, dn) = (sub(a, Op::Up), sub(b, Op::Down));
+            let (su, sd) = ctx.measure_alternating(&u, &dn, reps, period_ns, mask2(a, b))?;
+            let queues = format!("{}>{}", label(a), label(b));
+            report(h.name, "alt-up", &queues, n, std::slice::from_ref(&u), &su);
+            report(h.name, "alt-down", &queues, n, std::slice::from_ref(&dn), &sd);
         }
         for (name, h0, h1) in [("up-split2", Op::UpH0, Op::UpH1), ("down-split2", Op::DownH0, Op::DownH1)] {
             for &(a, b) in &split_pairs {
