@@ -138,9 +138,10 @@ pub struct Stats {
     /// (under the state lock, so submitting threads may wait on it). Not in
     /// the C struct.
     pub end_command_buffer_ns: u64,
-    /// Nanoseconds spent inside vkBeginCommandBuffer opening coalesced
-    /// bundles, on the submitting threads (under the state lock). Not in the
-    /// C struct.
+    /// Nanoseconds spent inside vkBeginCommandBuffer opening command buffers
+    /// (coalesced bundles, and batches when they are re-recorded), on the
+    /// threads that submit and replay (under the state lock). Not in the C
+    /// struct.
     pub begin_command_buffer_ns: u64,
     /// Submissions that found the state lock held (by another submitting
     /// thread, the flusher, a poll or a wait) and waited for it. Not in the C
