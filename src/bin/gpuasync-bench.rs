@@ -530,7 +530,7 @@ impl Bench<'_> {
         }
         self.rows.push(Row { name: format!("recorded batch of {count} dependent dispatches, per dispatch, wall"), unit: "us", stats: Stats::of(wall), ceiling: None, rate: false });
         self.rows.push(Row { name: format!("recorded batch of {count} dependent dispatches, per dispatch, GPU"), unit: "us", stats: Stats::of(gpu), ceiling: None, rate: false });
-        std::mem::take(&mut split).push_rows(&mut self.rows, &format!("recorded batch of {count} dependent dispatches"));
+        split.push_rows(&mut self.rows, &format!("recorded batch of {count} dependent dispatches"));
         // Independent: lcg (1 step) on `count` separate buffers.
         let bufs: Vec<BufferId> = (0..count).map(|_| ex.create_buffer(256, BufferKind::DeviceLocal)).collect::<Result<_, _>>().map_err(err)?;
         let seeds: Vec<u32> = (0..n).map(|_| rng.next() as u32).collect();
@@ -543,7 +543,7 @@ impl Bench<'_> {
         for b in &bufs {
             ex.submit(&[Op::Write { buffer: *b, offset: 0, data: bytes(&seeds) }], PLAIN).map_err(err)?;
         }
-        let (mut wall, mut gpu) = (Vec::new(), Vec::new());
+        let (mut wall, mut gpu, mut split) = (Vec::new(), Vec::new(), ReplaySplit::default());
         for rep in 0..reps + 1 {
             ex.wait_all().map_err(err)?;
             let before = ex.stats();
