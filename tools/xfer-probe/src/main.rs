@@ -288,6 +288,19 @@ struct Stats {
     span: Vec<Option<f64>>,
 }
 
+impl Stats {
+    fn new() -> Self {
+        Stats { wall: Vec::new(), gpu: Vec::new(), span: Vec::new() }
+    }
+
+    /// Add one timed run: its wall time, each submission's GPU time, its span.
+    fn push(&mut self, (wall, gpu, span): (f64, Vec<Option<f64>>, Option<f64>)) {
+        self.wall.push(wall);
+        self.gpu.push(gpu);
+        self.span.push(span);
+    }
+}
+
 fn pattern(i: usize) -> u8 {
     (i % 251) as u8 + 1
 }
@@ -643,14 +656,12 @@ impl Ctx {
     /// One warm-up and `reps` timed runs of `subs` submitted back-to-back.
     fn measure(&self, subs: &[Sub], reps: usize, period_ns: f64, masks: &[u64]) -> R<Stats> {
         let gap = std::time::Duration::from_millis(self.gap_ms);
-        let mut stats = Stats { wall: Vec::new(), gpu: Vec::new(), span: Vec::new() };
+        let mut stats = Stats::new();
         for rep in 0..=reps {
             std::thread::sleep(gap);
-            let (wall, gpu, span) = self.run_once(subs, period_ns, masks)?;
+            let run = self.run_once(subs, period_ns, masks)?;
             if rep > 0 {
-                stats.wall.push(wall);
-                stats.gpu.push(gpu);
-                stats.span.push(span);
+                stats.push(run);
             }
         }
         Ok(stats)
@@ -661,15 +672,12 @@ impl Ctx {
     /// that moves data in and then out does: one warm-up and `reps` timed
     /// pairs. Returns the uploads' and the downloads' figures.
     fn measure_alternating(&self, up: &Sub, down: &Sub, reps: usize, period_ns: f64, masks: [u64; 2]) -> R<(Stats, Stats)> {
-        let mut ups = Stats { wall: Vec::new(), gpu: Vec::new(), span: Vec::new() };
-        let mut downs = Stats { wall: Vec::new(), gpu: Vec::new(), span: Vec::new() };
+        let (mut ups, mut downs) = (Stats::new(), Stats::new());
         for rep in 0..=reps {
             for (sub, mask, stats) in [(up, masks[0], &mut ups), (down, masks[1], &mut downs)] {
-                let (wall, gpu, span) = self.run_once(std::slice::from_ref(sub), period_ns, &[mask])?;
+                let run = self.run_once(std::slice::from_ref(sub), period_ns, &[mask])?;
                 if rep > 0 {
-                    stats.wall.push(wall);
-                    stats.gpu.push(gpu);
-                    stats.span.push(span);
+                    stats.push(run);
                 }
             }
         }
