@@ -12,7 +12,8 @@
 #                              in .gl/var), and cuBLAS fp16/bf16 beside it;
 #   scripts/gpu-run.sh xfer    the transfers alone, in about 2 minutes: the raw-Vulkan
 #                              probe (tools/xfer-probe, every queue), gpuasync's
-#                              transfer and pipeline rows on copy queues (auto)
+#                              transfer and pipeline rows on copy queues (auto),
+#                              on one copy queue for both directions (single)
 #                              and on compute-family queues (shared), with
 #                              uploads by a kernel (GPUASYNC_UPLOAD_KERNEL=66),
 #                              CUDA's pinned copies, then the probe again;
@@ -73,7 +74,7 @@ if [ "$part" = xfer ]; then
     log=$out/$part.log
     echo "== xfer-probe (started ${SECONDS} s into the command)" | tee -a "$log"
     timeout 90 .gl/bin/xfer-probe --all-pairs 2>&1 | tee -a "$log"
-    for q in auto shared; do
+    for q in auto single shared; do
         echo "== GPUASYNC_TRANSFER_QUEUE=$q (started ${SECONDS} s into the command)" | tee -a "$log"
         GPUASYNC_TRANSFER_QUEUE=$q timeout 120 .gl/bin/gpuasync-bench --only transfers,pipeline \
             --json "$out/xfer-$q.json" 2>&1 | grep -v '^\[bench\]' | tee -a "$log"

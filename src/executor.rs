@@ -425,12 +425,20 @@ impl Executor {
         let Some((family, timestamp_bits)) = instance.compute_queue_family(physical) else {
             bail!(NoDevice, "device {} has no compute queue", info.name);
         };
+        // `single` (experimental, environment only): `Auto` with one copy
+        // queue for both directions, to measure whether alternating between
+        // two copy queues costs (docs/async.md, "Transfer queues").
+        let mut copy_queues = 2;
         let mode = match std::env::var("GPUASYNC_TRANSFER_QUEUE").ok().as_deref().map(str::trim) {
             None | Some("") => desc.transfer_queues,
             Some("auto" | "on" | "1") => TransferQueues::Auto,
+            Some("single") => {
+                copy_queues = 1;
+                TransferQueues::Auto
+            }
             Some("off" | "0") => TransferQueues::Off,
             Some("shared") => TransferQueues::Shared,
-            Some(other) => bail!(InvalidArgument, "GPUASYNC_TRANSFER_QUEUE={other}: expected auto, off or shared"),
+            Some(other) => bail!(InvalidArgument, "GPUASYNC_TRANSFER_QUEUE={other}: expected auto, single, off or shared"),
         };
         let transfer_min_bytes = match std::env::var("GPUASYNC_TRANSFER_MIN_BYTES") {
             Ok(v) => v.trim().parse().map_err(|_| {
@@ -454,7 +462,7 @@ impl Executor {
         let (lane_queues, transfer_family, lane_timestamp_bits): (Vec<(u32, u32)>, Option<u32>, u32) = match mode {
             TransferQueues::Off => (Vec::new(), None, 0),
             TransferQueues::Auto => match instance.transfer_queue_family(physical) {
-                Some((f, n, bits)) => ((0..n.min(2)).map(|q| (f, q)).collect(), Some(f), bits),
+                Some((f, n, bits)) => ((0..n.min(copy_queues)).map(|q| (f, q)).collect(), Some(f), bits),
                 None => (Vec::new(), None, 0),
             },
             TransferQueues::Shared => {
