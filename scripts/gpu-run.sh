@@ -172,5 +172,11 @@ for run in $(seq 1 "${BENCH_RUNS:-3}"); do
         timeout 200 .gl/bin/gpuasync-bench --json "$out/bench-$run.json"
     fi
 done 2>&1 | grep -v '^\[bench\]' | tee -a "$out/$part.log"
+# The streams again with a flusher that never spins on the GPU's counter
+# (it sleeps in vkWaitSemaphores at once): whether its polling of the
+# timeline slows the submitting thread down.
+echo "== GPUASYNC_FLUSHER_SPIN_NS=0 (started ${SECONDS} s into the command)" | tee -a "$out/$part.log"
+GPUASYNC_FLUSHER_SPIN_NS=0 timeout 60 .gl/bin/gpuasync-bench --only streamed 2>&1 \
+    | grep -v '^\[bench\]' | tee -a "$out/$part.log"
 echo "== done ${SECONDS} s into the command" | tee -a "$out/$part.log"
 kill $smi 2>/dev/null
