@@ -99,9 +99,30 @@ struct StreamShape {
     wakes: Vec<f64>,
     lock_waits: Vec<f64>,
     lock_wait_us: Vec<f64>,
+    // Of the submits timed one by one: the median, the 90th and 99th
+    // percentiles, and the mean less the median (the time that comes in
+    // bursts, e.g. once per command buffer).
+    p50_us: Vec<f64>,
+    p90_us: Vec<f64>,
+    p99_us: Vec<f64>,
+    above_median_us: Vec<f64>,
 }
 
 impl StreamShape {
+    /// The distribution of single submits' host times (`ns`, one each; sorted here).
+    fn record_submits(&mut self, ns: &mut [u64]) {
+        if ns.is_empty() {
+            return;
+        }
+        ns.sort_unstable();
+        let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize] as f64 / 1e3;
+        let mean = ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1e3;
+        self.p50_us.push(at(0.5));
+        self.p90_us.push(at(0.9));
+        self.p99_us.push(at(0.99));
+        self.above_median_us.push(mean - at(0.5));
+    }
+
     fn record(&mut self, submits: usize, before: &gpuasync::Stats, after: &gpuasync::Stats) {
         let cbs = (after.queue_submissions - before.queue_submissions).max(1) as f64;
         let flusher = (after.flusher_submissions - before.flusher_submissions) as f64;
@@ -129,6 +150,12 @@ impl StreamShape {
         rows.push(row("flusher wake-ups per command buffer", "%", self.wakes));
         rows.push(row("submissions that waited for the state lock", "%", self.lock_waits));
         rows.push(row("state-lock wait per submission", "us", self.lock_wait_us));
+        if !self.p50_us.is_empty() {
+            rows.push(row("one submit's host time, median", "us", self.p50_us));
+            rows.push(row("one submit's host time, 90th percentile", "us", self.p90_us));
+            rows.push(row("one submit's host time, 99th percentile", "us", self.p99_us));
+            rows.push(row("mean host time per submit above the median", "us", self.above_median_us));
+        }
     }
 }
 
@@ -343,6 +370,7 @@ impl Bench<'_> {
         let mut submit_cost = Vec::new();
         let mut write_cost = Vec::new();
         let mut shape = StreamShape::default();
+        let mut times = Vec::with_capacity(count);
         for rep in 0..self.reps(10).max(3) + 1 {
             let w = Instant::now();
             for (b, s) in buffers.iter().zip(&seeds) {
@@ -354,14 +382,15 @@ impl Bench<'_> {
                 write_cost.push(writes);
             }
             let before = ex.stats();
+            times.clear();
             let start = Instant::now();
-            let mut host = 0u128;
             for i in 0..count {
                 let op = Op::Dispatch { kernel: self.k.lcg, buffers: std::slice::from_ref(&buffers[i % width]), push_constants: bytes(&push), groups: [1, 1, 1] };
                 let s = Instant::now();
                 ex.submit(&[op], PLAIN).map_err(err)?;
-                host += s.elapsed().as_nanos();
+                times.push(s.elapsed().as_nanos() as u64);
             }
+            let host: u64 = times.iter().sum();
             ex.wait_all().map_err(err)?;
             let wall = start.elapsed().as_nanos() as f64;
             let after = ex.stats();
@@ -381,6 +410,7 @@ impl Bench<'_> {
                 per_kernel.push(wall / count as f64 / 1e3);
                 submit_cost.push(host as f64 / count as f64 / 1e3);
                 shape.record(count, &before, &after);
+                shape.record_submits(&mut times);
             }
         }
         self.rows.push(Row { name: "host cost of one asynchronous single-dispatch submit".into(), unit: "us", stats: Stats::of(submit_cost), ceiling: None, rate: false });
