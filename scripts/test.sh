@@ -57,6 +57,8 @@ GPUASYNC_TRANSFER_QUEUE=shared GPUASYNC_TRANSFER_MIN_BYTES=0 cargo test --quiet 
 echo "== Rust tests again, with the flusher handing submissions to an idle GPU (handoff, 50 us)"
 GPUASYNC_HANDOFF_NS=50000 cargo test --quiet --test core --test ordering --test pipeline --test batch -- $TEST_THREADS \
     --skip handoff_lets_the_flusher_hand_over_to_an_idle_gpu
+echo "== Rust tests again, with the flusher beginning each next command buffer (pre-begin, experimental)"
+GPUASYNC_PREBEGIN=1 cargo test --quiet --test core --test ordering --test pipeline --test batch -- $TEST_THREADS
 echo "== Rust tests again, staging writes of more than 64 KiB in 64 KiB chunks (experimental)"
 # ordering.rs is left out: one of its tests counts a ticket per submission,
 # and a chunked write takes one per chunk.

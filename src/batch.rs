@@ -108,7 +108,7 @@ impl Executor {
         let plan = self.plan(&st, &plan_ops)?;
         drop(plan_ops);
         let uses = plan.uses.iter().map(|u| (u.id, u.write)).collect();
-        let command_buffer = self.take_command_buffer(&mut st, 0)?;
+        let command_buffer = self.queue.take_command_buffer(&mut st, 0)?;
         let query = st.free_queries.pop();
         let checked_at = st.destroyed;
         let entry = BatchEntry { ops: owned, index, uses, checked_at, command_buffer, stale: true, query, last_use: 0 };

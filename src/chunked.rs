@@ -141,7 +141,7 @@ impl Executor {
         let mut reserved = Vec::new();
         let mut taken = Ok(());
         for _ in 0..data.len().div_ceil(chunk) {
-            match self.take_command_buffer(st, 0) {
+            match self.queue.take_command_buffer(st, 0) {
                 Ok(cb) => reserved.push(cb),
                 Err(e) => {
                     taken = Err(e);

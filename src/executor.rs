@@ -230,6 +230,10 @@ pub(crate) struct State {
     /// The flusher is awake and watching for fresh bundles (handoff): a
     /// submission leaves its bundle to it instead of handing it over itself.
     pub flusher_watching: bool,
+    /// A command buffer of `command_pool` already begun (one-time submit) by
+    /// the flusher for the next compute bundle (`Queue::prebegin`), so that
+    /// the submission that opens it does not pay for vkBeginCommandBuffer.
+    pub ready: Option<vk::CommandBuffer>,
 }
 
 /// The submission side of the executor, shared with the flusher thread: the
@@ -264,6 +268,10 @@ pub(crate) struct Queue {
     /// taking over the hand-over of submissions to an idle GPU from the
     /// threads that make them (`GPUASYNC_HANDOFF_NS`; 0, the default: never).
     pub handoff_ns: u64,
+    /// Experimental, off by default until measured on a GPU: the flusher
+    /// begins the next bundle's command buffer after each hand-over
+    /// (`GPUASYNC_PREBEGIN=1`; docs/async.md, "Pre-begun command buffers").
+    pub prebegin: bool,
     /// Set (under the state lock, while `State::flusher_watching`) by a
     /// submission that left a fresh bundle for the watching flusher.
     pub kick: AtomicBool,
@@ -740,6 +748,7 @@ impl Executor {
                 staging_in_use: 0,
                 hosts: Vec::new(),
                 flusher_watching: false,
+                ready: None,
             }),
             submit_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
@@ -759,6 +768,7 @@ impl Executor {
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(desc.handoff_ns.unwrap_or(0)),
+            prebegin: std::env::var("GPUASYNC_PREBEGIN").is_ok_and(|v| matches!(v.trim(), "1" | "on")),
             kick: AtomicBool::new(false),
             flusher_flushes: AtomicU64::new(0),
             flusher_submissions: AtomicU64::new(0),
@@ -1537,6 +1547,8 @@ impl Drop for Executor {
         while let Some(done) = st.transfer_in_flight.pop_front() {
             self.finish(&mut st, done, now);
         }
+        // A pre-begun command buffer goes with its pool, destroyed below.
+        st.ready = None;
         if let Some(open) = st.open.take() {
             // Only left when its submission failed: nothing of it ran.
             st.free_commands.push(open.command_buffer);

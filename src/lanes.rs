@@ -331,7 +331,7 @@ impl Executor {
 
         let Staged { buffers: staging, write_base, read_base } = self.stage(st, ops, plan)?;
         let ticket = st.last_ticket + 1;
-        let bundle = self.take_command_buffer(st, lane).and_then(|cb| {
+        let bundle = self.queue.take_command_buffer(st, lane).and_then(|cb| {
             self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT)
                 .inspect_err(|_| st.recycle_command_buffer(lane, cb))
         });
@@ -495,7 +495,7 @@ impl Executor {
         let mut taken = Ok(());
         for (slot, lane) in reserved.iter_mut().zip([(head > 0).then_some(1), Some(0), (last > 0).then_some(last)]) {
             if let Some(lane) = lane {
-                match self.take_command_buffer(st, lane) {
+                match self.queue.take_command_buffer(st, lane) {
                     Ok(cb) => *slot = (lane, cb),
                     Err(e) => {
                         taken = Err(e);

@@ -166,18 +166,17 @@ pub(crate) struct Bundle {
 }
 
 impl Bundle {
-    /// The in-flight record of a recorded batch's replay: its command buffer
-    /// belongs to the batch and is not recycled.
-    pub(crate) fn replay(command_buffer: vk::CommandBuffer, ticket: u64) -> Self {
-        Self {
-            command_buffer,
+    /// A bundle recorded into `cb` (begun already), whose first ticket is `ticket`.
+    pub(crate) fn begun(cb: vk::CommandBuffer, ticket: u64) -> Bundle {
+        Bundle {
+            command_buffer: cb,
             lane: 0,
             waits: [0; LANES],
             first_ticket: ticket,
             last_ticket: ticket,
-            submissions: 1,
+            submissions: 0,
             hazards: Hazards::default(),
-            ordered_after_earlier: true,
+            ordered_after_earlier: false,
             bound_pipeline: vk::Pipeline::null(),
             bound_set: vk::DescriptorSet::null(),
             bound_layout: vk::PipelineLayout::null(),
@@ -187,8 +186,14 @@ impl Bundle {
             reads: Vec::new(),
             queries: Vec::new(),
             op_queries: Vec::new(),
-            recycle: false,
+            recycle: true,
         }
+    }
+
+    /// The in-flight record of a recorded batch's replay: its command buffer
+    /// belongs to the batch and is not recycled.
+    pub(crate) fn replay(command_buffer: vk::CommandBuffer, ticket: u64) -> Self {
+        Self { submissions: 1, ordered_after_earlier: true, recycle: false, ..Self::begun(command_buffer, ticket) }
     }
 
     /// Copy completed reads from staging into the callers' memory.
@@ -590,6 +595,54 @@ impl Queue {
         st
     }
 
+    /// Begin recording `cb` (timed in `Stats::begin_command_buffer_ns`). The
+    /// caller holds the state lock, which guards the command pools.
+    pub(crate) fn begin_command_buffer(&self, cb: vk::CommandBuffer, usage: vk::CommandBufferUsageFlags) -> Result<()> {
+        let begin = vk::CommandBufferBeginInfo::default().flags(usage);
+        let start = std::time::Instant::now();
+        // SAFETY: `cb` is idle (fresh, retired, or a batch's with no replay in
+        // flight), its pool allows resets, and the caller holds the state lock.
+        let begun = unsafe { self.device.begin_command_buffer(cb, &begin) };
+        self.begin_ns.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        begun.map_err(|e| Error::vulkan("vkBeginCommandBuffer", e))
+    }
+
+    /// With `prebegin` on, begin the next compute bundle's command buffer now
+    /// (on the flusher, after a hand-over), so that the submission that opens
+    /// the bundle only records.
+    fn prebegin_next(&self, st: &mut State) {
+        if !self.prebegin || st.ready.is_some() || st.broken.is_some() {
+            return;
+        }
+        let begun = self.take_command_buffer(st, 0).and_then(|cb| {
+            self.begin_command_buffer(cb, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT).map(|()| cb).inspect_err(|_| {
+                st.free_commands.push(cb);
+            })
+        });
+        match begun {
+            Ok(cb) => st.ready = Some(cb),
+            Err(e) => eprintln!("gpuasync: flusher: {e}"),
+        }
+    }
+
+    /// A command buffer for `lane`: from its pool's free list, else a new one
+    /// (transfer lanes have a pool of their own when their family differs).
+    pub(crate) fn take_command_buffer(&self, st: &mut State, lane: usize) -> Result<vk::CommandBuffer> {
+        let own = lane != 0 && st.transfer_pool != vk::CommandPool::null();
+        let (pool, free) = if own { (st.transfer_pool, &mut st.transfer_free) } else { (st.command_pool, &mut st.free_commands) };
+        if let Some(cb) = free.pop() {
+            return Ok(cb);
+        }
+        let info = vk::CommandBufferAllocateInfo::default()
+            .command_pool(pool)
+            .level(vk::CommandBufferLevel::PRIMARY)
+            .command_buffer_count(1);
+        // SAFETY: the pools are externally synchronised by the state lock.
+        let cbs = unsafe { self.device.allocate_command_buffers(&info) }
+            .map_err(|e| Error::vulkan("vkAllocateCommandBuffers", e))?;
+        cbs.into_iter().next().ok_or_else(|| Error::new(ErrorKind::Internal, "no command buffer returned"))
+    }
+
     /// Wake the flusher if it sleeps (counted in `Stats::flusher_wakes`).
     pub(crate) fn wake_flusher(&self) {
         if self.wake.notify_one() {
@@ -654,6 +707,7 @@ impl Queue {
                     match self.flush(&mut st) {
                         Ok(()) => {
                             self.flusher_flushes.fetch_add(1, Ordering::Relaxed);
+                            self.prebegin_next(&mut st);
                         }
                         Err(e) => eprintln!("gpuasync: flusher: {e}"),
                     }
@@ -1055,7 +1109,12 @@ impl Executor {
         if let Some(open) = st.open.take() {
             return Ok(open);
         }
-        let cb = self.take_command_buffer(st, 0)?;
+        if let Some(cb) = st.ready.take() {
+            let mut bundle = Bundle::begun(cb, ticket);
+            bundle.hazards = std::mem::take(&mut st.spare_hazards);
+            return Ok(bundle);
+        }
+        let cb = self.queue.take_command_buffer(st, 0)?;
         let mut bundle = self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT).inspect_err(|_| {
             st.free_commands.push(cb);
         })?;
@@ -1070,33 +1129,8 @@ impl Executor {
         ticket: u64,
         usage: vk::CommandBufferUsageFlags,
     ) -> Result<Bundle> {
-        let begin = vk::CommandBufferBeginInfo::default().flags(usage);
-        let start = std::time::Instant::now();
-        // SAFETY: `cb` is idle (fresh, retired, or a batch's with no replay in
-        // flight) and its pool allows resets.
-        let begun = unsafe { self.device.begin_command_buffer(cb, &begin) };
-        self.queue.begin_ns.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        begun.map_err(|e| Error::vulkan("vkBeginCommandBuffer", e))?;
-        Ok(Bundle {
-            command_buffer: cb,
-            lane: 0,
-            waits: [0; LANES],
-            first_ticket: ticket,
-            last_ticket: ticket,
-            submissions: 0,
-            hazards: Hazards::default(),
-            ordered_after_earlier: false,
-            bound_pipeline: vk::Pipeline::null(),
-            bound_set: vk::DescriptorSet::null(),
-            bound_layout: vk::PipelineLayout::null(),
-            host_reads: false,
-            staging: Vec::new(),
-            staging_charge: 0,
-            reads: Vec::new(),
-            queries: Vec::new(),
-            op_queries: Vec::new(),
-            recycle: true,
-        })
+        self.queue.begin_command_buffer(cb, usage)?;
+        Ok(Bundle::begun(cb, ticket))
     }
 
     /// Check every op against its buffers and kernel before anything is recorded.
@@ -1294,24 +1328,6 @@ impl Executor {
                 st.staging_pool.give(&self.device, allocator, s);
             }
         }
-    }
-
-    /// A command buffer for `lane`: from its pool's free list, else a new one
-    /// (transfer lanes have a pool of their own when their family differs).
-    pub(crate) fn take_command_buffer(&self, st: &mut State, lane: usize) -> Result<vk::CommandBuffer> {
-        let own = lane != 0 && st.transfer_pool != vk::CommandPool::null();
-        let (pool, free) = if own { (st.transfer_pool, &mut st.transfer_free) } else { (st.command_pool, &mut st.free_commands) };
-        if let Some(cb) = free.pop() {
-            return Ok(cb);
-        }
-        let info = vk::CommandBufferAllocateInfo::default()
-            .command_pool(pool)
-            .level(vk::CommandBufferLevel::PRIMARY)
-            .command_buffer_count(1);
-        // SAFETY: the pools are externally synchronised by the state lock.
-        let cbs = unsafe { self.device.allocate_command_buffers(&info) }
-            .map_err(|e| Error::vulkan("vkAllocateCommandBuffers", e))?;
-        cbs.into_iter().next().ok_or_else(|| Error::new(ErrorKind::Internal, "no command buffer returned"))
     }
 
     pub(crate) fn record(&self, st: &mut State, bundle: &mut Bundle, ops: &[Op<'_>], plan: &Plan, rec: &Recording) {
