@@ -180,7 +180,7 @@ GPUASYNC_FLUSHER_SPIN_NS=0 timeout 60 .gl/bin/gpuasync-bench --only streamed 2>&
     | grep -v '^\[bench\]' | tee -a "$out/$part.log"
 # And with the next command buffer begun by the flusher (experimental).
 echo "== GPUASYNC_PREBEGIN=1 (started ${SECONDS} s into the command)" | tee -a "$out/$part.log"
-GPUASYNC_PREBEGIN=1 timeout 60 .gl/bin/gpuasync-bench --only streamed --json "$out/prebegin.json" 2>&1 \
+GPUASYNC_PREBEGIN=1 timeout 60 .gl/bin/gpuasync-bench --only streamed 2>&1 \
     | grep -v '^\[bench\]' | tee -a "$out/$part.log"
 echo "== done ${SECONDS} s into the command" | tee -a "$out/$part.log"
 kill $smi 2>/dev/null
