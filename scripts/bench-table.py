@@ -103,7 +103,7 @@ table = [
     ("  command buffers handed to the queue by the flusher thread", "10000 independent tiny submits: command buffers handed over by the flusher", None, "—", "—", None, True),
     ("  host time per vkQueueSubmit2 (any thread)", "10000 independent tiny submits: host time per vkQueueSubmit2", None, "—", "—", None, False),
     ("  host time per vkEndCommandBuffer (under the state lock)", "10000 independent tiny submits: host time per vkEndCommandBuffer", None, "—", "—", None, False),
-    ("  host time per vkBeginCommandBuffer (submitting thread)", "10000 independent tiny submits: host time per vkBeginCommandBuffer", None, "—", "—", None, False),
+    ("  host time per vkBeginCommandBuffer (the submitting thread; the flusher with pre-begin)", "10000 independent tiny submits: host time per vkBeginCommandBuffer", None, "—", "—", None, False),
     ("  flusher wake-ups per command buffer (a system call each)", "10000 independent tiny submits: flusher wake-ups", None, "—", "—", None, False),
     ("  submissions that waited for the state lock", "10000 independent tiny submits: submissions that waited", None, "—", "—", None, False),
     ("  state-lock wait per submission", "10000 independent tiny submits: state-lock wait", None, "—", "—", None, False),

@@ -283,8 +283,9 @@ pub(crate) struct Queue {
     /// coalesced bundles, on all threads (`Stats`).
     pub queue_submit_ns: AtomicU64,
     pub end_ns: AtomicU64,
-    /// Nanoseconds in vkBeginCommandBuffer opening bundles and re-recorded
-    /// batches (`Stats::begin_command_buffer_ns`).
+    /// Nanoseconds in vkBeginCommandBuffer opening bundles (or beginning
+    /// them ahead, `prebegin`) and re-recorded batches
+    /// (`Stats::begin_command_buffer_ns`).
     pub begin_ns: AtomicU64,
     /// Submissions that found the state lock held and waited for it, and the
     /// nanoseconds they waited (`Stats::state_lock_waits`, `state_lock_wait_ns`).

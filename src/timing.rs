@@ -140,7 +140,8 @@ pub struct Stats {
     pub end_command_buffer_ns: u64,
     /// Nanoseconds spent inside vkBeginCommandBuffer opening command buffers
     /// (coalesced bundles, and batches when they are re-recorded), on the
-    /// threads that submit and replay (under the state lock). Not in the C
+    /// threads that submit and replay, and on the flusher with
+    /// `GPUASYNC_PREBEGIN` (always under the state lock). Not in the C
     /// struct.
     pub begin_command_buffer_ns: u64,
     /// Submissions that found the state lock held (by another submitting
