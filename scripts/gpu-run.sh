@@ -17,6 +17,10 @@
 #                              and on compute-family queues (shared), with
 #                              uploads by a kernel (GPUASYNC_UPLOAD_KERNEL=66),
 #                              CUDA's pinned copies, then the probe again;
+#   scripts/gpu-run.sh host    the host-side rows alone (round trip, streams,
+#                              batches, with their counters), as shipped and
+#                              with each experimental host setting, and
+#                              CUDA's launch anchor, in about 2 minutes;
 #   scripts/gpu-run.sh check   what the last sessions left unmeasured, in about
 #                              6 minutes: the 16-bit GEMM (benchmark, cuBLAS,
 #                              GPU tests; then the 16 x 8 x 16 form, variant
@@ -70,6 +74,24 @@ fi
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active \
     --format=csv -lms 200 > "$out/clocks.csv" 2>&1 &
 smi=$!
+if [ "$part" = host ]; then
+    # The host-side rows alone, in about 2 minutes, for when device time is
+    # short: round trip, streams and batches (with their counters) as
+    # shipped, then with the flusher not spinning, then with pre-begin, then
+    # as shipped again (A/B/C/A, so drift shows), and CUDA's launch anchor.
+    # No JSON: with `xfer` in the same call, at most 8 files come back.
+    log=$out/$part.log
+    for v in base GPUASYNC_FLUSHER_SPIN_NS=0 GPUASYNC_PREBEGIN=1 base; do
+        echo "== $v (started ${SECONDS} s into the command)" | tee -a "$log"
+        env $([ $v = base ] || echo $v) timeout 90 .gl/bin/gpuasync-bench --only round_trip,streamed,batch 2>&1 \
+            | grep -v '^\[bench\]' | tee -a "$log"
+    done
+    echo "== CUDA launch anchor (started ${SECONDS} s into the command)" | tee -a "$log"
+    { nvcc -O2 -arch=sm_90 -o /tmp/la .gl/anchors/launch_anchor.cu && timeout 120 /tmp/la; } 2>&1 | tee -a "$out/anchors.txt"
+    echo "== done ${SECONDS} s into the command" | tee -a "$log"
+    kill $smi 2>/dev/null
+    exit 0
+fi
 if [ "$part" = xfer ]; then
     log=$out/$part.log
     echo "== xfer-probe (started ${SECONDS} s into the command)" | tee -a "$log"
