@@ -231,7 +231,7 @@ pub(crate) struct State {
     /// submission leaves its bundle to it instead of handing it over itself.
     pub flusher_watching: bool,
     /// A command buffer of `command_pool` already begun (one-time submit) by
-    /// the flusher for the next compute bundle (`Queue::prebegin`), so that
+    /// the flusher for the next compute bundle (`Queue::prebegin_next`), so that
     /// the submission that opens it does not pay for vkBeginCommandBuffer.
     pub ready: Option<vk::CommandBuffer>,
 }
