@@ -1109,15 +1109,16 @@ impl Executor {
         if let Some(open) = st.open.take() {
             return Ok(open);
         }
-        if let Some(cb) = st.ready.take() {
-            let mut bundle = Bundle::begun(cb, ticket);
-            bundle.hazards = std::mem::take(&mut st.spare_hazards);
-            return Ok(bundle);
-        }
-        let cb = self.queue.take_command_buffer(st, 0)?;
-        let mut bundle = self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT).inspect_err(|_| {
-            st.free_commands.push(cb);
-        })?;
+        // One the flusher began ahead (`GPUASYNC_PREBEGIN`), else a fresh one.
+        let mut bundle = match st.ready.take() {
+            Some(cb) => Bundle::begun(cb, ticket),
+            None => {
+                let cb = self.queue.take_command_buffer(st, 0)?;
+                self.begin_bundle(cb, ticket, vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT).inspect_err(|_| {
+                    st.free_commands.push(cb);
+                })?
+            }
+        };
         bundle.hazards = std::mem::take(&mut st.spare_hazards);
         Ok(bundle)
     }

@@ -85,7 +85,7 @@ impl Stats {
 /// flusher thread made (the rest cost the submitting thread a vkQueueSubmit2),
 /// the host time per call of vkQueueSubmit2, vkEndCommandBuffer (under the
 /// state lock that submits take) and vkBeginCommandBuffer (on the submitting
-/// thread), the flusher wake-ups per command buffer (each a system call on
+/// thread, or the flusher with GPUASYNC_PREBEGIN), the flusher wake-ups per command buffer (each a system call on
 /// the submitting thread), and the submissions that waited for the state
 /// lock, with the time they waited per submission. Where a stream's time per
 /// kernel goes, measured beside it.
